@@ -1,0 +1,69 @@
+/**
+ * bun run admin:create EMAIL [--name "Full Name"] [--password PASSWORD]
+ * Creates an admin account directly in the identity database: /register never makes admins.
+ * Without --password (or ADMIN_PASSWORD) a random one is generated and printed once.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Db, migrate, SERVICES } from "@lab/shared";
+import { SQL } from "bun";
+import { UserService } from "../services/identity/src/users/service";
+import { EMBEDDED_PASSWORD, EMBEDDED_USER, ensureDatabases, startEmbeddedPostgres } from "./lib/postgres";
+import { ROOT } from "./lib/stack";
+
+const { values, positionals } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { name: { type: "string" }, password: { type: "string" } },
+  allowPositionals: true,
+});
+const email = positionals[0];
+if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) {
+  console.error('usage: bun run admin:create EMAIL [--name "Full Name"] [--password PASSWORD]');
+  process.exit(2);
+}
+const password = values.password ?? process.env.ADMIN_PASSWORD ?? crypto.randomUUID().replaceAll("-", "").slice(0, 20);
+if (password.length < 8) {
+  console.error("admin:create: the password must have at least 8 characters");
+  process.exit(2);
+}
+
+/** The identity database of a running stack, or the embedded one started just for this command. */
+async function identityDatabase(): Promise<{ url: string; done: () => Promise<void> }> {
+  if (process.env.IDENTITY_DATABASE_URL) return { url: process.env.IDENTITY_DATABASE_URL, done: async () => {} };
+  const port = Number(process.env.PG_PORT ?? 5432);
+  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${SERVICES.identity.database}`;
+  const probe = new SQL({ url, max: 1, connectionTimeout: 2 });
+  try {
+    await probe`SELECT 1`;
+    return { url, done: async () => {} };
+  } catch {
+    const server = await startEmbeddedPostgres({ dir: join(ROOT, ".data/postgres"), port, persistent: true });
+    await ensureDatabases(server.url("postgres"), [SERVICES.identity.database]);
+    return { url, done: () => server.stop() };
+  } finally {
+    await probe.close();
+  }
+}
+
+const target = await identityDatabase();
+const migrator = new SQL({ url: target.url, max: 1 });
+await migrate(migrator, join(ROOT, "services/identity/migrations"));
+await migrator.close();
+const db = new Db({ url: target.url, max: 1, acquireTimeoutMs: 5000 });
+try {
+  const admin = await new UserService(db, { secret: "unused", ttlSeconds: 60 }).create({
+    email,
+    password,
+    full_name: values.name ?? "Administrator",
+    role: "admin",
+    is_verified: true,
+  });
+  console.log(`admin created: id ${admin.id}, ${admin.email}`);
+  if (!values.password && !process.env.ADMIN_PASSWORD) console.log(`password: ${password}`);
+} catch (error) {
+  console.error(`admin:create: ${error instanceof Error ? error.message : error}`);
+  process.exitCode = 1;
+} finally {
+  await db.close();
+  await target.done();
+}

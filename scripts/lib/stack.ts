@@ -1,0 +1,151 @@
+import { appendFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { databaseUrlVar, SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
+import { type EmbeddedServer, ensureDatabases, startEmbeddedPostgres } from "./postgres";
+
+export const ROOT = join(import.meta.dir, "../..");
+
+export type StackOptions = {
+  /** Extra environment for every process (experiment flags, JWT_SECRET…). */
+  env?: Record<string, string>;
+  /** Where the embedded PostgreSQL keeps its data (kept between runs). */
+  dataDir?: string;
+  /** Ports to use instead of the contract's (tests pick free ones). */
+  ports?: Partial<Record<ServiceName | "web" | "postgres", number>>;
+  /** Where each process's output goes: inherited by default, or a file. */
+  logFile?: string;
+  say?: (line: string) => void;
+};
+
+export type Stack = {
+  urls: Record<ServiceName, string> & { web?: string };
+  databaseUrls: Record<ServiceName, string>;
+  embedded: boolean;
+  stop: () => Promise<void>;
+};
+
+type Child = { name: string; process: Bun.Subprocess; url: string };
+
+/** The services that exist in this checkout (later issues add theirs to services/). */
+export const existingServices = () =>
+  SERVICE_NAMES.filter((name) => existsSync(join(ROOT, "services", name, "src/index.ts")));
+const webEntry = join(ROOT, "web-htmx/src/index.ts");
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 12_000;
+
+export class PortInUseError extends Error {}
+
+function assertPortFree(host: string, port: number, owner: string) {
+  try {
+    Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
+  } catch {
+    throw new PortInUseError(
+      `Port ${port} (${owner}) is already in use on ${host}: stop what holds it, or set ${owner.toUpperCase()}_PORT to another port.`,
+    );
+  }
+}
+
+const envPort = (name: string, fallback: number) => {
+  const value = process.env[`${name.toUpperCase()}_PORT`];
+  return value ? Number(value) : fallback;
+};
+
+/**
+ * Starts the platform: PostgreSQL (embedded unless every <SERVICE>_DATABASE_URL is set), its
+ * databases, every service (each runs its migrations), and the web app; waits until all are ready.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const say = options.say ?? (() => {});
+  const env = { ...options.env };
+  const host = env.HOST ?? process.env.HOST ?? "127.0.0.1";
+  const services = existingServices();
+  const ports = Object.fromEntries(
+    services.map((name) => [name, options.ports?.[name] ?? envPort(name, SERVICES[name].port)]),
+  ) as Record<ServiceName, number>;
+  const webPort = options.ports?.web ?? envPort("web", WEB_PORT);
+  const withWeb = existsSync(webEntry);
+  for (const name of services) assertPortFree(host, ports[name], name);
+  if (withWeb) assertPortFree(host, webPort, "web");
+
+  const external = SERVICE_NAMES.every((name) => process.env[databaseUrlVar(name)]);
+  let postgres: EmbeddedServer | undefined;
+  const databaseUrls = {} as Record<ServiceName, string>;
+  if (external) {
+    for (const name of SERVICE_NAMES) databaseUrls[name] = process.env[databaseUrlVar(name)] as string;
+    say("PostgreSQL: using the servers named by *_DATABASE_URL");
+  } else {
+    const pgPort = options.ports?.postgres ?? envPort("pg", 5432);
+    assertPortFree("127.0.0.1", pgPort, "pg");
+    const dir = options.dataDir ?? join(ROOT, ".data/postgres");
+    const pgLog = join(dir, "..", "postgres.log");
+    postgres = await startEmbeddedPostgres({
+      dir,
+      port: pgPort,
+      persistent: true,
+      log: (line) => appendFileSync(pgLog, `${line}\n`),
+    });
+    await ensureDatabases(
+      postgres.url("postgres"),
+      SERVICE_NAMES.map((name) => SERVICES[name].database),
+    );
+    for (const name of SERVICE_NAMES) databaseUrls[name] = postgres.url(SERVICES[name].database);
+    say(`PostgreSQL: embedded, port ${pgPort}, data in ${dir}`);
+  }
+
+  const urls = Object.fromEntries(services.map((name) => [name, `http://${host}:${ports[name]}`])) as Stack["urls"];
+  const callers = Object.fromEntries(services.map((name) => [serviceUrlVar(name), urls[name]]));
+  const output = options.logFile ? Bun.file(options.logFile) : "inherit";
+  const children: Child[] = [];
+  const spawn = (name: string, entry: string, port: number, extra: Record<string, string>) => {
+    const child = Bun.spawn(["bun", entry], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, ...callers, ...extra, HOST: host, PORT: String(port) },
+      stdout: output,
+      stderr: output,
+    });
+    children.push({ name, process: child, url: `http://${host}:${port}` });
+  };
+  for (const name of services) {
+    spawn(name, join(ROOT, "services", name, "src/index.ts"), ports[name], { DATABASE_URL: databaseUrls[name] });
+  }
+  if (withWeb) {
+    urls.web = `http://${host}:${webPort}`;
+    spawn("web", webEntry, webPort, {});
+  }
+
+  const stop = async () => {
+    for (const child of children) child.process.kill("SIGTERM");
+    const exited = Promise.all(children.map((child) => child.process.exited));
+    const timeout = Bun.sleep(STOP_GRACE_MS).then(() => {
+      for (const child of children) child.process.kill("SIGKILL");
+    });
+    await Promise.race([exited, timeout]);
+    await postgres?.stop();
+  };
+
+  try {
+    await Promise.all(children.map((child) => waitReady(child)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, databaseUrls, embedded: !external, stop };
+}
+
+async function waitReady(child: Child) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null) {
+      throw new Error(`${child.name} exited with code ${child.process.exitCode} while starting (see its output above)`);
+    }
+    try {
+      const response = await fetch(`${child.url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`${child.name} was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+}

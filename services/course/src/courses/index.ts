@@ -1,0 +1,21 @@
+import { authGuard, type ServiceContext, unprocessable } from "@lab/shared";
+import { Elysia } from "elysia";
+import { Course, CourseIdParams, CoursePage, CreateCourseBody, ListQuery } from "./model";
+import { CourseService } from "./service";
+
+export const coursesController = ({ db, config }: ServiceContext) => {
+  const courses = new CourseService(db);
+  return new Elysia({ name: "course.courses", prefix: "/courses", detail: { tags: ["courses"] } })
+    .use(authGuard(config.JWT_SECRET))
+    .get("", ({ query }) => courses.list(query), { query: ListQuery, response: { 200: CoursePage } })
+    .get("/:id", ({ params }) => courses.byId(params.id), { params: CourseIdParams, response: { 200: Course } })
+    .post(
+      "",
+      async ({ body, user, set }) => {
+        if (!body.title.trim()) throw unprocessable("title", "must not be blank");
+        set.status = 201;
+        return courses.create(body, user);
+      },
+      { auth: { verifiedTeacher: true }, body: CreateCourseBody, response: { 201: Course } },
+    );
+};

@@ -1,0 +1,52 @@
+import { t } from "elysia";
+
+const Level = t.Union([t.Literal("beginner"), t.Literal("intermediate"), t.Literal("advanced")]);
+
+export const MAX_PAGE = 100;
+
+export const ListQuery = t.Object({
+  q: t.Optional(
+    t.String({
+      maxLength: 100,
+      description: "Case-insensitive substring of title or description; % and _ are literal",
+    }),
+  ),
+  level: t.Optional(Level),
+  limit: t.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 }),
+  offset: t.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+});
+
+export const CreateCourseBody = t.Object({
+  title: t.String({ minLength: 1, maxLength: 200 }),
+  description: t.String({ maxLength: 5000 }),
+  level: Level,
+  price_cents: t.Integer({ minimum: 0, maximum: 100_000_000 }),
+  duration_hours: t.Integer({ minimum: 1, maximum: 10_000 }),
+});
+
+export const Course = t.Object({
+  id: t.Integer(),
+  title: t.String(),
+  description: t.String(),
+  level: Level,
+  price_cents: t.Integer(),
+  duration_hours: t.Integer(),
+  teacher_id: t.Integer(),
+  teacher_name: t.String(),
+  created_at: t.Date(),
+});
+
+/** A page without a total: counting an unindexed ILIKE would scan the table on every request. */
+export const CoursePage = t.Object({
+  items: t.Array(Course),
+  limit: t.Integer(),
+  offset: t.Integer(),
+  has_more: t.Boolean(),
+});
+
+export const CourseIdParams = t.Object({ id: t.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+
+export type ListInput = typeof ListQuery.static;
+export type CreateCourseInput = typeof CreateCourseBody.static;
+export type CourseRow = typeof Course.static;
+export type Level = typeof Level.static;

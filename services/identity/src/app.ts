@@ -1,0 +1,6 @@
+import { type ServiceContext, servicePlugin } from "@lab/shared";
+import { Elysia } from "elysia";
+import { usersController } from "./users";
+
+export const identityApp = (context: ServiceContext) =>
+  new Elysia().use(servicePlugin(context)).use(usersController(context));

@@ -1,0 +1,35 @@
+import { authGuard, type ServiceContext } from "@lab/shared";
+import { Elysia } from "elysia";
+import { LoginBody, RegisterBody, Token, User, UserIdParams } from "./model";
+import { normalizeEmail, UserService } from "./service";
+
+/** Emails are compared trimmed and lower-cased; normalising before validation accepts " Ada@Example.com". */
+const normalizeBodyEmail = ({ body }: { body: unknown }) => {
+  const fields = body as { email?: unknown } | null;
+  if (fields && typeof fields.email === "string") fields.email = normalizeEmail(fields.email);
+};
+
+export const usersController = ({ db, config }: ServiceContext) => {
+  const users = new UserService(db, { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
+  return new Elysia({ name: "identity.users", detail: { tags: ["users"] } })
+    .use(authGuard(config.JWT_SECRET))
+    .post(
+      "/register",
+      async ({ body, set }) => {
+        set.status = 201;
+        return users.register(body);
+      },
+      { transform: normalizeBodyEmail, body: RegisterBody, response: { 201: User } },
+    )
+    .post("/login", ({ body }) => users.login(body.email, body.password), {
+      transform: normalizeBodyEmail,
+      body: LoginBody,
+      response: { 200: Token },
+    })
+    .get("/me", ({ user }) => users.byId(user.id), { auth: true, response: { 200: User } })
+    .post("/users/:id/verify", ({ params }) => users.verify(params.id), {
+      auth: { roles: ["admin"] },
+      params: UserIdParams,
+      response: { 200: User },
+    });
+};

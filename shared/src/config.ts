@@ -1,0 +1,86 @@
+import { type Static, Type as T } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { SERVICES, type ServiceName } from "./services";
+
+const oneOf = <const V extends string>(values: readonly V[], fallback: NoInfer<V>) =>
+  T.Union(
+    values.map((v) => T.Literal(v)),
+    { default: fallback },
+  );
+const url = (fallback: string) => T.String({ minLength: 1, default: fallback });
+
+/** Every environment variable the platform reads, with the contract's defaults. */
+export const EnvSchema = T.Object({
+  NODE_ENV: oneOf(["development", "test", "production"], "development"),
+  HOST: T.String({ minLength: 1, default: "127.0.0.1" }),
+  PORT: T.Optional(T.Integer({ minimum: 1, maximum: 65535 })),
+  DATABASE_URL: T.Optional(T.String({ minLength: 1 })),
+  /** Where migrations go when DATABASE_URL points at PgBouncer (transaction mode cannot hold their lock). */
+  DIRECT_DATABASE_URL: T.Optional(T.String({ minLength: 1 })),
+  JWT_SECRET: T.Optional(T.String({ minLength: 1 })),
+  JWT_TTL_SECONDS: T.Integer({ minimum: 60, default: 3600 }),
+  DB_POOL_MAX: T.Integer({ minimum: 1, maximum: 500, default: 5 }),
+  DB_ACQUIRE_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 60000, default: 1000 }),
+  DB_CONNECT_TIMEOUT_S: T.Integer({ minimum: 1, maximum: 120, default: 5 }),
+  DB_VIA_PGBOUNCER: oneOf(["0", "1"], "0"),
+  SEARCH_INDEX: oneOf(["none", "trgm"], "none"),
+  CACHE: oneOf(["off", "redis"], "off"),
+  REDIS_URL: url("redis://127.0.0.1:6379"),
+  WORKERS: T.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  LOG_LEVEL: oneOf(["debug", "info", "warn", "error"], "info"),
+  UPSTREAM_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 60000, default: 2000 }),
+  IDENTITY_URL: url("http://127.0.0.1:8001"),
+  COURSE_URL: url("http://127.0.0.1:8002"),
+  ENROLLMENT_URL: url("http://127.0.0.1:8003"),
+  PAYMENT_URL: url("http://127.0.0.1:8004"),
+  NOTIFICATION_URL: url("http://127.0.0.1:8005"),
+});
+
+export type Env = Static<typeof EnvSchema>;
+export type Config = Env & { PORT: number; JWT_SECRET: string };
+
+export const DEVELOPMENT_JWT_SECRET = "coursework-lab-development-secret-not-for-production";
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError with one line naming the first bad variable. */
+export function parseEnv(source: Record<string, string | undefined> = process.env, defaultPort?: number): Config {
+  const known: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== "") known[key] = value;
+  }
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, known));
+  const problem = Value.Errors(EnvSchema, env).First();
+  if (problem) {
+    const name = problem.path.replace(/^\//, "");
+    throw new ConfigError(
+      `config: ${name} is invalid (${problem.message.toLowerCase()}), got ${JSON.stringify(source[name] ?? null)}`,
+    );
+  }
+  const parsed = env as Env;
+  const port = parsed.PORT ?? defaultPort;
+  if (port === undefined) throw new ConfigError("config: PORT is required");
+  return { ...parsed, PORT: port, JWT_SECRET: jwtSecret(parsed) };
+}
+
+function jwtSecret(env: Env): string {
+  if (env.NODE_ENV !== "production") return env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET;
+  if (!env.JWT_SECRET || env.JWT_SECRET.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    throw new ConfigError(
+      `config: JWT_SECRET must be set to at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production`,
+    );
+  }
+  if (env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
+    throw new ConfigError("config: JWT_SECRET is the development default, which NODE_ENV=production refuses");
+  }
+  return env.JWT_SECRET;
+}
+
+/** A service's configuration: the environment plus its contract port and a required DATABASE_URL. */
+export function serviceConfig(name: ServiceName, source = process.env): Config & { DATABASE_URL: string } {
+  const config = parseEnv(source, SERVICES[name].port);
+  if (!config.DATABASE_URL) throw new ConfigError(`config: DATABASE_URL is required for the ${name} service`);
+  return { ...config, DATABASE_URL: config.DATABASE_URL };
+}

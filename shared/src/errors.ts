@@ -1,0 +1,32 @@
+import { escapeHtml } from "@kitajs/html";
+
+/** An error with an HTTP status that the error handler answers as `{error, message}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, "bad_request", message);
+export const unauthorized = (message = "Authentication required") => new HttpError(401, "unauthorized", message);
+export const paymentRequired = (message: string) => new HttpError(402, "payment_required", message);
+export const forbidden = (message = "You are not allowed to do this") => new HttpError(403, "forbidden", message);
+export const notFound = (what = "Resource") => new HttpError(404, "not_found", `${what} not found`);
+export const conflict = (message: string) => new HttpError(409, "conflict", message);
+export const unprocessable = (field: string, message: string) =>
+  new HttpError(422, "validation", `${field}: ${message}`, {}, [{ field, message }]);
+export const serviceUnavailable = (message: string, retryAfterSeconds = 1) =>
+  new HttpError(503, "unavailable", message, { "retry-after": String(retryAfterSeconds) });
+
+export type ErrorBody = { error: string; message: string; fields?: unknown; request_id?: string };
+
+/** The HTML fragment HTMX swaps in for an error: readable text, never raw JSON. */
+export const errorFragment = (body: ErrorBody) =>
+  `<div class="error" role="alert" data-error="${escapeHtml(body.error)}">${escapeHtml(body.message)}</div>`;

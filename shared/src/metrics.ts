@@ -1,0 +1,123 @@
+import { Elysia } from "elysia";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Db } from "./db";
+
+/** 1 ms to 10 s, dense enough around 5–500 ms to read p50/p95/p99. */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1, 1.5, 2.5,
+  5, 10,
+];
+
+/** The metrics of one process: HTTP, database pool and (when enabled) cache, plus process defaults. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<"method" | "route" | "status">;
+  readonly inFlight: Gauge;
+  readonly dbQueryDuration: Histogram<"outcome">;
+  readonly cacheRequests: Counter<"result">;
+
+  constructor(
+    readonly service: string,
+    flags: Record<string, string> = {},
+  ) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    this.httpDuration = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "HTTP request duration by route template and status",
+      labelNames: ["method", "route", "status"],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.inFlight = new Gauge({
+      name: "http_requests_in_flight",
+      help: "HTTP requests being served",
+      registers: [this.registry],
+    });
+    this.dbQueryDuration = new Histogram({
+      name: "db_query_duration_seconds",
+      help: "Time a database unit of work held its connection",
+      labelNames: ["outcome"],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.cacheRequests = new Counter({
+      name: "cache_requests_total",
+      help: "Cache look-ups by result (hit, miss, error)",
+      labelNames: ["result"],
+      registers: [this.registry],
+    });
+    const flagNames = Object.keys(flags);
+    new Gauge({
+      name: "lab_flags",
+      help: "Active experiment flags of this process (value is always 1)",
+      labelNames: flagNames,
+      registers: [this.registry],
+    }).set(flags, 1);
+  }
+
+  observeDb(db: Db) {
+    db.onQuery = (seconds, ok) => this.dbQueryDuration.observe({ outcome: ok ? "ok" : "error" }, seconds);
+    new Gauge({
+      name: "db_pool_size",
+      help: "Connections the pool may open (DB_POOL_MAX)",
+      registers: [this.registry],
+      collect() {
+        this.set(db.max);
+      },
+    });
+    new Gauge({
+      name: "db_pool_in_use",
+      help: "Connections held by a unit of work",
+      registers: [this.registry],
+      collect() {
+        this.set(db.inUse);
+      },
+    });
+    new Gauge({
+      name: "db_pool_waiting",
+      help: "Requests waiting for a free connection",
+      registers: [this.registry],
+      collect() {
+        this.set(db.waiting);
+      },
+    });
+    new Counter({
+      name: "db_pool_exhausted_total",
+      help: "Requests answered 503 because no connection came free within DB_ACQUIRE_TIMEOUT_MS",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(db.exhaustedTotal);
+      },
+    });
+  }
+}
+
+const started = new WeakMap<Request, number>();
+
+/** Times every request by its route template (never the raw path) and serves GET /metrics. */
+export const metricsPlugin = (metrics: Metrics) =>
+  new Elysia({ name: "lab.metrics", seed: metrics.service })
+    .onRequest(({ request }) => {
+      started.set(request, performance.now());
+      metrics.inFlight.inc();
+    })
+    .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
+      const start = started.get(request);
+      if (start === undefined) return;
+      started.delete(request);
+      metrics.inFlight.dec();
+      metrics.httpDuration.observe(
+        { method: request.method, route: route || "unmatched", status: String(set.status ?? 200) },
+        (performance.now() - start) / 1000,
+      );
+    })
+    .get(
+      "/metrics",
+      async ({ set }) => {
+        set.headers["content-type"] = metrics.registry.contentType;
+        return metrics.registry.metrics();
+      },
+      { detail: { hide: true } },
+    );

@@ -1,0 +1,98 @@
+import { SQL } from "bun";
+import type { AnyElysia } from "elysia";
+import { type Config, ConfigError, serviceConfig } from "./config";
+import { Db, migrate } from "./db";
+import { configureLog, log } from "./log";
+import { Metrics } from "./metrics";
+import { activeFlags, type ServiceContext } from "./service";
+import type { ServiceName } from "./services";
+
+export type ServiceDefinition = {
+  name: ServiceName;
+  /** Folder of the service's numbered migrations. */
+  migrations: string;
+  /** Builds the service's app; the service plugin is already applied by the builder. */
+  app: (context: ServiceContext) => AnyElysia | Promise<AnyElysia>;
+  /** Work after migrations and before listening (e.g. matching indexes to a flag). */
+  prepare?: (context: ServiceContext) => Promise<void>;
+};
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+const SHUTDOWN_GRACE_MS = 10_000;
+const STARTUP_RETRY_MS = 15_000;
+
+export function openDb(config: Config & { DATABASE_URL: string }) {
+  return new Db({
+    url: config.DATABASE_URL,
+    max: config.DB_POOL_MAX,
+    acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+    connectTimeoutSeconds: config.DB_CONNECT_TIMEOUT_S,
+    prepare: config.DB_VIA_PGBOUNCER !== "1",
+  });
+}
+
+/** Migrations go to the database directly: PgBouncer's transaction mode cannot hold the advisory lock's session. */
+async function migrateWithRetry(definition: ServiceDefinition, url: string) {
+  const deadline = Date.now() + STARTUP_RETRY_MS;
+  for (;;) {
+    const sql = new SQL({ url, max: 1, connectionTimeout: 5 });
+    try {
+      const applied = await migrate(sql, definition.migrations);
+      if (applied.length) log("info", "migrations applied", { applied });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      log("warn", "database not ready, retrying migrations", { error: String(error) });
+      await Bun.sleep(1000);
+    } finally {
+      await sql.close();
+    }
+  }
+}
+
+/** Starts a service process: config, migrations, app, listen, and a graceful stop on SIGTERM/SIGINT. */
+export async function runService(definition: ServiceDefinition) {
+  let config: ReturnType<typeof serviceConfig>;
+  try {
+    config = serviceConfig(definition.name);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${definition.name}: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  configureLog(definition.name, config.LOG_LEVEL);
+  await migrateWithRetry(definition, config.DIRECT_DATABASE_URL ?? config.DATABASE_URL);
+
+  const db = openDb(config);
+  const metrics = new Metrics(definition.name, activeFlags(config));
+  metrics.observeDb(db);
+  const context: ServiceContext = { name: definition.name, config, db, metrics };
+  await definition.prepare?.(context);
+  const app = await definition.app(context);
+  app.listen({
+    port: config.PORT,
+    hostname: config.HOST,
+    maxRequestBodySize: MAX_BODY_BYTES,
+    reusePort: config.WORKERS > 1,
+  });
+  log("info", "listening", { url: `http://${config.HOST}:${config.PORT}`, pid: process.pid });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "stopping", { signal });
+    const forced = setTimeout(() => {
+      log("warn", "in-flight requests did not finish in time; exiting");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    await app.stop(false);
+    await db.close();
+    clearTimeout(forced);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}

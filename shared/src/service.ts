@@ -1,0 +1,117 @@
+import { openapi } from "@elysiajs/openapi";
+import { Elysia, type ValidationError } from "elysia";
+import type { Config } from "./config";
+import type { Db } from "./db";
+import { asUnavailable } from "./db";
+import { type ErrorBody, errorFragment, HttpError } from "./errors";
+import { log } from "./log";
+import { type Metrics, metricsPlugin } from "./metrics";
+import { authGuard } from "./security";
+
+export type ServiceContext = { name: string; config: Config; db: Db; metrics: Metrics };
+
+/** The experiment flags as the services see them: reported by /metrics and the Lab page. */
+export const activeFlags = (config: Config) => ({
+  SEARCH_INDEX: config.SEARCH_INDEX,
+  DB_POOL_MAX: String(config.DB_POOL_MAX),
+  DB_VIA_PGBOUNCER: config.DB_VIA_PGBOUNCER,
+  CACHE: config.CACHE,
+  WORKERS: String(config.WORKERS),
+});
+
+const requestIds = new WeakMap<Request, string>();
+export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unknown";
+
+const wantsHtml = (request: Request) => request.headers.get("hx-request") === "true";
+
+function validationBody(error: ValidationError): ErrorBody {
+  const fields = error.all.map((issue) => {
+    const path = "path" in issue && issue.path ? issue.path.replace(/^\//, "").replaceAll("/", ".") : error.type;
+    return { field: path || error.type, message: "summary" in issue && issue.summary ? issue.summary : issue.message };
+  });
+  const first = fields[0];
+  return {
+    error: "validation",
+    message: first ? `${first.field}: ${first.message}` : "Invalid request",
+    fields,
+  };
+}
+
+/**
+ * Everything a service shares: request id, access log, one error mapping (JSON `{error, message}`,
+ * or an HTML fragment for HTMX), /healthz, /readyz, /metrics, OpenAPI at /swagger, and the `auth` option.
+ */
+export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
+  return new Elysia({ name: `lab.service.${name}` })
+    .use(
+      openapi({
+        path: "/swagger",
+        documentation: { info: { title: `Coursework Lab — ${name} service`, version: "0.1.0" } },
+      }),
+    )
+    .use(metricsPlugin(metrics))
+    .use(authGuard(config.JWT_SECRET))
+    .error({ HttpError })
+    .onRequest(({ request, set }) => {
+      const id = request.headers.get("x-request-id")?.slice(0, 100) || crypto.randomUUID();
+      requestIds.set(request, id);
+      set.headers["x-request-id"] = id;
+    })
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      const requestId = requestIdOf(request);
+      let body: ErrorBody;
+      const known = asUnavailable(error);
+      if (known instanceof HttpError) {
+        set.status = known.status;
+        Object.assign(set.headers, known.headers);
+        body = { error: known.code, message: known.message, ...(known.details ? { fields: known.details } : {}) };
+      } else if (code === "VALIDATION") {
+        set.status = 422;
+        body = validationBody(error as ValidationError);
+      } else if (code === "PARSE") {
+        set.status = 400;
+        body = { error: "bad_request", message: "The request body is not valid for its content type" };
+      } else if (code === "NOT_FOUND") {
+        set.status = 404;
+        body = { error: "not_found", message: "No such route" };
+      } else {
+        set.status = 500;
+        log("error", "unhandled error", {
+          request_id: requestId,
+          method: request.method,
+          path: new URL(request.url).pathname,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        body = {
+          error: "internal",
+          message: "Internal error; quote this request id when reporting it",
+          request_id: requestId,
+        };
+      }
+      if (wantsHtml(request)) {
+        set.headers["content-type"] = "text/html; charset=utf-8";
+        return errorFragment(body);
+      }
+      set.headers["content-type"] = "application/json; charset=utf-8";
+      return JSON.stringify(body);
+    })
+    .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
+      log("info", "request", {
+        request_id: requestIdOf(request),
+        method: request.method,
+        route: route || "unmatched",
+        status: set.status ?? 200,
+      });
+    })
+    .get("/healthz", () => ({ status: "ok", service: name }), { detail: { tags: ["ops"] } })
+    .get(
+      "/readyz",
+      async ({ set }) => {
+        if (await db.ping()) return { status: "ready", service: name };
+        set.status = 503;
+        set.headers["retry-after"] = "2";
+        return { error: "not_ready", message: "Database does not answer" };
+      },
+      { detail: { tags: ["ops"] } },
+    );
+}

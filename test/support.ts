@@ -1,0 +1,102 @@
+import {
+  type Config,
+  configureLog,
+  Db,
+  DEVELOPMENT_JWT_SECRET,
+  Metrics,
+  migrate,
+  parseEnv,
+  type Role,
+  SERVICES,
+  type ServiceContext,
+  type ServiceName,
+  signToken,
+} from "@lab/shared";
+import { SQL } from "bun";
+import type { AnyElysia } from "elysia";
+import { ensureDatabases } from "../scripts/lib/postgres";
+
+const port = () => {
+  const value = process.env.TEST_PG_PORT;
+  if (!value)
+    throw new Error("TEST_PG_PORT is not set: run the tests with `bun test` (bunfig.toml preloads PostgreSQL)");
+  return value;
+};
+export const testDatabaseUrl = (database: string) => `postgres://postgres:postgres@127.0.0.1:${port()}/${database}`;
+
+let counter = 0;
+/** A new, empty database on the test server, unique to the caller. */
+export async function freshDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${process.pid}_${++counter}`;
+  await ensureDatabases(testDatabaseUrl("postgres"), [name]);
+  return testDatabaseUrl(name);
+}
+
+export type Harness = {
+  context: ServiceContext;
+  app: AnyElysia;
+  db: Db;
+  url: string;
+  request: (method: string, path: string, options?: RequestOptions) => Promise<TestResponse>;
+  close: () => Promise<void>;
+};
+export type RequestOptions = { token?: string; body?: unknown; headers?: Record<string, string> };
+export type TestResponse = { status: number; headers: Headers; body: any; text: string };
+
+/** A service's app over a fresh, migrated database, called in-process with app.handle(). */
+export async function serviceHarness(
+  name: ServiceName,
+  migrations: string,
+  build: (context: ServiceContext) => AnyElysia | Promise<AnyElysia>,
+  env: Record<string, string> = {},
+): Promise<Harness> {
+  const url = await freshDatabase(name);
+  const config: Config = parseEnv({ ...env, DATABASE_URL: url, LOG_LEVEL: "warn" }, SERVICES[name].port);
+  configureLog(name, config.LOG_LEVEL);
+  const migrator = new SQL({ url, max: 1 });
+  await migrate(migrator, migrations);
+  await migrator.close();
+  const db = new Db({ url, max: config.DB_POOL_MAX, acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS });
+  const metrics = new Metrics(name);
+  metrics.observeDb(db);
+  const context: ServiceContext = { name, config, db, metrics };
+  const app = await build(context);
+  return {
+    context,
+    app,
+    db,
+    url,
+    request: (method, path, options) => call(app, method, path, options),
+    close: () => db.close(),
+  };
+}
+
+export async function call(app: AnyElysia, method: string, path: string, options: RequestOptions = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+  const text = await response.text();
+  let parsed: unknown = text;
+  if (response.headers.get("content-type")?.includes("json")) parsed = JSON.parse(text);
+  return { status: response.status, headers: response.headers, body: parsed as any, text };
+}
+
+let nextUserId = 1000;
+/** A token as identity would sign it, for tests of the services that only read tokens. */
+export function tokenFor(claims: { id?: number; role: Role; is_verified?: boolean; name?: string }) {
+  return signToken(
+    {
+      sub: claims.id ?? ++nextUserId,
+      role: claims.role,
+      is_verified: claims.is_verified ?? false,
+      name: claims.name ?? "Test User",
+    },
+    DEVELOPMENT_JWT_SECRET,
+    3600,
+  );
+}
