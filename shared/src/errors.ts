@@ -22,6 +22,7 @@ export const notFound = (what = "Resource") => new HttpError(404, "not_found", `
 export const conflict = (message: string) => new HttpError(409, "conflict", message);
 export const unprocessable = (field: string, message: string) =>
   new HttpError(422, "validation", `${field}: ${message}`, {}, [{ field, message }]);
+export const badGateway = (message: string) => new HttpError(502, "bad_gateway", message);
 export const serviceUnavailable = (message: string, retryAfterSeconds = 1) =>
   new HttpError(503, "unavailable", message, { "retry-after": String(retryAfterSeconds) });
 
