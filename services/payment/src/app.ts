@@ -1,0 +1,6 @@
+import { type ServiceContext, servicePlugin } from "@lab/shared";
+import { Elysia } from "elysia";
+import { paymentsController } from "./payments";
+
+export const paymentApp = (context: ServiceContext) =>
+  new Elysia().use(servicePlugin(context)).use(paymentsController(context));

@@ -1,0 +1,37 @@
+import { authGuard, PageQuery, type ServiceContext } from "@lab/shared";
+import { Elysia } from "elysia";
+import { CreatePaymentBody, Payment, PaymentHeaders, PaymentIdParams, PaymentPage } from "./model";
+import { PaymentService } from "./service";
+
+export const paymentsController = ({ db, config }: ServiceContext) => {
+  const payments = new PaymentService(db);
+  return new Elysia({ name: "payment.payments", prefix: "/payments", detail: { tags: ["payments"] } })
+    .use(authGuard(config.JWT_SECRET))
+    .post(
+      "",
+      async ({ body, headers, user, set }) => {
+        const { payment, replayed } = await payments.create(body, user, headers["idempotency-key"]);
+        set.status = replayed ? 200 : 201;
+        if (replayed) set.headers["idempotent-replayed"] = "true";
+        return payment;
+      },
+      {
+        auth: { roles: ["student"] },
+        body: CreatePaymentBody,
+        headers: PaymentHeaders,
+        response: { 200: Payment, 201: Payment },
+        detail: { description: "201 for a new payment; 200 when an Idempotency-Key retry returns the stored one" },
+      },
+    )
+    .get("/me", ({ query, user }) => payments.mine(user, query), {
+      auth: true,
+      query: PageQuery,
+      response: { 200: PaymentPage },
+    })
+    .get("/:id", ({ params, user }) => payments.byId(params.id, user), {
+      auth: true,
+      params: PaymentIdParams,
+      response: { 200: Payment },
+      detail: { description: "Only the payer sees a payment; for anyone else it is a 404" },
+    });
+};
