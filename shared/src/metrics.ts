@@ -8,7 +8,17 @@ export const LATENCY_BUCKETS = [
   5, 10,
 ];
 
-/** The metrics of one process: HTTP, database pool and (when enabled) cache, plus process defaults. */
+export const CACHE_RESULTS = ["hit", "miss", "error"] as const;
+
+/**
+ * The metrics of one process: HTTP, database pool and (when enabled) cache, plus prom-client's process
+ * defaults (CPU, resident memory, event-loop lag, GC). Every series carries the `service` label.
+ *
+ * With WORKERS>1 the launcher serves one /metrics per service that merges its worker processes the way
+ * prom-client's AggregatorRegistry does: counters and histograms are summed, gauges are summed unless a
+ * metric names another `aggregator` (lab_flags is the same in every worker, so it takes the first).
+ * Dashboards therefore aggregate with `sum by (service, …)`, which is right for one process or many.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<"method" | "route" | "status">;
@@ -18,7 +28,7 @@ export class Metrics {
 
   constructor(
     readonly service: string,
-    flags: Record<string, string> = {},
+    readonly flags: Record<string, string> = {},
   ) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
@@ -47,11 +57,13 @@ export class Metrics {
       labelNames: ["result"],
       registers: [this.registry],
     });
-    const flagNames = Object.keys(flags);
+    // Zero series from the start, so rate() and the hit ratio exist before the first look-up.
+    for (const result of CACHE_RESULTS) this.cacheRequests.inc({ result }, 0);
     new Gauge({
       name: "lab_flags",
-      help: "Active experiment flags of this process (value is always 1)",
-      labelNames: flagNames,
+      help: "Active experiment flags of this process, one label each (value is always 1)",
+      labelNames: Object.keys(flags),
+      aggregator: "first",
       registers: [this.registry],
     }).set(flags, 1);
   }
@@ -96,20 +108,40 @@ export class Metrics {
 
 const started = new WeakMap<Request, number>();
 
-/** Times every request by its route template (never the raw path) and serves GET /metrics. */
+/** Methods outside this set share one label value, so odd clients cannot add series. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+/** Prometheus's own scrapes are not traffic: they would show as load on an idle service. */
+const SCRAPE_PATH = /^[a-z]+:\/\/[^/]+\/metrics(?:\?|$)/;
+
+/**
+ * The status a client got: a handler that returns a Response (a proxy, a file) sets its status
+ * there, not in `set.status`.
+ */
+const statusOf = (response: unknown, status: number | string | undefined) =>
+  String(response instanceof Response ? response.status : (status ?? 200));
+
+/**
+ * Times every request by its route template (never the raw path, so ids add no series; requests that
+ * match no route are `unmatched`) and serves GET /metrics.
+ */
 export const metricsPlugin = (metrics: Metrics) =>
   new Elysia({ name: "lab.metrics", seed: metrics.service })
     .onRequest(({ request }) => {
+      if (SCRAPE_PATH.test(request.url)) return;
       started.set(request, performance.now());
       metrics.inFlight.inc();
     })
-    .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
+    .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
       const start = started.get(request);
       if (start === undefined) return;
       started.delete(request);
       metrics.inFlight.dec();
       metrics.httpDuration.observe(
-        { method: request.method, route: route || "unmatched", status: String(set.status ?? 200) },
+        {
+          method: KNOWN_METHODS.has(request.method) ? request.method : "other",
+          route: route || "unmatched",
+          status: statusOf(responseValue, set.status),
+        },
         (performance.now() - start) / 1000,
       );
     })
