@@ -1,0 +1,6 @@
+import { type ServiceContext, servicePlugin } from "@lab/shared";
+import { Elysia } from "elysia";
+import { notificationsController } from "./notifications";
+
+export const notificationApp = (context: ServiceContext) =>
+  new Elysia().use(servicePlugin(context)).use(notificationsController(context));
