@@ -147,3 +147,25 @@ describe("GET /courses search and paging", () => {
     }
   });
 });
+
+describe("GET /courses/batch", () => {
+  test("returns the known courses among the ids in one call, by id, each once", async () => {
+    const first = await create({ title: "Batch one" });
+    const second = await create({ title: "Batch two", price_cents: 1500 });
+    const response = await api.request("GET", `/courses/batch?ids=${second.id},999999,${first.id},${second.id}`);
+    expect(response.status).toBe(200);
+    expect(response.body.items.map((c: { id: number; title: string }) => [c.id, c.title])).toEqual([
+      [first.id, "Batch one"],
+      [second.id, "Batch two"],
+    ]);
+    expect(response.body.items[1]).toEqual(second);
+  });
+
+  test("ids are required, numeric and at most a page's worth", async () => {
+    const tooMany = Array.from({ length: 101 }, (_, i) => i + 1).join(",");
+    for (const query of ["", "?ids=", "?ids=abc", "?ids=1,-2", `?ids=${tooMany}`]) {
+      expect((await api.request("GET", `/courses/batch${query}`)).status).toBe(422);
+    }
+    expect((await api.request("GET", "/courses/batch?ids=999998")).body).toEqual({ items: [] });
+  });
+});

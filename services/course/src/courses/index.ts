@@ -1,6 +1,6 @@
 import { authGuard, type ServiceContext, unprocessable } from "@lab/shared";
 import { Elysia } from "elysia";
-import { Course, CourseIdParams, CoursePage, CreateCourseBody, ListQuery } from "./model";
+import { BatchQuery, Course, CourseBatch, CourseIdParams, CoursePage, CreateCourseBody, ListQuery } from "./model";
 import { CourseService } from "./service";
 
 export const coursesController = ({ db, config }: ServiceContext) => {
@@ -8,6 +8,11 @@ export const coursesController = ({ db, config }: ServiceContext) => {
   return new Elysia({ name: "course.courses", prefix: "/courses", detail: { tags: ["courses"] } })
     .use(authGuard(config.JWT_SECRET))
     .get("", ({ query }) => courses.list(query), { query: ListQuery, response: { 200: CoursePage } })
+    .get("/batch", ({ query }) => courses.byIds(query.ids.split(",").map(Number)), {
+      query: BatchQuery,
+      response: { 200: CourseBatch },
+      detail: { description: "Several courses by id in one call (e.g. titles for a list of enrollments)" },
+    })
     .get("/:id", ({ params }) => courses.byId(params.id), { params: CourseIdParams, response: { 200: Course } })
     .post(
       "",

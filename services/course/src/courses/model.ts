@@ -46,6 +46,17 @@ export const CoursePage = t.Object({
 
 export const CourseIdParams = t.Object({ id: t.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 
+/** A plain pattern rather than t.Array: Elysia's array-query decoding fails outside the validation error shape. */
+export const BatchQuery = t.Object({
+  ids: t.String({
+    pattern: `^[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,${MAX_PAGE - 1}}$`,
+    description: `Up to ${MAX_PAGE} comma-separated course ids, e.g. ids=1,2,3`,
+  }),
+});
+
+/** The courses that exist among the ids asked for, by id; unknown ids are left out. */
+export const CourseBatch = t.Object({ items: t.Array(Course) });
+
 export type ListInput = typeof ListQuery.static;
 export type CreateCourseInput = typeof CreateCourseBody.static;
 export type CourseRow = typeof Course.static;
