@@ -1,6 +1,7 @@
 export * from "./config";
 export * from "./db";
 export * from "./errors";
+export * from "./html";
 export * from "./log";
 export * from "./metrics";
 export * from "./paging";

@@ -1,19 +1,29 @@
-import { authGuard, type ServiceContext, unprocessable } from "@lab/shared";
+import { authGuard, htmlFragments, type ServiceContext, unprocessable } from "@lab/shared";
 import { Elysia } from "elysia";
 import { BatchQuery, Course, CourseBatch, CourseIdParams, CoursePage, CreateCourseBody, ListQuery } from "./model";
 import { CourseService } from "./service";
+import { CourseCreated, CourseDetail, CourseList } from "./views";
 
-export const coursesController = ({ db, config }: ServiceContext) => {
-  const courses = new CourseService(db);
+export const coursesController = ({ db, config, cache }: ServiceContext) => {
+  const courses = new CourseService(db, cache);
   return new Elysia({ name: "course.courses", prefix: "/courses", detail: { tags: ["courses"] } })
     .use(authGuard(config.JWT_SECRET))
-    .get("", ({ query }) => courses.list(query), { query: ListQuery, response: { 200: CoursePage } })
+    .use(htmlFragments)
+    .get("", ({ query }) => courses.list(query), {
+      query: ListQuery,
+      response: { 200: CoursePage },
+      fragment: CourseList,
+    })
     .get("/batch", ({ query }) => courses.byIds(query.ids.split(",").map(Number)), {
       query: BatchQuery,
       response: { 200: CourseBatch },
       detail: { description: "Several courses by id in one call (e.g. titles for a list of enrollments)" },
     })
-    .get("/:id", ({ params }) => courses.byId(params.id), { params: CourseIdParams, response: { 200: Course } })
+    .get("/:id", ({ params }) => courses.byId(params.id), {
+      params: CourseIdParams,
+      response: { 200: Course },
+      fragment: CourseDetail,
+    })
     .post(
       "",
       async ({ body, user, set }) => {
@@ -21,6 +31,6 @@ export const coursesController = ({ db, config }: ServiceContext) => {
         set.status = 201;
         return courses.create(body, user);
       },
-      { auth: { verifiedTeacher: true }, body: CreateCourseBody, response: { 201: Course } },
+      { auth: { verifiedTeacher: true }, body: CreateCourseBody, response: { 201: Course }, fragment: CourseCreated },
     );
 };
