@@ -12,6 +12,7 @@ import {
   type ServiceName,
   signToken,
 } from "@lab/shared";
+import { openCache } from "@lab/shared/cache";
 import { SQL } from "bun";
 import type { AnyElysia } from "elysia";
 import { ensureDatabases } from "../scripts/lib/postgres";
@@ -59,7 +60,8 @@ export async function serviceHarness(
   const db = new Db({ url, max: config.DB_POOL_MAX, acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS });
   const metrics = new Metrics(name);
   metrics.observeDb(db);
-  const context: ServiceContext = { name, config, db, metrics };
+  const cache = openCache(config, name, metrics);
+  const context: ServiceContext = { name, config, db, metrics, cache };
   const app = await build(context);
   return {
     context,
@@ -67,7 +69,9 @@ export async function serviceHarness(
     db,
     url,
     request: (method, path, options) => call(app, method, path, options),
-    close: () => db.close(),
+    close: async () => {
+      await Promise.all([db.close(), cache.close()]);
+    },
   };
 }
 

@@ -26,6 +26,8 @@ export const EnvSchema = T.Object({
   SEARCH_INDEX: oneOf(["none", "trgm"], "none"),
   CACHE: oneOf(["off", "redis"], "off"),
   REDIS_URL: url("redis://127.0.0.1:6379"),
+  /** How long a cached course page or course lives; creating a course drops the pages at once. */
+  CACHE_TTL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   WORKERS: T.Integer({ minimum: 1, maximum: 64, default: 1 }),
   LOG_LEVEL: oneOf(["debug", "info", "warn", "error"], "info"),
   UPSTREAM_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 60000, default: 2000 }),

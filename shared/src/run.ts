@@ -1,5 +1,6 @@
 import { SQL } from "bun";
 import type { AnyElysia } from "elysia";
+import { openCache } from "./cache";
 import { type Config, ConfigError, serviceConfig } from "./config";
 import { Db, migrate } from "./db";
 import { configureLog, log } from "./log";
@@ -68,7 +69,8 @@ export async function runService(definition: ServiceDefinition) {
   const db = openDb(config);
   const metrics = new Metrics(definition.name, activeFlags(config));
   metrics.observeDb(db);
-  const context: ServiceContext = { name: definition.name, config, db, metrics };
+  const cache = openCache(config, definition.name, metrics);
+  const context: ServiceContext = { name: definition.name, config, db, metrics, cache };
   await definition.prepare?.(context);
   const app = await definition.app(context);
   app.listen({
@@ -89,7 +91,7 @@ export async function runService(definition: ServiceDefinition) {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     await app.stop(false);
-    await db.close();
+    await Promise.all([db.close(), cache.close()]);
     clearTimeout(forced);
     process.exit(0);
   };

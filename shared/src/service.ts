@@ -1,5 +1,6 @@
 import { openapi } from "@elysiajs/openapi";
 import { Elysia, type ValidationError } from "elysia";
+import type { Cache } from "./cache";
 import type { Config } from "./config";
 import type { Db } from "./db";
 import { asUnavailable } from "./db";
@@ -8,7 +9,7 @@ import { log } from "./log";
 import { type Metrics, metricsPlugin } from "./metrics";
 import { authGuard } from "./security";
 
-export type ServiceContext = { name: string; config: Config; db: Db; metrics: Metrics };
+export type ServiceContext = { name: string; config: Config; db: Db; metrics: Metrics; cache: Cache };
 
 /** The experiment flags as the services see them: reported by /metrics and the Lab page. */
 export const activeFlags = (config: Config) => ({

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { SQL } from "bun";
 import { Elysia } from "elysia";
 import { call, freshDatabase } from "../../test/support";
+import { NoCache } from "../src/cache";
 import { parseEnv } from "../src/config";
 import { Db, isUniqueViolation, migrate } from "../src/db";
 import { HttpError } from "../src/errors";
@@ -126,7 +127,7 @@ describe("service plugin", () => {
     const config = parseEnv({ DATABASE_URL: dbUrl }, 8999);
     const db = new Db({ url: dbUrl, max: 1, acquireTimeoutMs: 100 });
     const app = new Elysia()
-      .use(servicePlugin({ name: "probe", config, db, metrics: new Metrics("probe") }))
+      .use(servicePlugin({ name: "probe", config, db, metrics: new Metrics("probe"), cache: new NoCache() }))
       .get("/boom", () => {
         throw new Error("secret internals");
       });

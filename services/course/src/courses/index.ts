@@ -4,8 +4,8 @@ import { BatchQuery, Course, CourseBatch, CourseIdParams, CoursePage, CreateCour
 import { CourseService } from "./service";
 import { CourseCreated, CourseDetail, CourseList } from "./views";
 
-export const coursesController = ({ db, config }: ServiceContext) => {
-  const courses = new CourseService(db);
+export const coursesController = ({ db, config, cache }: ServiceContext) => {
+  const courses = new CourseService(db, cache);
   return new Elysia({ name: "course.courses", prefix: "/courses", detail: { tags: ["courses"] } })
     .use(authGuard(config.JWT_SECRET))
     .use(htmlFragments)

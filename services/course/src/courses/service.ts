@@ -1,13 +1,41 @@
 import { type AuthUser, type Db, notFound } from "@lab/shared";
+import type { Cache } from "@lab/shared/cache";
 import type { CourseRow, CreateCourseInput, ListInput } from "./model";
 
 /** `%` and `_` typed by a user match themselves: escape them (and the escape character) for ILIKE. */
 export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`;
 
-export class CourseService {
-  constructor(private readonly db: Db) {}
+/** Every cached list page belongs to this group: creating a course drops them all at once. */
+const LIST_GROUP = "courses:list";
 
-  async list({ q, level, limit, offset }: ListInput) {
+type CoursePageRow = { items: CourseRow[]; limit: number; offset: number; has_more: boolean };
+
+/** The cache holds JSON: dates come back as ISO strings and are turned into Dates again. */
+const reviveCourse = (course: CourseRow): CourseRow => ({ ...course, created_at: new Date(course.created_at) });
+
+/**
+ * With CACHE=redis, list pages and courses by id are read through the cache (TTL
+ * CACHE_TTL_SECONDS). A course never changes after it is created (there is no update or delete),
+ * so an entry by id cannot go stale; a new course changes every list page, so `create` drops
+ * them all. Unknown ids (404) are not cached: the id may be created a moment later.
+ */
+export class CourseService {
+  constructor(
+    private readonly db: Db,
+    private readonly cache: Cache,
+  ) {}
+
+  list(input: ListInput): Promise<CoursePageRow> {
+    const { q, level, limit, offset } = input;
+    return this.cache.remember({
+      group: LIST_GROUP,
+      key: JSON.stringify([q?.trim() ?? "", level ?? "", limit, offset]),
+      load: () => this.listFromDb(input),
+      decode: (page: CoursePageRow) => ({ ...page, items: page.items.map(reviveCourse) }),
+    });
+  }
+
+  private async listFromDb({ q, level, limit, offset }: ListInput): Promise<CoursePageRow> {
     const sql = this.db.sql;
     const term = q?.trim();
     const search = term ? containsPattern(term) : null;
@@ -23,7 +51,11 @@ export class CourseService {
     return { items: rows.slice(0, limit), limit, offset, has_more: rows.length > limit };
   }
 
-  async byId(id: number): Promise<CourseRow> {
+  byId(id: number): Promise<CourseRow> {
+    return this.cache.remember({ key: `courses:id:${id}`, load: () => this.byIdFromDb(id), decode: reviveCourse });
+  }
+
+  private async byIdFromDb(id: number): Promise<CourseRow> {
     const [course] = await this.db.query<CourseRow>`
       SELECT id, title, description, level, price_cents, duration_hours, teacher_id, teacher_name, created_at
       FROM courses WHERE id = ${id}`;
@@ -46,6 +78,7 @@ export class CourseService {
       VALUES (${input.title.trim()}, ${input.description.trim()}, ${input.level}, ${input.price_cents},
               ${input.duration_hours}, ${teacher.id}, ${teacher.name})
       RETURNING id, title, description, level, price_cents, duration_hours, teacher_id, teacher_name, created_at`;
+    await this.cache.invalidate(LIST_GROUP);
     return course as CourseRow;
   }
 }

@@ -1,0 +1,110 @@
+import { freePort } from "./postgres";
+
+export type RedisServer = {
+  port: number;
+  url: string;
+  pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL after a grace period) and waits for it to exit. */
+  stop: () => Promise<void>;
+};
+
+const READY_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+
+export class RedisMissingError extends Error {}
+
+/** The `redis-server` on PATH, or an error that says how to install it. */
+export function redisServerBinary(): string {
+  const binary = Bun.which("redis-server") ?? Bun.which("redis-server", { PATH: "/usr/sbin:/usr/bin" });
+  if (!binary) {
+    throw new RedisMissingError("redis-server is not installed: apt-get install redis-server (Debian/Ubuntu)");
+  }
+  return binary;
+}
+
+/**
+ * A throw-away Redis on 127.0.0.1 (a free port unless given): no persistence, so a restart
+ * starts empty, like a cache that lost its memory.
+ */
+export async function startRedis(options: { port?: number; log?: (line: string) => void } = {}): Promise<RedisServer> {
+  const port = options.port ?? freePort();
+  const child = Bun.spawn(
+    [
+      redisServerBinary(),
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--loglevel",
+      "warning",
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const output: string[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      output.push(text);
+      options.log?.(text.trimEnd());
+    }
+  };
+  void collect(child.stdout);
+  void collect(child.stderr);
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await pingRedis(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`redis-server on port ${port} did not start:\n${output.join("").trim()}`);
+    }
+    await Bun.sleep(50);
+  }
+
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    await child.exited;
+    clearTimeout(killer);
+  };
+  return { port, url: `redis://127.0.0.1:${port}`, pid: child.pid, stop };
+}
+
+/** True when something on the port answers a Redis PING with PONG. */
+export async function pingRedis(port: number, timeoutMs = 500): Promise<boolean> {
+  const { promise, resolve } = Promise.withResolvers<boolean>();
+  const timer = setTimeout(() => resolve(false), timeoutMs);
+  try {
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open(s) {
+          s.write("PING\r\n");
+        },
+        data(s, data) {
+          resolve(data.toString().startsWith("+PONG"));
+          s.end();
+        },
+        error() {
+          resolve(false);
+        },
+        close() {
+          resolve(false);
+        },
+      },
+    });
+    const answer = await promise;
+    socket.end();
+    return answer;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
