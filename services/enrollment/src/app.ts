@@ -1,0 +1,6 @@
+import { type ServiceContext, servicePlugin } from "@lab/shared";
+import { Elysia } from "elysia";
+import { enrollmentsController } from "./enrollments";
+
+export const enrollmentApp = (context: ServiceContext) =>
+  new Elysia().use(servicePlugin(context)).use(enrollmentsController(context));
