@@ -14,9 +14,10 @@ export const CACHE_RESULTS = ["hit", "miss", "error"] as const;
  * The metrics of one process: HTTP, database pool and (when enabled) cache, plus prom-client's process
  * defaults (CPU, resident memory, event-loop lag, GC). Every series carries the `service` label.
  *
- * With WORKERS>1 the launcher serves one /metrics per service that merges its worker processes the way
- * prom-client's AggregatorRegistry does: counters and histograms are summed, gauges are summed unless a
- * metric names another `aggregator` (lab_flags is the same in every worker, so it takes the first).
+ * With WORKERS>1 every worker's /metrics answers for the whole service (shared/src/workers.ts), merging
+ * the workers the way prom-client's AggregatorRegistry does: counters and histograms are summed, gauges
+ * are summed unless a metric names another `aggregator` (lab_flags is the same in every worker, so it
+ * takes the first).
  * Dashboards therefore aggregate with `sum by (service, …)`, which is right for one process or many.
  */
 export class Metrics {
@@ -25,6 +26,8 @@ export class Metrics {
   readonly inFlight: Gauge;
   readonly dbQueryDuration: Histogram<"outcome">;
   readonly cacheRequests: Counter<"result">;
+  /** The text GET /metrics answers; a worker of WORKERS>1 replaces it with the merge of all workers. */
+  expose: () => Promise<string> = () => this.registry.metrics();
 
   constructor(
     readonly service: string,
@@ -149,7 +152,7 @@ export const metricsPlugin = (metrics: Metrics) =>
       "/metrics",
       async ({ set }) => {
         set.headers["content-type"] = metrics.registry.contentType;
-        return metrics.registry.metrics();
+        return metrics.expose();
       },
       { detail: { hide: true } },
     );

@@ -7,6 +7,7 @@ import { configureLog, log } from "./log";
 import { Metrics } from "./metrics";
 import { activeFlags, type ServiceContext } from "./service";
 import type { ServiceName } from "./services";
+import { countProcess, joinWorkerGroup, superviseWorkers, workerIndex } from "./workers";
 
 export type ServiceDefinition = {
   name: ServiceName;
@@ -51,7 +52,20 @@ async function migrateWithRetry(definition: ServiceDefinition, url: string) {
   }
 }
 
-/** Starts a service process: config, migrations, app, listen, and a graceful stop on SIGTERM/SIGINT. */
+/** What every part of a service uses: pool, metrics and cache, opened from the configuration. */
+function openContext(name: ServiceName, config: ReturnType<typeof serviceConfig>): ServiceContext {
+  const db = openDb(config);
+  const metrics = new Metrics(name, activeFlags(config));
+  metrics.observeDb(db);
+  countProcess(metrics);
+  return { name, config, db, metrics, cache: openCache(config, name, metrics) };
+}
+
+/**
+ * Starts a service: config, migrations, app, listen, and a graceful stop on SIGTERM/SIGINT.
+ * With WORKERS>1 this process becomes the primary (migrations and `prepare` once, then it
+ * supervises the workers, see ./workers.ts); each worker comes back here and only serves.
+ */
 export async function runService(definition: ServiceDefinition) {
   let config: ReturnType<typeof serviceConfig>;
   try {
@@ -64,14 +78,21 @@ export async function runService(definition: ServiceDefinition) {
     throw error;
   }
   configureLog(definition.name, config.LOG_LEVEL);
-  await migrateWithRetry(definition, config.DIRECT_DATABASE_URL ?? config.DATABASE_URL);
+  const worker = workerIndex();
+  if (worker === null) {
+    await migrateWithRetry(definition, config.DIRECT_DATABASE_URL ?? config.DATABASE_URL);
+    if (config.WORKERS > 1) {
+      const primary = openContext(definition.name, config);
+      await definition.prepare?.(primary);
+      await Promise.all([primary.db.close(), primary.cache.close()]);
+      process.exit(await superviseWorkers(config.WORKERS));
+    }
+  }
 
-  const db = openDb(config);
-  const metrics = new Metrics(definition.name, activeFlags(config));
-  metrics.observeDb(db);
-  const cache = openCache(config, definition.name, metrics);
-  const context: ServiceContext = { name: definition.name, config, db, metrics, cache };
-  await definition.prepare?.(context);
+  const context = openContext(definition.name, config);
+  const { db, cache } = context;
+  if (worker === null) await definition.prepare?.(context);
+  const group = worker === null ? null : joinWorkerGroup(context.metrics);
   const app = await definition.app(context);
   app.listen({
     port: config.PORT,
@@ -79,7 +100,7 @@ export async function runService(definition: ServiceDefinition) {
     maxRequestBodySize: MAX_BODY_BYTES,
     reusePort: config.WORKERS > 1,
   });
-  log("info", "listening", { url: `http://${config.HOST}:${config.PORT}`, pid: process.pid });
+  log("info", "listening", { url: `http://${config.HOST}:${config.PORT}`, pid: process.pid, worker });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -91,6 +112,7 @@ export async function runService(definition: ServiceDefinition) {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     await app.stop(false);
+    group?.close();
     await Promise.all([db.close(), cache.close()]);
     clearTimeout(forced);
     process.exit(0);

@@ -104,7 +104,9 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
         status: set.status ?? 200,
       });
     })
-    .get("/healthz", () => ({ status: "ok", service: name }), { detail: { tags: ["ops"] } })
+    .get("/healthz", () => ({ status: "ok", service: name, pid: process.pid }), {
+      detail: { tags: ["ops"], description: "Alive; `pid` tells apart the processes of a service run with WORKERS>1" },
+    })
     .get(
       "/readyz",
       async ({ set }) => {
