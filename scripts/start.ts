@@ -1,12 +1,15 @@
 import { SERVICE_NAMES } from "@lab/shared";
-import { PortInUseError, startStack } from "./lib/stack";
+import { localPrometheusUrl, startLabPrometheus } from "./lib/prometheus";
+import { PortInUseError, ROOT, startStack } from "./lib/stack";
 
 const started = performance.now();
 const say = (line: string) => console.log(`[lab] ${line}`);
+/** `bun run start --prometheus` also runs Prometheus on the stack, and the Lab page reads it. */
+const withPrometheus = process.argv.includes("--prometheus");
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
-  stack = await startStack({ say });
+  stack = await startStack({ say, env: withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {} });
 } catch (error) {
   console.error(`[lab] ${error instanceof PortInUseError ? error.message : `could not start: ${error}`}`);
   process.exit(1);
@@ -18,6 +21,12 @@ for (const name of SERVICE_NAMES) {
   if (url) say(`${name.padEnd(13)} ${url}   (docs ${url}/swagger)`);
 }
 if (stack.urls.web) say(`${"web".padEnd(13)} ${stack.urls.web}`);
+const prometheus = withPrometheus
+  ? await startLabPrometheus(ROOT, stack.urls, say).catch((error) => {
+      say(`Prometheus did not start: ${error instanceof Error ? error.message : error}`);
+      return undefined;
+    })
+  : undefined;
 say("Ctrl-C stops everything");
 
 let stopping = false;
@@ -25,7 +34,7 @@ const shutdown = async () => {
   if (stopping) return;
   stopping = true;
   say("stopping…");
-  await stack.stop();
+  await Promise.all([stack.stop(), prometheus?.stop()]);
   say("stopped");
   process.exit(0);
 };

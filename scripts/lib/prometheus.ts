@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { assertPortFree } from "./stack";
 
 /** What the platform exposes to Prometheus: one scrape job per service (and the web app), named after it. */
 export type ScrapeTargets = Record<string, string>;
@@ -73,4 +74,45 @@ export async function startPrometheus(options: {
     }
     await Bun.sleep(100);
   }
+}
+
+/** The Prometheus of `bun run start --prometheus`: where it listens (PROMETHEUS_PORT) and the URL the web app reads. */
+export const localPrometheusUrl = () => `http://127.0.0.1:${Number(process.env.PROMETHEUS_PORT) || PROMETHEUS_PORT}`;
+
+/**
+ * Starts Prometheus for the running stack with grafana/prometheus.local.yml (data in .data/prometheus).
+ * When the stack runs on other ports than that file names, a config for the actual ports is written
+ * to .data/ instead. Without a `prometheus` binary it says how to install one and returns undefined.
+ */
+export async function startLabPrometheus(
+  root: string,
+  urls: Record<string, string | undefined>,
+  say: (line: string) => void,
+): Promise<PrometheusServer | undefined> {
+  if (!Bun.which("prometheus")) {
+    say(`${INSTALL_HINT}; continuing without it`);
+    return undefined;
+  }
+  const targets = Object.fromEntries(
+    Object.entries(urls).flatMap(([job, url]) => (url ? [[job, targetOf(url)] as const] : [])),
+  );
+  const defaults = join(root, "grafana/prometheus.local.yml");
+  const listed = Bun.YAML.parse(await Bun.file(defaults).text()) as {
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+  };
+  const configured = new Map(listed.scrape_configs.map((job) => [job.job_name, job.static_configs[0]?.targets[0]]));
+  let configFile = defaults;
+  if (Object.entries(targets).some(([job, target]) => configured.get(job) !== target)) {
+    configFile = join(root, ".data/prometheus.yml");
+    await Bun.write(configFile, scrapeConfig(targets));
+  }
+  const url = localPrometheusUrl();
+  assertPortFree("127.0.0.1", Number(new URL(url).port), "prometheus");
+  const server = await startPrometheus({
+    configFile,
+    dataDir: join(root, ".data/prometheus"),
+    port: Number(new URL(url).port),
+  });
+  say(`${"prometheus".padEnd(13)} ${url}   (config ${configFile.slice(root.length + 1)}, data .data/prometheus)`);
+  return server;
 }

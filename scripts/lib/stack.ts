@@ -21,6 +21,8 @@ export type Stack = {
   urls: Record<ServiceName, string> & { web?: string };
   databaseUrls: Record<ServiceName, string>;
   embedded: boolean;
+  /** The service and web processes (a service with WORKERS>1 is its primary; the workers are its children). */
+  processes: { name: string; pid: number }[];
   stop: () => Promise<void>;
 };
 
@@ -36,7 +38,7 @@ const STOP_GRACE_MS = 12_000;
 
 export class PortInUseError extends Error {}
 
-function assertPortFree(host: string, port: number, owner: string) {
+export function assertPortFree(host: string, port: number, owner: string) {
   try {
     Bun.listen({ hostname: host, port, socket: { data() {} } }).stop(true);
   } catch {
@@ -130,7 +132,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw error;
   }
-  return { urls, databaseUrls, embedded: !external, stop };
+  const processes = children.map((child) => ({ name: child.name, pid: child.process.pid }));
+  return { urls, databaseUrls, embedded: !external, processes, stop };
 }
 
 async function waitReady(child: Child) {
