@@ -21,8 +21,6 @@ export type Stack = {
   urls: Record<ServiceName, string> & { web?: string };
   databaseUrls: Record<ServiceName, string>;
   embedded: boolean;
-  /** The service and web processes (a service with WORKERS>1 is its primary; the workers are its children). */
-  processes: { name: string; pid: number }[];
   stop: () => Promise<void>;
 };
 
@@ -132,8 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw error;
   }
-  const processes = children.map((child) => ({ name: child.name, pid: child.process.pid }));
-  return { urls, databaseUrls, embedded: !external, processes, stop };
+  return { urls, databaseUrls, embedded: !external, stop };
 }
 
 async function waitReady(child: Child) {
