@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# One image per app of the Bun workspace, chosen when building (compose.yaml builds all six):
+#   docker build --build-arg APP_DIR=services/course --build-arg APP_PORT=8002 -t coursework-lab/course .
+# APP_DIR is services/<name> or web-htmx; APP_PORT is its port in the contract (8001-8005, 3000).
+ARG BUN_VERSION=1.4
+
+# Production dependencies of the root package, shared/ and the one app. Only manifests are copied,
+# so this stage is rebuilt only when a dependency changes. Bun installs a partial workspace from the
+# full bun.lock (members absent from disk are skipped), so an app's image never holds the others'.
+FROM oven/bun:${BUN_VERSION} AS deps
+ARG APP_DIR
+WORKDIR /app
+RUN test -n "${APP_DIR}" || { echo "build with --build-arg APP_DIR=services/<name> (or web-htmx)" >&2; exit 1; }
+COPY package.json bun.lock ./
+COPY shared/package.json shared/
+COPY ${APP_DIR}/package.json ${APP_DIR}/
+RUN bun install --frozen-lockfile --production
+
+# The runtime: the slim image (no compilers, no curl), the app's source, the image's non-root user.
+FROM oven/bun:${BUN_VERSION}-slim AS runtime
+ARG APP_DIR
+ARG APP_PORT
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=${APP_PORT}
+WORKDIR /app
+COPY --from=deps /app ./
+# Bun reads compiler options (the JSX runtime of the .tsx views) from the root tsconfig.json.
+COPY tsconfig.json ./
+COPY docker/entrypoint.sh docker/healthcheck.ts docker/
+COPY shared/src shared/src
+COPY ${APP_DIR} ${APP_DIR}
+WORKDIR /app/${APP_DIR}
+# Apps with generated assets (the web app's CSS) build them here; the others have no build script.
+RUN bun run --if-present build
+USER bun
+EXPOSE ${APP_PORT}
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["bun", "/app/docker/healthcheck.ts"]
+ENTRYPOINT ["/bin/sh", "/app/docker/entrypoint.sh"]
+CMD ["bun", "src/index.ts"]
