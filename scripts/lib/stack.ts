@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { databaseUrlVar, SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
+import { type PgBouncer, startPgBouncer } from "./pgbouncer";
 import { type EmbeddedServer, ensureDatabases, startEmbeddedPostgres } from "./postgres";
 
 export const ROOT = join(import.meta.dir, "../..");
@@ -11,7 +12,7 @@ export type StackOptions = {
   /** Where the embedded PostgreSQL keeps its data (kept between runs). */
   dataDir?: string;
   /** Ports to use instead of the contract's (tests pick free ones). */
-  ports?: Partial<Record<ServiceName | "web" | "postgres", number>>;
+  ports?: Partial<Record<ServiceName | "web" | "postgres" | "pgbouncer", number>>;
   /** Where each process's output goes: inherited by default, or a file. */
   logFile?: string;
   say?: (line: string) => void;
@@ -21,6 +22,8 @@ export type Stack = {
   urls: Record<ServiceName, string> & { web?: string };
   databaseUrls: Record<ServiceName, string>;
   embedded: boolean;
+  /** With DB_VIA_PGBOUNCER=1: the PgBouncer the services talk to (databaseUrls stay the direct ones). */
+  pgbouncer?: { port: number; adminUrl: string; urls: Record<ServiceName, string> };
   /** The service and web processes (a service with WORKERS>1 is its primary; the workers are its children). */
   processes: { name: string; pid: number }[];
   stop: () => Promise<void>;
@@ -95,6 +98,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     say(`PostgreSQL: embedded, port ${pgPort}, data in ${dir}`);
   }
 
+  // DB_VIA_PGBOUNCER=1: services query through PgBouncer (transaction mode) and migrate directly.
+  let pgbouncer: PgBouncer | undefined;
+  if ((env.DB_VIA_PGBOUNCER ?? process.env.DB_VIA_PGBOUNCER) === "1") {
+    const bouncerPort = options.ports?.pgbouncer ?? envPort("pgbouncer", 6432);
+    assertPortFree("127.0.0.1", bouncerPort, "pgbouncer");
+    const dir = join(options.dataDir ?? join(ROOT, ".data/postgres"), "..", "pgbouncer");
+    try {
+      pgbouncer = await startPgBouncer({ dir, port: bouncerPort, databases: databaseUrls });
+    } catch (error) {
+      await postgres?.stop();
+      throw error;
+    }
+    say(`PgBouncer: transaction pooling, port ${bouncerPort}, config in ${dir}`);
+  }
+  const viaBouncer = (name: ServiceName): Record<string, string> =>
+    pgbouncer
+      ? { DATABASE_URL: pgbouncer.urls[name] as string, DIRECT_DATABASE_URL: databaseUrls[name] }
+      : { DATABASE_URL: databaseUrls[name] };
+
   const urls = Object.fromEntries(services.map((name) => [name, `http://${host}:${ports[name]}`])) as Stack["urls"];
   const callers = Object.fromEntries(services.map((name) => [serviceUrlVar(name), urls[name]]));
   const output = options.logFile ? Bun.file(options.logFile) : "inherit";
@@ -109,7 +131,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     children.push({ name, process: child, url: `http://${host}:${port}` });
   };
   for (const name of services) {
-    spawn(name, join(ROOT, "services", name, "src/index.ts"), ports[name], { DATABASE_URL: databaseUrls[name] });
+    spawn(name, join(ROOT, "services", name, "src/index.ts"), ports[name], viaBouncer(name));
   }
   if (withWeb) {
     urls.web = `http://${host}:${webPort}`;
@@ -123,6 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (const child of children) child.process.kill("SIGKILL");
     });
     await Promise.race([exited, timeout]);
+    await pgbouncer?.stop();
     await postgres?.stop();
   };
 
@@ -133,8 +156,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw error;
   }
   const processes = children.map((child) => ({ name: child.name, pid: child.process.pid }));
-  return { urls, databaseUrls, embedded: !external, processes, stop };
+  return { urls, databaseUrls, embedded: !external, processes, pgbouncer: pgbouncer && bouncerInfo(pgbouncer), stop };
 }
+
+const bouncerInfo = (bouncer: PgBouncer) => ({
+  port: bouncer.port,
+  adminUrl: bouncer.adminUrl,
+  urls: bouncer.urls as Record<ServiceName, string>,
+});
 
 async function waitReady(child: Child) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
