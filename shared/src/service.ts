@@ -1,5 +1,5 @@
 import { openapi } from "@elysiajs/openapi";
-import { Elysia, type ValidationError } from "elysia";
+import { Elysia, ValidationError } from "elysia";
 import type { Cache } from "./cache";
 import type { Config } from "./config";
 import type { Db } from "./db";
@@ -25,11 +25,23 @@ export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unk
 
 const wantsHtml = (request: Request) => request.headers.get("hx-request") === "true";
 
-function validationBody(error: ValidationError): ErrorBody {
-  const fields = error.all.map((issue) => {
-    const path = "path" in issue && issue.path ? issue.path.replace(/^\//, "").replaceAll("/", ".") : error.type;
-    return { field: path || error.type, message: "summary" in issue && issue.summary ? issue.summary : issue.message };
-  });
+type DecodeError = { error?: { path?: string; message?: string }; message?: string };
+
+const fieldName = (path: string | undefined, fallback: string) =>
+  path ? path.replace(/^\//, "").replaceAll("/", ".") || fallback : fallback;
+
+/**
+ * Elysia reports schema failures as a ValidationError (with `all`), but a failed decode of a
+ * transformed value (e.g. an array in the query string) arrives as TypeBox's decode error instead.
+ */
+function validationBody(error: ValidationError | DecodeError): ErrorBody {
+  const fields =
+    error instanceof ValidationError
+      ? error.all.map((issue) => ({
+          field: fieldName("path" in issue ? issue.path : undefined, error.type),
+          message: "summary" in issue && issue.summary ? issue.summary : issue.message,
+        }))
+      : [{ field: fieldName(error.error?.path, "request"), message: error.error?.message ?? "Invalid value" }];
   const first = fields[0];
   return {
     error: "validation",
@@ -68,7 +80,7 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
         body = { error: known.code, message: known.message, ...(known.details ? { fields: known.details } : {}) };
       } else if (code === "VALIDATION") {
         set.status = 422;
-        body = validationBody(error as ValidationError);
+        body = validationBody(error as ValidationError | DecodeError);
       } else if (code === "PARSE") {
         set.status = 400;
         body = { error: "bad_request", message: "The request body is not valid for its content type" };

@@ -162,3 +162,21 @@ describe("service plugin", () => {
     await db.close();
   });
 });
+
+describe("validation errors", () => {
+  test("a query array that fails to decode is a 422 naming the field, not a 500", async () => {
+    const { t } = await import("elysia");
+    const config = parseEnv({ DATABASE_URL: url }, 8999);
+    const db = new Db({ url, max: 1, acquireTimeoutMs: 100 });
+    const app = new Elysia()
+      .use(servicePlugin({ name: "probe", config, db, metrics: new Metrics("probe") }))
+      .get("/ids", ({ query }) => query, { query: t.Object({ ids: t.Array(t.Integer()) }) });
+    for (const query of ["ids=1,x", "ids=abc", ""]) {
+      const response = await call(app, "GET", `/ids?${query}`);
+      expect(response.status).toBe(422);
+      expect(response.body.error).toBe("validation");
+      expect(response.body.message).toContain("ids");
+    }
+    await db.close();
+  });
+});
