@@ -41,7 +41,13 @@ function validationBody(error: ValidationError | DecodeError): ErrorBody {
           field: fieldName("path" in issue ? issue.path : undefined, error.type),
           message: "summary" in issue && issue.summary ? issue.summary : issue.message,
         }))
-      : [{ field: fieldName(error.error?.path, "request"), message: error.error?.message ?? "Invalid value" }];
+      : // the decode error knows the failing item's path inside the value, not which field held the value
+        [
+          {
+            field: "request",
+            message: `${fieldName(error.error?.path, "value")}: ${error.error?.message ?? "invalid value"}`,
+          },
+        ];
   const first = fields[0];
   return {
     error: "validation",
