@@ -27,24 +27,23 @@ import {
 import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as TablePanelBuilder } from "@grafana/grafana-foundation-sdk/table";
 import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
+import {
+  activeFlagsQuery,
+  errorRatio,
+  HTTP_DURATION,
+  perService,
+  type QueryScope,
+  quantile,
+  requestRate,
+} from "@lab/shared/promql";
 
 export const DASHBOARD_FILE = join(import.meta.dir, "dashboards/coursework-lab.json");
 /** The datasource provisioned by grafana/provisioning/datasources/prometheus.yml. */
 export const DATASOURCE = { type: "prometheus", uid: "prometheus" };
 
-const HTTP = "http_request_duration_seconds";
-const SERVICE = 'service=~"$service"';
-const WINDOW = "[$__rate_interval]";
-
-/** Requests per second matching `filter`, summed over workers and instances, grouped by `by`. */
-const requestRate = (by: string, filter = "") => `sum by (${by}) (rate(${HTTP}_count{${SERVICE}${filter}}${WINDOW}))`;
-
-/** Share of requests answered with a status of `statusClass` (4 or 5); 0 rather than no data when there were none. */
-const errorRatio = (statusClass: 4 | 5) =>
-  `(${requestRate("service", `,status=~"${statusClass}.."`)} or ${requestRate("service")} * 0) / ${requestRate("service")}`;
-
-const quantile = (q: number, by: string, metric = HTTP) =>
-  `histogram_quantile(${q}, sum by (${by}, le) (rate(${metric}_bucket{${SERVICE}}${WINDOW})))`;
+const SCOPE: QueryScope = { selector: 'service=~"$service"', window: "$__rate_interval" };
+const SERVICE = SCOPE.selector;
+const WINDOW = `[${SCOPE.window}]`;
 
 const query = (refId: string, expr: string, legend: string) =>
   new DataqueryBuilder().datasource(DATASOURCE).refId(refId).expr(expr).legendFormat(legend).range();
@@ -69,12 +68,11 @@ const timeseries = (title: string, unit: string, description: string, queries: D
     .height(8)
     .targets(queries);
 
-const percentiles = (by: string, legend: string, metric = HTTP) =>
+const percentiles = (by: string, legend: string, metric = HTTP_DURATION) =>
   ([0.5, 0.95, 0.99] as const).map((q, i) =>
-    query(String.fromCharCode(65 + i), quantile(q, by, metric), `${legend} p${Math.round(q * 100)}`),
+    query(String.fromCharCode(65 + i), quantile(q, by, SCOPE, metric), `${legend} p${Math.round(q * 100)}`),
   );
 
-const FLAG_LABELS = ["SEARCH_INDEX", "DB_POOL_MAX", "DB_VIA_PGBOUNCER", "CACHE", "WORKERS"];
 const hideTimeAndValue: DataTransformerConfig = {
   id: "organize",
   options: { excludeByName: { Time: true, Value: true }, indexByName: {}, renameByName: {} },
@@ -94,8 +92,8 @@ export function labDashboard() {
       new QueryVariableBuilder("service")
         .label("Service")
         .datasource(DATASOURCE)
-        .query({ query: `label_values(${HTTP}_count, service)`, refId: "service" })
-        .definition(`label_values(${HTTP}_count, service)`)
+        .query({ query: `label_values(${HTTP_DURATION}_count, service)`, refId: "service" })
+        .definition(`label_values(${HTTP_DURATION}_count, service)`)
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .sort(VariableSort.AlphabeticalAsc)
         .multi(true)
@@ -114,7 +112,7 @@ export function labDashboard() {
           new DataqueryBuilder()
             .datasource(DATASOURCE)
             .refId("A")
-            .expr(`max by (service, ${FLAG_LABELS.join(", ")}) (lab_flags{${SERVICE}})`)
+            .expr(activeFlagsQuery(SCOPE))
             .format(PromQueryFormat.Table)
             .instant(),
         )
@@ -123,22 +121,22 @@ export function labDashboard() {
     .withRow(new RowBuilder("Traffic and errors"))
     .withPanel(
       timeseries("Requests/s per service", "reqps", "All requests of each service (scrapes of /metrics excluded)", [
-        query("A", requestRate("service"), "{{service}}"),
+        query("A", requestRate("service", SCOPE), "{{service}}"),
       ]),
     )
     .withPanel(
       timeseries("Requests/s per route", "reqps", "By route template, so ids never add series", [
-        query("A", requestRate("service, method, route"), "{{service}} {{method}} {{route}}"),
+        query("A", requestRate("service, method, route", SCOPE), "{{service}} {{method}} {{route}}"),
       ]),
     )
     .withPanel(
       timeseries("4xx error rate", "percentunit", "Share of requests answered 4xx (client errors)", [
-        query("A", errorRatio(4), "{{service}}"),
+        query("A", errorRatio(4, SCOPE), "{{service}}"),
       ]),
     )
     .withPanel(
       timeseries("5xx error rate", "percentunit", "Share of requests answered 5xx (503 includes pool exhaustion)", [
-        query("A", errorRatio(5), "{{service}}"),
+        query("A", errorRatio(5, SCOPE), "{{service}}"),
       ]),
     )
     .withRow(new RowBuilder("Latency"))
@@ -165,9 +163,9 @@ export function labDashboard() {
         "short",
         "Connections held, the pool's size (DB_POOL_MAX × processes) and requests queued for a connection",
         [
-          query("A", `sum by (service) (db_pool_in_use{${SERVICE}})`, "{{service}} in use"),
-          query("B", `sum by (service) (db_pool_size{${SERVICE}})`, "{{service}} size"),
-          query("C", `sum by (service) (db_pool_waiting{${SERVICE}})`, "{{service}} waiting"),
+          query("A", perService("db_pool_in_use", SCOPE), "{{service}} in use"),
+          query("B", perService("db_pool_size", SCOPE), "{{service}} size"),
+          query("C", perService("db_pool_waiting", SCOPE), "{{service}} waiting"),
         ],
         8,
       ),
@@ -224,7 +222,7 @@ export function labDashboard() {
         "Memory per service (RSS)",
         "bytes",
         "Resident memory, all processes of the service",
-        [query("A", `sum by (service) (process_resident_memory_bytes{${SERVICE}})`, "{{service}}")],
+        [query("A", perService("process_resident_memory_bytes", SCOPE), "{{service}}")],
         6,
       ),
     )
@@ -242,7 +240,7 @@ export function labDashboard() {
         "Requests in flight",
         "short",
         "Requests being served right now",
-        [query("A", `sum by (service) (http_requests_in_flight{${SERVICE}})`, "{{service}}")],
+        [query("A", perService("http_requests_in_flight", SCOPE), "{{service}}")],
         6,
       ),
     )

@@ -1,4 +1,5 @@
 import {
+  activeFlags,
   type Config,
   configureLog,
   Db,
@@ -58,7 +59,7 @@ export async function serviceHarness(
   await migrate(migrator, migrations);
   await migrator.close();
   const db = new Db({ url, max: config.DB_POOL_MAX, acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS });
-  const metrics = new Metrics(name);
+  const metrics = new Metrics(name, activeFlags(config));
   metrics.observeDb(db);
   const cache = openCache(config, name, metrics);
   const context: ServiceContext = { name, config, db, metrics, cache };

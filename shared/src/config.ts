@@ -36,6 +36,8 @@ export const EnvSchema = T.Object({
   ENROLLMENT_URL: url("http://127.0.0.1:8003"),
   PAYMENT_URL: url("http://127.0.0.1:8004"),
   NOTIFICATION_URL: url("http://127.0.0.1:8005"),
+  /** When set, the Lab page reads Prometheus instead of each service's /metrics. */
+  PROMETHEUS_URL: T.Optional(T.String({ minLength: 1 })),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -7,6 +7,7 @@ import { freePort } from "../../scripts/lib/postgres";
 import { type PrometheusServer, scrapeConfig, startPrometheus } from "../../scripts/lib/prometheus";
 import { courseApp } from "../../services/course/src/app";
 import { identityApp } from "../../services/identity/src/app";
+import { PrometheusSource } from "../../web-htmx/src/lab/service";
 import { type Harness, serviceHarness, tokenFor } from "../support";
 
 const GRAFANA = join(import.meta.dir, "../../grafana");
@@ -275,6 +276,24 @@ describe("every dashboard query against a real Prometheus scraping real services
     const response = await fetch(`${prometheus.url}/api/v1/label/service/values?match[]=${metric}`);
     const body = (await response.json()) as { data: string[] };
     expect(body.data).toEqual(["course", "identity"]);
+  });
+
+  test("the Lab page's Prometheus source reads the traffic, the pool and the flags", async () => {
+    const source = new PrometheusSource(prometheus.url, ["identity", "course"], {
+      windowSeconds: 15,
+      historySeconds: 60,
+    });
+    const snapshot = await source.snapshot();
+    expect(snapshot.source).toBe("prometheus");
+    const course = snapshot.services.find((s) => s.service === "course")!;
+    expect(course).toMatchObject({ up: true, poolSize: 1, flags: { DB_POOL_MAX: "1", SEARCH_INDEX: "none" } });
+    expect(course.rps).toBeGreaterThan(0);
+    expect(course.errors4xx).toBeGreaterThan(0);
+    expect(course.errors5xx).toBeGreaterThan(0);
+    expect(course.p50).toBeGreaterThan(0);
+    expect(course.p99).toBeGreaterThanOrEqual(course.p50!);
+    const series = new Set(snapshot.points.filter((p) => p.service === "identity").map((p) => p.series));
+    expect([...series].sort()).toEqual(["errors4xx", "errors5xx", "p50", "p95", "p99", "rps"]);
   });
 
   test("the numbers are the traffic: routes by template, 4xx and 5xx seen, pool exhaustion counted", async () => {

@@ -1,26 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { activeFlags, Db, LATENCY_BUCKETS, Metrics, metricsPlugin, parseEnv } from "@lab/shared";
+import { type Sample, parseSamples as samples } from "@lab/shared/exposition";
 import { Elysia } from "elysia";
 import { courseApp } from "../../services/course/src/app";
 import { freshDatabase, type Harness, serviceHarness, tokenFor } from "../support";
-
-type Sample = { name: string; labels: Record<string, string>; value: number };
-
-/** The samples of a Prometheus text exposition, one per line. */
-function samples(text: string): Sample[] {
-  const result: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key as string] = value as string;
-    }
-    result.push({ name: match[1] as string, labels, value: Number(match[3]) });
-  }
-  return result;
-}
 
 const matching = (all: Sample[], name: string, labels: Record<string, string> = {}) =>
   all.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
