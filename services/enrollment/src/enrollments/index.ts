@@ -1,7 +1,8 @@
-import { authGuard, PageQuery, requestIdOf, type ServiceContext, Upstream } from "@lab/shared";
+import { authGuard, htmlFragments, PageQuery, requestIdOf, type ServiceContext, Upstream } from "@lab/shared";
 import { Elysia } from "elysia";
 import { CourseIdParams, CreateEnrollmentBody, Enrollment, EnrollmentCount, MyEnrollmentPage } from "./model";
 import { EnrollmentService } from "./service";
+import { EnrollmentCount as CountView, EnrollmentCreated, MyEnrollments } from "./views";
 
 export const enrollmentsController = ({ db, config }: ServiceContext) => {
   const enrollments = new EnrollmentService(db, {
@@ -10,6 +11,7 @@ export const enrollmentsController = ({ db, config }: ServiceContext) => {
   });
   return new Elysia({ name: "enrollment.enrollments", prefix: "/enrollments", detail: { tags: ["enrollments"] } })
     .use(authGuard(config.JWT_SECRET))
+    .use(htmlFragments)
     .post(
       "",
       async ({ body, user, request, set }) => {
@@ -21,6 +23,7 @@ export const enrollmentsController = ({ db, config }: ServiceContext) => {
         auth: { roles: ["student"] },
         body: CreateEnrollmentBody,
         response: { 201: Enrollment },
+        fragment: EnrollmentCreated,
         detail: {
           description:
             "402 for a paid course without a usable payment, 409 when already enrolled or the payment is spent, " +
@@ -32,9 +35,11 @@ export const enrollmentsController = ({ db, config }: ServiceContext) => {
       auth: true,
       query: PageQuery,
       response: { 200: MyEnrollmentPage },
+      fragment: MyEnrollments,
     })
     .get("/course/:id/count", ({ params }) => enrollments.count(params.id), {
       params: CourseIdParams,
       response: { 200: EnrollmentCount },
+      fragment: CountView,
     });
 };

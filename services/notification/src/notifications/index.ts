@@ -1,7 +1,8 @@
-import { authGuard, PageQuery, type ServiceContext } from "@lab/shared";
+import { authGuard, htmlFragments, PageQuery, type ServiceContext } from "@lab/shared";
 import { Elysia } from "elysia";
 import { CreateNotificationBody, Notification, NotificationIdParams, NotificationPage } from "./model";
 import { NotificationService } from "./service";
+import { NotificationItem, NotificationList } from "./views";
 
 export const notificationsController = ({ db, config }: ServiceContext) => {
   const notifications = new NotificationService(db);
@@ -11,6 +12,7 @@ export const notificationsController = ({ db, config }: ServiceContext) => {
     detail: { tags: ["notifications"] },
   })
     .use(authGuard(config.JWT_SECRET))
+    .use(htmlFragments)
     .post(
       "",
       async ({ body, user, set }) => {
@@ -28,11 +30,13 @@ export const notificationsController = ({ db, config }: ServiceContext) => {
       auth: true,
       query: PageQuery,
       response: { 200: NotificationPage },
+      fragment: NotificationList,
     })
     .patch("/:id/read", ({ params, user }) => notifications.markRead(params.id, user), {
       auth: true,
       params: NotificationIdParams,
       response: { 200: Notification },
+      fragment: NotificationItem,
       detail: { description: "Owner only (404 for anyone else); marking a read notification again changes nothing" },
     });
 };

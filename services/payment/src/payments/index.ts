@@ -1,12 +1,14 @@
-import { authGuard, PageQuery, type ServiceContext } from "@lab/shared";
+import { authGuard, htmlFragments, PageQuery, type ServiceContext } from "@lab/shared";
 import { Elysia } from "elysia";
 import { CreatePaymentBody, Payment, PaymentHeaders, PaymentIdParams, PaymentPage } from "./model";
 import { PaymentService } from "./service";
+import { PaymentList, PaymentReceipt } from "./views";
 
 export const paymentsController = ({ db, config }: ServiceContext) => {
   const payments = new PaymentService(db);
   return new Elysia({ name: "payment.payments", prefix: "/payments", detail: { tags: ["payments"] } })
     .use(authGuard(config.JWT_SECRET))
+    .use(htmlFragments)
     .post(
       "",
       async ({ body, headers, user, set }) => {
@@ -20,6 +22,7 @@ export const paymentsController = ({ db, config }: ServiceContext) => {
         body: CreatePaymentBody,
         headers: PaymentHeaders,
         response: { 200: Payment, 201: Payment },
+        fragment: PaymentReceipt,
         detail: { description: "201 for a new payment; 200 when an Idempotency-Key retry returns the stored one" },
       },
     )
@@ -27,6 +30,7 @@ export const paymentsController = ({ db, config }: ServiceContext) => {
       auth: true,
       query: PageQuery,
       response: { 200: PaymentPage },
+      fragment: PaymentList,
     })
     .get("/:id", ({ params, user }) => payments.byId(params.id, user), {
       auth: true,

