@@ -92,7 +92,6 @@ export async function runService(definition: ServiceDefinition) {
   const context = openContext(definition.name, config);
   const { db, cache } = context;
   if (worker === null) await definition.prepare?.(context);
-  const group = worker === null ? null : joinWorkerGroup(context.metrics);
   const app = await definition.app(context);
   app.listen({
     port: config.PORT,
@@ -101,6 +100,8 @@ export async function runService(definition: ServiceDefinition) {
     reusePort: config.WORKERS > 1,
   });
   log("info", "listening", { url: `http://${config.HOST}:${config.PORT}`, pid: process.pid, worker });
+  // Joined once listening: the primary's list of siblings then means every worker serves.
+  const group = worker === null ? null : joinWorkerGroup(context.metrics);
 
   let stopping = false;
   const stop = async (signal: string) => {
