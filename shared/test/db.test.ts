@@ -169,7 +169,7 @@ describe("validation errors", () => {
     const config = parseEnv({ DATABASE_URL: url }, 8999);
     const db = new Db({ url, max: 1, acquireTimeoutMs: 100 });
     const app = new Elysia()
-      .use(servicePlugin({ name: "probe", config, db, metrics: new Metrics("probe") }))
+      .use(servicePlugin({ name: "probe", config, db, metrics: new Metrics("probe"), cache: new NoCache() }))
       .get("/ids", ({ query }) => query, { query: t.Object({ ids: t.Array(t.Integer()) }) });
     for (const query of ["ids=1,x", "ids=abc", ""]) {
       const response = await call(app, "GET", `/ids?${query}`);
