@@ -44,12 +44,11 @@ export type RedisCacheOptions = {
   prefix: string;
   ttlSeconds: number;
   metrics?: Metrics;
-  /** How long a connection attempt may take before it counts as failed. */
-  connectTimeoutMs?: number;
   /** How long one command may take before the read falls back to the database. */
   commandTimeoutMs?: number;
 };
 
+const CONNECT_TIMEOUT_MS = 500;
 const RECONNECT_MAX_DELAY_MS = 2_000;
 /** After a failed command, Redis is left alone this long: a hung server costs one timeout, not one per request. */
 const BACKOFF_AFTER_FAILURE_MS = 1_000;
@@ -75,7 +74,7 @@ export class RedisCache implements Cache {
     this.ttlSeconds = options.ttlSeconds;
     this.metrics = options.metrics;
     this.client = new Redis(options.url, {
-      connectTimeout: options.connectTimeoutMs ?? 500,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       commandTimeout: options.commandTimeoutMs ?? 250,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
