@@ -83,6 +83,8 @@ export async function call(app: AnyElysia, method: string, path: string, options
   if (options.body !== undefined) {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
+    // as any HTTP client sends it: the service plugin refuses an over-size body by its length
+    headers["content-length"] ??= String(Buffer.byteLength(body));
   }
   const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
   const text = await response.text();

@@ -20,6 +20,12 @@ export const paymentRequired = (message: string) => new HttpError(402, "payment_
 export const forbidden = (message = "You are not allowed to do this") => new HttpError(403, "forbidden", message);
 export const notFound = (what = "Resource") => new HttpError(404, "not_found", `${what} not found`);
 export const conflict = (message: string) => new HttpError(409, "conflict", message);
+export const lengthRequired = () =>
+  new HttpError(411, "length_required", "A request body needs a Content-Length header", { connection: "close" });
+export const payloadTooLarge = (maxBytes: number) =>
+  new HttpError(413, "payload_too_large", `The request body is larger than ${maxBytes} bytes`, { connection: "close" });
+export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
+  new HttpError(429, "too_many_requests", message, { "retry-after": String(retryAfterSeconds) });
 export const unprocessable = (field: string, message: string) =>
   new HttpError(422, "validation", `${field}: ${message}`, {}, [{ field, message }]);
 export const badGateway = (message: string) => new HttpError(502, "bad_gateway", message);

@@ -5,7 +5,7 @@ import { type Config, ConfigError, serviceConfig } from "./config";
 import { Db, migrate } from "./db";
 import { configureLog, log } from "./log";
 import { Metrics } from "./metrics";
-import { activeFlags, type ServiceContext } from "./service";
+import { activeFlags, MAX_BODY_BYTES, type ServiceContext } from "./service";
 import type { ServiceName } from "./services";
 import { countProcess, joinWorkerGroup, superviseWorkers, workerIndex } from "./workers";
 
@@ -19,7 +19,11 @@ export type ServiceDefinition = {
   prepare?: (context: ServiceContext) => Promise<void>;
 };
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Bun refuses a larger declared body itself, with a bare 413 and before the app sees it; up to
+ * this size the service plugin answers a body over MAX_BODY_BYTES with its JSON 413 unread.
+ */
+const BODY_BACKSTOP_BYTES = 64 * MAX_BODY_BYTES;
 const SHUTDOWN_GRACE_MS = 10_000;
 const STARTUP_RETRY_MS = 15_000;
 
@@ -96,7 +100,7 @@ export async function runService(definition: ServiceDefinition) {
   app.listen({
     port: config.PORT,
     hostname: config.HOST,
-    maxRequestBodySize: MAX_BODY_BYTES,
+    maxRequestBodySize: BODY_BACKSTOP_BYTES,
     reusePort: config.WORKERS > 1,
   });
   log("info", "listening", { url: `http://${config.HOST}:${config.PORT}`, pid: process.pid, worker });

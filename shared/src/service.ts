@@ -4,7 +4,7 @@ import type { Cache } from "./cache";
 import type { Config } from "./config";
 import type { Db } from "./db";
 import { asUnavailable } from "./db";
-import { type ErrorBody, errorFragment, HttpError } from "./errors";
+import { type ErrorBody, errorFragment, HttpError, lengthRequired, payloadTooLarge } from "./errors";
 import { log } from "./log";
 import { type Metrics, metricsPlugin } from "./metrics";
 import { authGuard } from "./security";
@@ -19,6 +19,24 @@ export const activeFlags = (config: Config) => ({
   CACHE: config.CACHE,
   WORKERS: String(config.WORKERS),
 });
+
+/** The largest request body a service reads; a larger one is a 413 before any of it is read. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Refuses a body over MAX_BODY_BYTES from its Content-Length, before anything reads it, so the
+ * answer is the usual JSON (or HTML) error in-process and over HTTP alike. A body without a
+ * length (chunked) could only be measured by reading it: every client of the platform sends
+ * Content-Length, so such a body is a 411.
+ */
+function checkBodySize(request: Request) {
+  const length = request.headers.get("content-length");
+  if (length === null) {
+    if (request.headers.has("transfer-encoding")) throw lengthRequired();
+    return;
+  }
+  if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
+}
 
 const requestIds = new WeakMap<Request, string>();
 export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unknown";
@@ -75,6 +93,7 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
       const id = request.headers.get("x-request-id")?.slice(0, 100) || crypto.randomUUID();
       requestIds.set(request, id);
       set.headers["x-request-id"] = id;
+      checkBodySize(request);
     })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = requestIdOf(request);
