@@ -38,6 +38,14 @@ export const EnvSchema = T.Object({
   NOTIFICATION_URL: url("http://127.0.0.1:8005"),
   /** When set, the Lab page reads Prometheus instead of each service's /metrics. */
   PROMETHEUS_URL: T.Optional(T.String({ minLength: 1 })),
+  /** 1 behind a proxy the operator controls (the web app): the client address is X-Forwarded-For's last entry. */
+  TRUST_PROXY: oneOf(["0", "1"], "0"),
+  /** Failed logins for one email within the window before further attempts get 429 (identity). */
+  LOGIN_FAILURES_PER_ACCOUNT: T.Integer({ minimum: 1, maximum: 10000, default: 5 }),
+  /** Failed logins from one client address within the window before it gets 429 (identity). */
+  LOGIN_FAILURES_PER_CLIENT: T.Integer({ minimum: 1, maximum: 100000, default: 30 }),
+  /** How long failed logins are remembered, counted from the first one (identity). */
+  LOGIN_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 300 }),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -2,6 +2,7 @@ import { authGuard, type ServiceContext } from "@lab/shared";
 import { Elysia } from "elysia";
 import { LoginBody, RegisterBody, Token, User, UserIdParams } from "./model";
 import { normalizeEmail, UserService } from "./service";
+import { clientAddress, LoginThrottle } from "./throttle";
 
 /** Emails are compared trimmed and lower-cased; normalising before validation accepts " Ada@Example.com". */
 const normalizeBodyEmail = ({ body }: { body: unknown }) => {
@@ -11,6 +12,11 @@ const normalizeBodyEmail = ({ body }: { body: unknown }) => {
 
 export const usersController = ({ db, config }: ServiceContext) => {
   const users = new UserService(db, { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
+  const throttle = new LoginThrottle({
+    perAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
+    perClient: config.LOGIN_FAILURES_PER_CLIENT,
+    windowSeconds: config.LOGIN_WINDOW_SECONDS,
+  });
   return new Elysia({ name: "identity.users", detail: { tags: ["users"] } })
     .use(authGuard(config.JWT_SECRET))
     .post(
@@ -21,11 +27,19 @@ export const usersController = ({ db, config }: ServiceContext) => {
       },
       { transform: normalizeBodyEmail, body: RegisterBody, response: { 201: User } },
     )
-    .post("/login", ({ body }) => users.login(body.email, body.password), {
-      transform: normalizeBodyEmail,
-      body: LoginBody,
-      response: { 200: Token },
-    })
+    .post(
+      "/login",
+      ({ body, request, server }) =>
+        throttle.attempt(body.email, clientAddress(request, server, config.TRUST_PROXY === "1"), () =>
+          users.login(body.email, body.password),
+        ),
+      {
+        transform: normalizeBodyEmail,
+        body: LoginBody,
+        response: { 200: Token },
+        detail: { description: "429 with Retry-After after too many failed logins for the email or from the client" },
+      },
+    )
     .get("/me", ({ user }) => users.byId(user.id), { auth: true, response: { 200: User } })
     .post("/users/:id/verify", ({ params }) => users.verify(params.id), {
       auth: { roles: ["admin"] },

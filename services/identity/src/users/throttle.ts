@@ -1,0 +1,133 @@
+import { HttpError, log, tooManyRequests } from "@lab/shared";
+
+type Window = { count: number; resetAt: number };
+
+/** Past this many remembered keys, expired ones are swept before a new key is added. */
+const SWEEP_ABOVE_KEYS = 10_000;
+
+/**
+ * Attempts per key in a fixed window that starts with the key's first attempt and ends
+ * `windowMs` later, whatever happens in between: a key is never blocked for longer than that.
+ */
+export class AttemptWindow {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Milliseconds until `key` may try again; 0 when it may try now. */
+  blockedFor(key: string): number {
+    const window = this.current(key);
+    return window && window.count >= this.limit ? window.resetAt - this.now() : 0;
+  }
+
+  count(key: string) {
+    const window = this.current(key);
+    if (window) {
+      window.count++;
+      return;
+    }
+    if (this.windows.size >= SWEEP_ABOVE_KEYS) this.sweep();
+    this.windows.set(key, { count: 1, resetAt: this.now() + this.windowMs });
+  }
+
+  /** Takes back one attempt that turned out not to count (a successful login). */
+  uncount(key: string) {
+    const window = this.current(key);
+    if (window && window.count > 0) window.count--;
+  }
+
+  forget(key: string) {
+    this.windows.delete(key);
+  }
+
+  get size() {
+    return this.windows.size;
+  }
+
+  private current(key: string): Window | undefined {
+    const window = this.windows.get(key);
+    if (window && window.resetAt <= this.now()) {
+      this.windows.delete(key);
+      return undefined;
+    }
+    return window;
+  }
+
+  private sweep() {
+    const now = this.now();
+    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+  }
+}
+
+export type LoginThrottleOptions = { perAccount: number; perClient: number; windowSeconds: number };
+
+/**
+ * Slows down password guessing: after `perAccount` failed logins for one email, or `perClient`
+ * from one client address, within the window, every further attempt is a 429 with Retry-After
+ * until the window that started with the first failure ends. The password is not even checked
+ * then, so a correct guess in a blocked window teaches nothing.
+ *
+ * An attempt is counted when it starts (parallel guesses cannot slip past the limit while the
+ * slow password hash runs) and taken back unless the password was refused: a success clears the
+ * account's count and does not count against the client, so many users behind one address (a load
+ * test, an office) are only slowed down by their failures; a 503 counts against nobody.
+ *
+ * The counts live in this process's memory: with WORKERS=N each worker counts on its own, so a
+ * client can get up to N times the limit; a restart forgets them.
+ */
+export class LoginThrottle {
+  private readonly accounts: AttemptWindow;
+  private readonly clients: AttemptWindow;
+
+  constructor(options: LoginThrottleOptions, now: () => number = Date.now) {
+    const windowMs = options.windowSeconds * 1000;
+    this.accounts = new AttemptWindow(options.perAccount, windowMs, now);
+    this.clients = new AttemptWindow(options.perClient, windowMs, now);
+  }
+
+  /** Runs `login` unless the account or the client is blocked; counts its outcome. */
+  async attempt<T>(email: string, client: string, login: () => Promise<T>): Promise<T> {
+    const waitMs = Math.max(this.accounts.blockedFor(email), this.clients.blockedFor(client));
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      log("info", "login throttled", { client, retry_after: seconds });
+      throw tooManyRequests(`Too many failed logins; try again in ${seconds} s`, seconds);
+    }
+    this.accounts.count(email);
+    this.clients.count(client);
+    try {
+      const result = await login();
+      this.accounts.forget(email);
+      this.clients.uncount(client);
+      return result;
+    } catch (error) {
+      // only a refused password is a guess; a database that is down is not the caller's failure
+      if (!(error instanceof HttpError && error.status === 401)) {
+        this.accounts.uncount(email);
+        this.clients.uncount(client);
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * The address a request came from: the socket's peer, or, when the service sits behind a proxy the
+ * operator trusts (TRUST_PROXY=1), the last X-Forwarded-For entry (the one that proxy appended;
+ * entries before it are whatever the client claimed).
+ */
+export function clientAddress(
+  request: Request,
+  server: { requestIP(request: Request): { address: string } | null } | null,
+  trustProxy: boolean,
+): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (forwarded) return forwarded;
+  }
+  return server?.requestIP(request)?.address ?? "in-process";
+}
