@@ -1,0 +1,497 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { parseEnv, SERVICE_NAMES, type ServiceName, serviceUrlVar } from "@lab/shared";
+import type { AnyElysia } from "elysia";
+import { freePort } from "../../scripts/lib/postgres";
+import { courseApp } from "../../services/course/src/app";
+import { enrollmentApp } from "../../services/enrollment/src/app";
+import { identityApp } from "../../services/identity/src/app";
+import { UserService } from "../../services/identity/src/users/service";
+import { notificationApp } from "../../services/notification/src/app";
+import { paymentApp } from "../../services/payment/src/app";
+import { type Harness, serviceHarness } from "../../test/support";
+import { webApp } from "../src/app";
+import { type Assets, buildAssets } from "../src/assets";
+import { ServiceClient } from "../src/services";
+
+/**
+ * The web app in-process (app.handle) over the five real services, each on its own database and
+ * listening on a free port as in production.
+ */
+const services = {} as Record<ServiceName, Harness>;
+const urls = {} as Record<ServiceName, string>;
+let assets: Assets;
+let web: AnyElysia;
+
+const migrations = (name: ServiceName) => join(import.meta.dir, `../../services/${name}/migrations`);
+const listen = (app: AnyElysia) => {
+  app.listen({ port: 0, hostname: "127.0.0.1" });
+  return `http://127.0.0.1:${app.server?.port}`;
+};
+
+/** A web app whose services are at `overrides` where given (e.g. a closed port for a service that is down). */
+function webWith(overrides: Partial<Record<ServiceName, string>> = {}) {
+  const env = Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), overrides[name] ?? urls[name]]));
+  const config = parseEnv({ ...env, UPSTREAM_TIMEOUT_MS: "1000" }, 3000);
+  return webApp({ config, services: new ServiceClient(config), assets });
+}
+
+beforeAll(async () => {
+  services.identity = await serviceHarness("identity", migrations("identity"), identityApp);
+  services.course = await serviceHarness("course", migrations("course"), courseApp);
+  services.payment = await serviceHarness("payment", migrations("payment"), paymentApp);
+  services.notification = await serviceHarness("notification", migrations("notification"), notificationApp);
+  urls.identity = listen(services.identity.app);
+  urls.course = listen(services.course.app);
+  urls.payment = listen(services.payment.app);
+  urls.notification = listen(services.notification.app);
+  services.enrollment = await serviceHarness("enrollment", migrations("enrollment"), enrollmentApp, {
+    COURSE_URL: urls.course,
+    PAYMENT_URL: urls.payment,
+  });
+  urls.enrollment = listen(services.enrollment.app);
+  assets = await buildAssets();
+  web = webWith();
+  const users = new UserService(services.identity.db, { secret: "unused", ttlSeconds: 60 });
+  await users.create({
+    email: "grace@lab.test",
+    password: PASSWORD,
+    full_name: "Grace",
+    role: "teacher",
+    is_verified: true,
+  });
+}, 30_000);
+
+afterAll(async () => {
+  for (const harness of Object.values(services)) {
+    await harness.app.stop(true);
+    await harness.close();
+  }
+});
+
+const PASSWORD = "web-test-password";
+const ORIGIN = "http://localhost";
+
+type Answer = { status: number; headers: Headers; text: string };
+async function call(
+  app: AnyElysia,
+  method: string,
+  path: string,
+  options: { cookie?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.cookie) headers.cookie = options.cookie;
+  let body: string | undefined;
+  if (options.form) {
+    body = new URLSearchParams(options.form).toString();
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    headers.origin ??= ORIGIN;
+  }
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers["content-type"] = "application/json";
+    headers.origin ??= ORIGIN;
+  }
+  const response = await app.handle(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+let accounts = 0;
+/** Registers through the web form and returns the login cookie it sets. */
+async function signUp(role: "student" | "teacher", name = "Web Tester") {
+  const email = `${role}${++accounts}@web.test`;
+  const answer = await call(web, "POST", "/register", { form: { email, password: PASSWORD, full_name: name, role } });
+  expect(answer.status).toBe(303);
+  return { email, cookie: cookieOf(answer) };
+}
+const cookieOf = (answer: Answer) => (answer.headers.get("set-cookie") ?? "").split(";")[0] as string;
+
+async function signIn(email: string) {
+  const answer = await call(web, "POST", "/login", { form: { email, password: PASSWORD, next: "/" } });
+  expect(answer.status).toBe(303);
+  return cookieOf(answer);
+}
+
+async function createCourse(title: string, price: string) {
+  const cookie = await signIn("grace@lab.test");
+  const answer = await call(web, "POST", "/courses/new", {
+    cookie,
+    form: { title, description: "About it", level: "beginner", price, duration_hours: "2" },
+  });
+  expect(answer.status).toBe(303);
+  return Number(answer.headers.get("location")?.split("/").pop());
+}
+
+describe("pages and assets", () => {
+  test("every answer carries the security headers; pages are never cached and vary by HX-Request", async () => {
+    const page = await call(web, "GET", "/");
+    expect(page.status).toBe(200);
+    expect(page.text).toStartWith("<!doctype html>");
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(page.headers.get("referrer-policy")).toBe("same-origin");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.headers.get("vary")).toContain("HX-Request");
+    const missing = await call(web, "GET", "/no-such-page");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("x-frame-options")).toBe("DENY");
+    expect(missing.text).toContain("There is no page at this address.");
+  });
+
+  test("the page loads htmx 4.0.1 and the compiled CSS from this server, cached for a year", async () => {
+    const page = await call(web, "GET", "/");
+    expect(page.text).toContain(`<script src="${assets.htmx.path}" defer></script>`);
+    expect(assets.htmx.path).toBe("/assets/htmx-4.0.1.min.js");
+    expect(page.text).toContain(`<link rel="stylesheet" href="${assets.css.path}"/>`);
+    const css = await call(web, "GET", assets.css.path);
+    expect(css.status).toBe(200);
+    expect(css.headers.get("content-type")).toStartWith("text/css");
+    expect(css.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    // classes used only by the services' fragments made it into the one CSS file
+    expect(css.text).toContain(".line-clamp-2");
+    expect(css.text).toContain(".error");
+    const script = await call(web, "GET", assets.htmx.path);
+    expect(script.headers.get("content-type")).toStartWith("text/javascript");
+    expect(script.text).toContain("4.0.1");
+    expect((await call(web, "GET", "/assets/other.js")).status).toBe(404);
+  });
+});
+
+describe("catalog", () => {
+  let xssId: number;
+  beforeAll(async () => {
+    xssId = await createCourse("<script>alert(1)</script>", "0");
+    await createCourse("Gardening for coders", "5");
+  });
+
+  test("HTMX gets the results fragment alone; a history restore and a plain request get the whole page", async () => {
+    const fragment = await call(web, "GET", "/?q=garden", { headers: { "hx-request": "true" } });
+    expect(fragment.status).toBe(200);
+    expect(fragment.text).not.toContain("<html");
+    expect(fragment.text).toContain("Gardening for coders");
+    expect(fragment.text).toContain("$5.00");
+    const restore = await call(web, "GET", "/?q=garden", {
+      headers: { "hx-request": "true", "hx-history-restore-request": "true" },
+    });
+    expect(restore.text).toStartWith("<!doctype html>");
+    const plain = await call(web, "GET", "/?q=garden");
+    expect(plain.text).toContain('value="garden"');
+    expect(plain.text).toContain("Gardening for coders");
+    expect(plain.text).not.toContain("alert(1)");
+  });
+
+  test("a <script> title is text on the catalog and the course page, in the title bar too", async () => {
+    const catalog = await call(web, "GET", "/?q=alert");
+    expect(catalog.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(catalog.text).not.toContain("<script>alert");
+    const page = await call(web, "GET", `/courses/${xssId}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("<title>&lt;script&gt;alert(1)&lt;/script&gt; · Coursework Lab</title>");
+    expect(page.text).not.toContain("<script>alert");
+  });
+
+  test("an unknown or malformed course id is a 404 page", async () => {
+    for (const path of ["/courses/999999", "/courses/abc", "/courses/0"]) {
+      const answer = await call(web, "GET", path);
+      expect(answer.status).toBe(404);
+      expect(answer.text).toContain("<!doctype html>");
+    }
+  });
+});
+
+describe("accounts and the login cookie", () => {
+  test("register logs in with an HttpOnly, SameSite=Lax cookie holding the JWT", async () => {
+    const answer = await call(web, "POST", "/register", {
+      form: { email: "cookie@web.test", password: PASSWORD, full_name: "Cookie", role: "student" },
+    });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get("location")).toBe("/");
+    const cookie = answer.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^lab_session=[\w-]+\.[\w-]+\.[\w-]+;/);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("SameSite=Lax");
+    expect(cookie).toContain("Path=/");
+    const home = await call(web, "GET", "/", { cookie: cookieOf(answer) });
+    expect(home.text).toContain('data-role="student"');
+    expect(home.text).toContain("My courses");
+  });
+
+  test("validation errors come back next to their field with the typed values kept, never the password", async () => {
+    const answer = await call(web, "POST", "/register", {
+      form: { email: "not-an-email", password: "short", full_name: "Kept <Name>", role: "student" },
+    });
+    expect(answer.status).toBe(422);
+    expect(answer.text).toContain('id="email-error"');
+    expect(answer.text).toContain('id="password-error"');
+    expect(answer.text).toContain("Use at least 8 characters");
+    expect(answer.text).toContain('value="Kept <Name>"');
+    expect(answer.text).toContain('value="not-an-email"');
+    expect(answer.text).not.toContain('value="short"');
+    expect(answer.text).toContain('aria-invalid="true"');
+  });
+
+  test("a taken email is said next to the email field", async () => {
+    const { email } = await signUp("student");
+    const answer = await call(web, "POST", "/register", {
+      form: { email, password: PASSWORD, full_name: "Again", role: "student" },
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.text).toContain('id="email-error"');
+    expect(answer.text).toContain("already registered");
+  });
+
+  test("a wrong password is one message for the form; the email stays", async () => {
+    const { email } = await signUp("student");
+    const answer = await call(web, "POST", "/login", { form: { email, password: "wrong password", next: "/" } });
+    expect(answer.status).toBe(401);
+    expect(answer.text).toContain("Invalid email or password.");
+    expect(answer.text).toContain(`value="${email}"`);
+    expect(answer.headers.get("set-cookie")).toBeNull();
+  });
+
+  test("login only redirects to a path of this site", async () => {
+    const { email } = await signUp("student");
+    for (const [next, location] of [
+      ["/my-courses", "/my-courses"],
+      ["//evil.example/x", "/"],
+      ["https://evil.example/", "/"],
+    ]) {
+      const answer = await call(web, "POST", "/login", { form: { email, password: PASSWORD, next: next as string } });
+      expect(answer.headers.get("location")).toBe(location as string);
+    }
+  });
+
+  test("signed-in pages send a visitor to the login page, and HTMX gets an HX-Redirect", async () => {
+    const page = await call(web, "GET", "/my-courses");
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe("/login?next=%2Fmy-courses");
+    const htmx = await call(web, "GET", "/notifications", { headers: { "hx-request": "true" } });
+    expect(htmx.headers.get("hx-redirect")).toBe("/login?next=%2Fnotifications");
+    const forged = await call(web, "GET", "/my-courses", { cookie: "lab_session=not.a.token" });
+    expect(forged.status).toBe(303);
+  });
+
+  test("a page for another role says so", async () => {
+    const { cookie } = await signUp("teacher");
+    const answer = await call(web, "GET", "/my-courses", { cookie });
+    expect(answer.status).toBe(403);
+    expect(answer.text).toContain("This page is for student accounts.");
+  });
+
+  test("logout clears the cookie", async () => {
+    const answer = await call(web, "POST", "/logout", { form: {} });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get("set-cookie")).toContain("lab_session=;");
+    expect(answer.headers.get("set-cookie")).toContain("Max-Age=0");
+  });
+});
+
+describe("CSRF", () => {
+  test("a state-changing request from another site is refused, before it reaches any service", async () => {
+    const { cookie } = await signUp("student");
+    const crossSite: Record<string, string>[] = [{ origin: "http://evil.example" }, { "sec-fetch-site": "cross-site" }];
+    for (const headers of crossSite) {
+      const answer = await call(web, "POST", "/logout", { cookie, form: {}, headers });
+      expect(answer.status).toBe(403);
+      expect(answer.headers.get("set-cookie")).toBeNull();
+    }
+    const proxied = await call(web, "POST", "/api/notification/notifications", {
+      cookie,
+      json: { type: "csrf", message: "forged" },
+      headers: { "sec-fetch-site": "same-site" },
+    });
+    expect(proxied.status).toBe(403);
+  });
+
+  test("the same site's requests pass", async () => {
+    const sameSite: Record<string, string>[] = [{ origin: ORIGIN }, { "sec-fetch-site": "same-origin" }];
+    for (const headers of sameSite) {
+      expect((await call(web, "POST", "/logout", { form: {}, headers })).status).toBe(303);
+    }
+  });
+});
+
+describe("/api proxy", () => {
+  test("the login cookie becomes Authorization: Bearer for the service", async () => {
+    const { email, cookie } = await signUp("student", "Proxy User");
+    const me = await call(web, "GET", "/api/identity/me", { cookie });
+    expect(me.status).toBe(200);
+    expect(JSON.parse(me.text)).toMatchObject({ email, full_name: "Proxy User", role: "student" });
+    const anonymous = await call(web, "GET", "/api/identity/me");
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.text).error).toBe("unauthorized");
+  });
+
+  test("bodies and query strings pass through, and HTMX gets the service's fragment", async () => {
+    const { cookie } = await signUp("student");
+    const created = await call(web, "POST", "/api/notification/notifications", {
+      cookie,
+      json: { type: "proxy.test", message: "Sent through the proxy" },
+    });
+    expect(created.status).toBe(201);
+    expect(JSON.parse(created.text).message).toBe("Sent through the proxy");
+    const invalid = await call(web, "POST", "/api/notification/notifications", { cookie, json: { type: "x" } });
+    expect(invalid.status).toBe(422);
+    const list = await call(web, "GET", "/api/course/courses?q=garden&limit=1", { headers: { "hx-request": "true" } });
+    expect(list.status).toBe(200);
+    expect(list.headers.get("content-type")).toStartWith("text/html");
+    expect(list.text).toContain("Gardening for coders");
+  });
+
+  test("an unknown service is a 404 and a service that is down a readable 503", async () => {
+    expect((await call(web, "GET", "/api/nothing/x")).status).toBe(404);
+    const down = webWith({ course: `http://127.0.0.1:${freePort()}` });
+    const json = await call(down, "GET", "/api/course/courses");
+    expect(json.status).toBe(503);
+    expect(JSON.parse(json.text).message).toContain("course catalog service is not answering");
+    const fragment = await call(down, "GET", "/api/course/courses", { headers: { "hx-request": "true" } });
+    expect(fragment.text).toContain('role="alert"');
+  });
+});
+
+describe("courses for teachers", () => {
+  test("an unverified teacher sees verification pending and cannot submit a course", async () => {
+    const { cookie } = await signUp("teacher");
+    const page = await call(web, "GET", "/courses/new", { cookie });
+    expect(page.status).toBe(403);
+    expect(page.text).toContain("Verification pending.");
+    expect(page.text).not.toContain('action="/courses/new"');
+    const post = await call(web, "POST", "/courses/new", {
+      cookie,
+      form: { title: "Sneaky", description: "", level: "beginner", price: "0", duration_hours: "1" },
+    });
+    expect(post.status).toBe(403);
+    const list = await call(web, "GET", "/?q=sneaky");
+    expect(list.text).not.toContain("Sneaky");
+  });
+
+  test("course form errors show next to their fields, with every typed value kept", async () => {
+    const cookie = await signIn("grace@lab.test");
+    const answer = await call(web, "POST", "/courses/new", {
+      cookie,
+      form: { title: "Kept title", description: "Kept text", level: "advanced", price: "1.999", duration_hours: "0" },
+    });
+    expect(answer.status).toBe(422);
+    expect(answer.text).toContain('id="price-error"');
+    expect(answer.text).toContain('id="duration_hours-error"');
+    expect(answer.text).toContain('value="Kept title"');
+    expect(answer.text).toContain("Kept text</textarea>");
+    expect(answer.text).toContain('<option value="advanced" selected>');
+    const tooLong = await call(web, "POST", "/courses/new", {
+      cookie,
+      form: { title: "x".repeat(201), description: "", level: "beginner", price: "0", duration_hours: "1" },
+    });
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.text).toContain('id="title-error"');
+  });
+});
+
+describe("enrolling", () => {
+  let freeId: number;
+  let paidId: number;
+  beforeAll(async () => {
+    freeId = await createCourse("Free web course", "0");
+    paidId = await createCourse("Paid web course", "12.50");
+  });
+
+  test("with HTMX the Enroll panel, the new count and the unread badge come back together", async () => {
+    const { cookie } = await signUp("student");
+    const answer = await call(web, "POST", `/courses/${freeId}/enroll`, {
+      cookie,
+      form: { idempotency_key: crypto.randomUUID() },
+      headers: { "hx-request": "true" },
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.text).toStartWith('<div id="enroll-panel"');
+    expect(answer.text).toContain("You enrolled in “Free web course”.");
+    expect(answer.text).toContain('<p id="enrollment-count" class="text-sm text-slate-600" hx-swap-oob="true">');
+    expect(answer.text).toContain("1 student enrolled");
+    expect(answer.text).toContain('<span id="unread-badge" hx-swap-oob="true">');
+  });
+
+  test("without JavaScript a paid enrollment redirects back to the course page, which shows it", async () => {
+    const { cookie } = await signUp("student");
+    const key = crypto.randomUUID();
+    const answer = await call(web, "POST", `/courses/${paidId}/enroll`, { cookie, form: { idempotency_key: key } });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get("location")).toBe(`/courses/${paidId}`);
+    const page = await call(web, "GET", `/courses/${paidId}`, { cookie });
+    expect(page.text).toContain('data-enrolled="true"');
+    const payments = await call(web, "GET", "/api/payment/payments/me", { cookie });
+    expect(JSON.parse(payments.text).items).toHaveLength(1);
+    const notifications = await call(web, "GET", "/notifications", { cookie });
+    expect(notifications.text).toContain("You enrolled in “Paid web course”. Payment of $12.50 received.");
+  });
+
+  test("enrolling again is refused in words, and a paid course is not charged twice", async () => {
+    const { cookie } = await signUp("student");
+    await call(web, "POST", `/courses/${paidId}/enroll`, { cookie, form: { idempotency_key: crypto.randomUUID() } });
+    const again = await call(web, "POST", `/courses/${paidId}/enroll`, {
+      cookie,
+      form: { idempotency_key: crypto.randomUUID() },
+      headers: { "hx-request": "true" },
+    });
+    expect(again.status).toBe(409);
+    expect(again.text).toContain("You are already enrolled in this course.");
+    const payments = await call(web, "GET", "/api/payment/payments/me", { cookie });
+    expect(JSON.parse(payments.text).items).toHaveLength(1);
+  });
+
+  test("a payment service that is down is a readable message in the panel, with the same key for the retry", async () => {
+    const { cookie } = await signUp("student");
+    const key = crypto.randomUUID();
+    const down = webWith({ payment: `http://127.0.0.1:${freePort()}` });
+    const answer = await call(down, "POST", `/courses/${paidId}/enroll`, { cookie, form: { idempotency_key: key } });
+    expect(answer.status).toBe(503);
+    expect(answer.text).toStartWith("<!doctype html>");
+    expect(answer.text).toContain("The payment service is not answering right now.");
+    expect(answer.text).toContain(`name="idempotency_key" value="${key}"`);
+    const mine = await call(web, "GET", "/api/enrollment/enrollments/me", { cookie });
+    expect(JSON.parse(mine.text).items).toHaveLength(0);
+  });
+
+  test("students only: another role is told, and a visitor is sent to log in", async () => {
+    const { cookie } = await signUp("teacher");
+    const teacher = await call(web, "POST", `/courses/${freeId}/enroll`, { cookie, form: {} });
+    expect(teacher.status).toBe(403);
+    const visitor = await call(web, "POST", `/courses/${freeId}/enroll`, { form: {} });
+    expect(visitor.status).toBe(303);
+    expect(visitor.headers.get("location")).toBe("/login?next=%2F");
+  });
+});
+
+describe("notifications", () => {
+  test("mark as read: HTMX gets the read item and the badge out-of-band; without JavaScript a redirect", async () => {
+    const { cookie } = await signUp("student");
+    const ids: number[] = [];
+    for (const message of ["One", "Two"]) {
+      const made = await call(web, "POST", "/api/notification/notifications", {
+        cookie,
+        json: { type: "test", message },
+      });
+      ids.push(JSON.parse(made.text).id);
+    }
+    const page = await call(web, "GET", "/notifications", { cookie });
+    expect(page.text).toContain('<span class="badge">2');
+    const htmx = await call(web, "POST", `/notifications/${ids[0]}/read`, {
+      cookie,
+      form: {},
+      headers: { "hx-request": "true" },
+    });
+    expect(htmx.status).toBe(200);
+    expect(htmx.text).toStartWith(`<li id="notification-${ids[0]}"`);
+    expect(htmx.text).toContain('data-read="true"');
+    expect(htmx.text).toContain('<span id="unread-badge" hx-swap-oob="true"><span class="badge">1');
+    const plain = await call(web, "POST", `/notifications/${ids[1]}/read`, { cookie, form: {} });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("location")).toBe("/notifications");
+    const other = await signUp("student");
+    const foreign = await call(web, "POST", `/notifications/${ids[0]}/read`, { cookie: other.cookie, form: {} });
+    expect(foreign.status).toBe(404);
+    expect(foreign.text).toContain("<!doctype html>");
+  });
+});
