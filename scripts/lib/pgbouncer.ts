@@ -1,6 +1,7 @@
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./postgres";
+import { spawnCollecting, stopProcess } from "./process";
 
 export type PgBouncerOptions = {
   /** Where the ini, userlist, log and pid file go (created if missing). */
@@ -125,18 +126,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     command.push("-u", runAs);
   }
   command.push(ini);
-  const child = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
-  const output: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true });
-      output.push(text);
-      options.log?.(text.trimEnd());
-    }
-  };
-  void collect(child.stdout);
-  void collect(child.stderr);
+  const { child, output } = spawnCollecting(command, { log: options.log });
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await accepts(port))) {
@@ -145,7 +135,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       const logged = await Bun.file(logfile)
         .text()
         .catch(() => "");
-      throw new Error(`pgbouncer on port ${port} did not start:\n${output.join("")}${logged}`.trim());
+      throw new Error(`pgbouncer on port ${port} did not start:\n${output()}${logged}`.trim());
     }
     await Bun.sleep(50);
   }
@@ -157,11 +147,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     return parsed.toString();
   };
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-    await child.exited;
-    clearTimeout(killer);
+    await stopProcess(child, STOP_GRACE_MS);
   };
   const admin = new URL(rewrite(options.databases[firstKey] as string));
   admin.pathname = "/pgbouncer";

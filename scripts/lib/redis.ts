@@ -1,4 +1,5 @@
 import { freePort } from "./postgres";
+import { spawnCollecting, stopProcess } from "./process";
 
 export type RedisServer = {
   port: number;
@@ -28,7 +29,7 @@ export function redisServerBinary(): string {
  */
 export async function startRedis(options: { port?: number; log?: (line: string) => void } = {}): Promise<RedisServer> {
   const port = options.port ?? freePort();
-  const child = Bun.spawn(
+  const { child, output } = spawnCollecting(
     [
       redisServerBinary(),
       "--port",
@@ -42,35 +43,20 @@ export async function startRedis(options: { port?: number; log?: (line: string) 
       "--loglevel",
       "warning",
     ],
-    { stdout: "pipe", stderr: "pipe" },
+    { log: options.log },
   );
-  const output: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true });
-      output.push(text);
-      options.log?.(text.trimEnd());
-    }
-  };
-  void collect(child.stdout);
-  void collect(child.stderr);
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await pingRedis(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`redis-server on port ${port} did not start:\n${output.join("").trim()}`);
+      throw new Error(`redis-server on port ${port} did not start:\n${output().trim()}`);
     }
     await Bun.sleep(50);
   }
 
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-    await child.exited;
-    clearTimeout(killer);
+    await stopProcess(child, STOP_GRACE_MS);
   };
   return { port, url: `redis://127.0.0.1:${port}`, pid: child.pid, stop };
 }

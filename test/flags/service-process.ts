@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ServiceName } from "@lab/shared";
 import { freePort } from "../../scripts/lib/postgres";
+import { spawnCollecting, stopProcess } from "../../scripts/lib/process";
 
 const ROOT = join(import.meta.dir, "../..");
 const READY_TIMEOUT_MS = 30_000;
@@ -10,25 +11,16 @@ export type ServiceProcess = { url: string; port: number; process: Bun.Subproces
 /** A service started as `bun services/<name>/src/index.ts` would be by the launcher, on a free port. */
 export async function spawnService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
   const port = freePort();
-  const child = Bun.spawn(["bun", join(ROOT, "services", name, "src/index.ts")], {
+  const { child, output } = spawnCollecting(["bun", join(ROOT, "services", name, "src/index.ts")], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(port), ...env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const chunks: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) chunks.push(decoder.decode(chunk, { stream: true }));
-  };
-  void collect(child.stdout);
-  void collect(child.stderr);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`${name} did not become ready (exit ${child.exitCode}):\n${chunks.join("")}`);
+      throw new Error(`${name} did not become ready (exit ${child.exitCode}):\n${output()}`);
     }
     try {
       if ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })).ok) break;
@@ -37,17 +29,11 @@ export async function spawnService(name: ServiceName, env: Record<string, string
     }
     await Bun.sleep(100);
   }
-  return { url, port, process: child, output: () => chunks.join("") };
+  return { url, port, process: child, output };
 }
 
 /** SIGTERM, then the exit code (SIGKILL after a grace period, which fails the caller's expectation of 0). */
-export async function stopService(service: ServiceProcess): Promise<number> {
-  service.process.kill("SIGTERM");
-  const killer = setTimeout(() => service.process.kill("SIGKILL"), 15_000);
-  const code = await service.process.exited;
-  clearTimeout(killer);
-  return code;
-}
+export const stopService = (service: ServiceProcess) => stopProcess(service.process, 15_000);
 
 /** A request on a connection of its own: reusePort spreads connections, not requests. */
 export const freshFetch = (url: string) => fetch(url, { keepalive: false, headers: { connection: "close" } });
