@@ -16,6 +16,8 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   persistent: boolean;
   log?: (line: string) => void;
+  /** Extra server settings (`-c name=value`), e.g. no fsync for a test server nobody recovers. */
+  settings?: Record<string, string>;
 }): Promise<EmbeddedServer> {
   await mkdir(options.dir, { recursive: true });
   const server = new EmbeddedPostgres({
@@ -25,7 +27,13 @@ export async function startEmbeddedPostgres(options: {
     password: EMBEDDED_PASSWORD,
     persistent: options.persistent,
     createPostgresUser: true,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "max_connections=300",
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+    ],
     onLog: (message) => options.log?.(String(message).trimEnd()),
     onError: (message) => options.log?.(String(message).trimEnd()),
   });
