@@ -129,8 +129,16 @@ type Flow = { page: Page; context: BrowserContext; problems: string[] };
  * Runs a test in a fresh browser context; on failure saves a screenshot to test-results/. Console
  * errors (a Content-Security-Policy violation, a failed script) and page errors fail the test.
  */
-async function inBrowser(name: string, body: (flow: Flow) => Promise<void>, options: { javaScript?: boolean } = {}) {
-  const context = await browser.newContext({ baseURL: web, javaScriptEnabled: options.javaScript ?? true });
+async function inBrowser(
+  name: string,
+  body: (flow: Flow) => Promise<void>,
+  options: { javaScript?: boolean; viewport?: { width: number; height: number } } = {},
+) {
+  const context = await browser.newContext({
+    baseURL: web,
+    javaScriptEnabled: options.javaScript ?? true,
+    ...(options.viewport ? { viewport: options.viewport, isMobile: true, hasTouch: true } : {}),
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (message) => {
@@ -155,7 +163,8 @@ async function inBrowser(name: string, body: (flow: Flow) => Promise<void>, opti
   }
 }
 
-const shot = (page: Page, file: string) => page.screenshot({ path: join(SCREENSHOTS, file), fullPage: true });
+const shot = (page: Page, file: string, fullPage = true) =>
+  page.screenshot({ path: join(SCREENSHOTS, file), fullPage });
 
 let accounts = 0;
 async function register(page: Page, role: "student" | "teacher", name: string) {
@@ -349,6 +358,31 @@ describe("web UI in Chromium", () => {
         expect(await page.title()).toContain("<script>alert(1)</script>");
         expect(await page.locator("main script, main img").count()).toBe(0);
       });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+
+  test(
+    "on a phone the catalog fits the screen, and the keyboard alone reaches and submits the search",
+    async () => {
+      await inBrowser(
+        "phone-keyboard",
+        async ({ page }) => {
+          await page.goto("/");
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          expect(overflow).toBeLessThanOrEqual(0);
+          await shot(page, "catalog-phone.png", false);
+
+          await page.keyboard.press("Tab");
+          expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe("Skip to content");
+          await page.getByLabel("Search courses").focus();
+          await page.keyboard.type("postgres");
+          await page.keyboard.press("Enter");
+          await results(page).getByRole("link", { name: "PostgreSQL Tuning" }).waitFor();
+          await page.waitForURL("**/?q=postgres*");
+        },
+        { viewport: { width: 390, height: 844 } },
+      );
     },
     FLOW_TIMEOUT_MS,
   );
