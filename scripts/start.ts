@@ -1,6 +1,7 @@
 import { SERVICE_NAMES } from "@lab/shared";
 import { localPrometheusUrl, startLabPrometheus } from "./lib/prometheus";
 import { PortInUseError, ROOT, startStack } from "./lib/stack";
+import { showDemoAccounts } from "./seed/accounts";
 
 const started = performance.now();
 const say = (line: string) => console.log(`[lab] ${line}`);
@@ -21,6 +22,7 @@ for (const name of SERVICE_NAMES) {
   if (url) say(`${name.padEnd(13)} ${url}   (docs ${url}/swagger)`);
 }
 if (stack.urls.web) say(`${"web".padEnd(13)} ${stack.urls.web}`);
+await showDemoAccounts(stack.databaseUrls.identity, say);
 const prometheus = withPrometheus
   ? await startLabPrometheus(ROOT, stack.urls, say).catch((error) => {
       say(`Prometheus did not start: ${error instanceof Error ? error.message : error}`);
