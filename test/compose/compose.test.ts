@@ -46,7 +46,7 @@ describe("every file, override and profile combination is valid", () => {
   for (const variant of Object.keys(VARIANTS) as Variant[]) {
     for (const profiles of [[], [LOAD_PROFILE]]) {
       test(`${VARIANTS[variant].join(" + ")}${profiles.length ? " --profile load" : ""}`, async () => {
-        const env = variant === "prod" ? { JWT_SECRET: PROD_SECRET } : {};
+        const env: Record<string, string> = variant === "prod" ? { JWT_SECRET: PROD_SECRET } : {};
         const run = await composeConfig({ files: VARIANTS[variant], profiles, env });
         expect(run.stderr).not.toContain("ERROR");
         expect(run.exitCode).toBe(0);
@@ -67,7 +67,7 @@ describe("every file, override and profile combination is valid", () => {
             .split("\n")
             .map((line) => /^([A-Z_]+)=(.*)$/.exec(line.trim()))
             .filter((match) => match !== null)
-            .map((match) => [match[1], match[2]]),
+            .map((match) => [match[1] ?? "", match[2] ?? ""]),
         );
         expect(Object.keys(flags).length).toBeGreaterThan(0);
         for (const app of APPS) {
@@ -95,6 +95,7 @@ describe("services and ports match the contract", () => {
       expect(service?.build?.context).toBe(ROOT);
       expect(service?.build?.dockerfile ?? "Dockerfile").toBe("Dockerfile");
       expect(service?.build?.args).toEqual({ APP_DIR: app.dir, APP_PORT: String(app.port) });
+      expect(service?.build?.target).toBe(isService(app) ? "service" : "web");
       expect(existsSync(join(ROOT, app.dir, "package.json")), `${app.dir}/package.json`).toBe(true);
       expect(service?.environment?.PORT).toBe(String(app.port));
       expect(service?.ports?.map(portMapping)).toEqual([{ hostIp: "127.0.0.1", host: app.port, container: app.port }]);

@@ -10,7 +10,7 @@ export type DependsOn = Record<string, { condition: string }>;
 export type Port = string | { target: number; published: string | number; host_ip?: string };
 export type ComposeService = {
   image?: string;
-  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
+  build?: { context: string; dockerfile?: string; target?: string; args?: Record<string, string> };
   command?: string[];
   environment?: Record<string, string>;
   ports?: Port[];
