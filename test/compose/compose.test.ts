@@ -1,7 +1,19 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EnvSchema, parseEnv, SERVICE_NAMES, SERVICES, serviceConfig, WEB_PORT } from "@lab/shared";
+import {
+  databaseUrlVar,
+  EnvSchema,
+  migrate,
+  parseEnv,
+  SERVICE_NAMES,
+  SERVICES,
+  serviceConfig,
+  WEB_PORT,
+} from "@lab/shared";
+import { SQL } from "bun";
+import { freshDatabase } from "../support";
 import {
   APPS,
   type ComposeConfig,
@@ -355,5 +367,59 @@ describe("dev and prod", () => {
     }
     const workers = await resolvedConfig("prod", { env: { WORKERS: "4" } });
     expect(workers.services.course?.environment?.WORKERS).toBe("4");
+  });
+});
+
+describe("commands run on the host beside the stack", () => {
+  test("docker/host.env names each service's database at its published port", async () => {
+    const { services } = await config("base");
+    const env = Object.fromEntries(
+      readFileSync(join(ROOT, "docker/host.env"), "utf8")
+        .split("\n")
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    expect(Object.keys(env).sort()).toEqual(SERVICE_NAMES.map(databaseUrlVar).sort());
+    for (const name of SERVICE_NAMES) {
+      const url = new URL(env[databaseUrlVar(name)] ?? "");
+      const db = services[`${name}-db`];
+      const published = db?.ports?.map(portMapping)[0];
+      expect([url.hostname, Number(url.port), url.pathname]).toEqual([
+        published?.hostIp,
+        published?.host,
+        `/${SERVICES[name].database}`,
+      ]);
+      expect([url.username, url.password]).toEqual([
+        db?.environment?.POSTGRES_USER,
+        db?.environment?.POSTGRES_PASSWORD,
+      ]);
+    }
+  });
+
+  test("docker/locust-input.ts writes the file the Locust containers mount, from a seeded identity database", async () => {
+    const url = await freshDatabase("compose_locust_input");
+    const sql = new SQL({ url, max: 1 });
+    await migrate(sql, join(ROOT, "services/identity/migrations"));
+    await sql`INSERT INTO users (email, password_hash, full_name, role, is_verified) VALUES
+      ('student1@lab.test', 'x', 'S', 'student', false), ('teacher1@lab.test', 'x', 'T', 'teacher', true)`;
+    await sql.close();
+    const file = join(mkdtempSync(join(tmpdir(), "lab-locust-input-")), "input.json");
+    const child = Bun.spawn(["bun", join(ROOT, "docker/locust-input.ts"), file], {
+      cwd: ROOT,
+      env: { ...process.env, IDENTITY_DATABASE_URL: url },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await child.exited, await new Response(child.stderr).text()).toBe(0);
+    const input = await Bun.file(file).json();
+    expect(input.students).toEqual(["student1@lab.test"]);
+    expect(input.teachers).toEqual(["teacher1@lab.test"]);
+    expect(input.password.length).toBeGreaterThan(0);
+    expect(input.vocabulary.common.length).toBeGreaterThan(0);
+
+    const { services } = await config("base");
+    const mounts = (services.locust?.volumes ?? []).map(volumeMount);
+    expect(mounts).toContainEqual({ source: join(ROOT, ".data/locust-input.json"), target: "/mnt/locust/input.json" });
+    expect(services.locust?.environment?.LAB_INPUT_FILE).toBe("/mnt/locust/input.json");
   });
 });
