@@ -1,0 +1,346 @@
+"""Coursework Lab load: students (70%), searchers (20%) and teachers (10%) against the five services.
+
+Runs on Debian's python3-locust 2.12 and on current Locust. `bun run experiment` starts it with:
+  IDENTITY_URL, COURSE_URL, ENROLLMENT_URL, PAYMENT_URL, NOTIFICATION_URL  base URL of each service
+      (the contract's ports 8001-8005 when unset)
+  LAB_INPUT_FILE   JSON exported by the runner from the seeded database and scripts/seed/vocabulary.ts:
+      {"password": ..., "students": [emails], "teachers": [verified teachers' emails],
+       "vocabulary": {"common": [words], "rare": [words]}}
+  LAB_WRITES_FILE  optional: every enrollment and payment answered 201 is appended here as a JSON line
+  LAB_PROFILE=capacity  selects the step load shape below (LAB_STEP_USERS, LAB_STEP_SECONDS,
+      LAB_MAX_USERS, LAB_SPAWN_RATE, LAB_P99_LIMIT_MS, LAB_ERROR_LIMIT)
+Requests are named by route template so each endpoint is one row in the statistics.
+"""
+
+import gc
+import json
+import os
+import random
+import uuid
+from urllib.parse import quote
+
+from locust import FastHttpUser, LoadTestShape, between, events, task
+from locust.stats import StatsCSVFileWriter
+
+
+def service_url(name, port):
+    return os.environ.get(f"{name}_URL", f"http://127.0.0.1:{port}").rstrip("/")
+
+
+IDENTITY = service_url("IDENTITY", 8001)
+COURSE = service_url("COURSE", 8002)
+ENROLLMENT = service_url("ENROLLMENT", 8003)
+PAYMENT = service_url("PAYMENT", 8004)
+NOTIFICATION = service_url("NOTIFICATION", 8005)
+
+PAGE_SIZE = 20
+# Most visitors stay on the first catalog pages; deep offsets are rare.
+CATALOG_PAGES = [0, 0, 0, 0, 1, 1, 2, 3, 5, 9]
+COMMON_TERM_SHARE = 0.7
+LEVELS = ["beginner", "intermediate", "advanced"]
+
+
+def read_input():
+    path = os.environ.get("LAB_INPUT_FILE")
+    if not path:
+        raise SystemExit("LAB_INPUT_FILE is not set: run the load through `bun run experiment`, which exports it")
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    for key in ("password", "students", "teachers", "vocabulary"):
+        if not data.get(key):
+            raise SystemExit(f"{path}: '{key}' is missing or empty")
+    return data
+
+
+# Read when a run starts (not at import), so `locust --help` works without it.
+INPUT = {}
+
+
+@events.init.add_listener
+def load_input(**_kwargs):
+    INPUT.update(read_input())
+
+
+class Outcome:
+    """What a request's status means here: the body on success, None when the status was expected but not 2xx."""
+
+    def __init__(self, ok, body):
+        self.ok = ok
+        self.body = body
+
+
+def call(user, method, url, name, expect=(200,), tolerate=(), token=None, **kwargs):
+    """One request through catch_response: statuses in `expect` and `tolerate` pass, anything else is a failure."""
+    headers = kwargs.pop("headers", {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    with user.client.request(method, url, name=name, headers=headers, catch_response=True, **kwargs) as response:
+        status = response.status_code
+        if status in expect:
+            try:
+                body = response.json()
+            except ValueError:
+                response.failure(f"{status} with a body that is not JSON")
+                return Outcome(False, None)
+            response.success()
+            return Outcome(True, body)
+        if status in tolerate:
+            response.success()
+            return Outcome(False, None)
+        detail = (response.text or "")[:200] if status else repr(getattr(response, "error", None))
+        response.failure(f"unexpected {status}: {detail}")
+        return Outcome(False, None)
+
+
+class LabUser(FastHttpUser):
+    abstract = True
+    # FastHttpUser needs a host; every request below names its service's absolute URL.
+    host = COURSE
+    wait_time = between(0.5, 1.5)
+    network_timeout = 30.0
+    connection_timeout = 30.0
+
+    def on_start(self):
+        self.token = None
+        self.seen = []
+
+    def login(self, email):
+        outcome = call(
+            self,
+            "POST",
+            f"{IDENTITY}/login",
+            "/login",
+            json={"email": email, "password": INPUT["password"]},
+        )
+        self.token = outcome.body["access_token"] if outcome.ok else None
+        return self.token is not None
+
+    def browse_catalog(self):
+        offset = random.choice(CATALOG_PAGES) * PAGE_SIZE
+        outcome = call(self, "GET", f"{COURSE}/courses?limit={PAGE_SIZE}&offset={offset}", "/courses")
+        if outcome.ok and outcome.body["items"]:
+            self.seen = outcome.body["items"]
+
+    def open_course(self, course):
+        call(self, "GET", f"{COURSE}/courses/{course['id']}", "/courses/:id")
+
+
+class StudentUser(LabUser):
+    weight = 70
+
+    def on_start(self):
+        super().on_start()
+        self.email = random.choice(INPUT["students"])
+        self.enrolled = set()
+        self.login(self.email)
+
+    def authorised(self):
+        return self.token is not None or self.login(self.email)
+
+    @task(4)
+    def catalog(self):
+        self.browse_catalog()
+
+    @task(4)
+    def course_page(self):
+        if not self.seen:
+            return self.browse_catalog()
+        course = random.choice(self.seen)
+        self.open_course(course)
+        call(self, "GET", f"{ENROLLMENT}/enrollments/course/{course['id']}/count", "/enrollments/course/:id/count")
+
+    @task(1)
+    def enroll(self):
+        if not self.authorised():
+            return
+        candidates = [course for course in self.seen if course["id"] not in self.enrolled]
+        if not candidates:
+            return self.browse_catalog()
+        course = random.choice(candidates)
+        self.enrolled.add(course["id"])
+        if course["price_cents"] == 0:
+            self.enroll_in(course, None)
+            return
+        payment = call(
+            self,
+            "POST",
+            f"{PAYMENT}/payments",
+            "/payments",
+            expect=(201,),
+            token=self.token,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            json={"course_id": course["id"], "amount_cents": course["price_cents"]},
+        )
+        if not payment.ok:
+            return
+        if self.enroll_in(course, payment.body["id"]):
+            call(
+                self,
+                "POST",
+                f"{NOTIFICATION}/notifications",
+                "/notifications",
+                expect=(201,),
+                token=self.token,
+                json={"type": "enrollment", "message": f"You are enrolled in {course['title']}"},
+            )
+
+    def enroll_in(self, course, payment_id):
+        body = {"course_id": course["id"]}
+        if payment_id is not None:
+            body["payment_id"] = payment_id
+        # 409: the seed may already have enrolled this student in the course.
+        outcome = call(
+            self, "POST", f"{ENROLLMENT}/enrollments", "/enrollments", expect=(201,), tolerate=(409,),
+            token=self.token, json=body,
+        )
+        return outcome.ok
+
+    @task(1)
+    def my_courses(self):
+        if not self.authorised():
+            return
+        outcome = call(self, "GET", f"{ENROLLMENT}/enrollments/me", "/enrollments/me", token=self.token)
+        if outcome.ok:
+            self.enrolled.update(item["course_id"] for item in items_of(outcome.body))
+
+    @task(1)
+    def notifications(self):
+        if self.authorised():
+            call(self, "GET", f"{NOTIFICATION}/notifications/me", "/notifications/me", token=self.token)
+
+
+def items_of(body):
+    """A paged answer ({items: [...]}) or a plain list."""
+    return body["items"] if isinstance(body, dict) else body
+
+
+class SearchUser(LabUser):
+    weight = 20
+
+    @task
+    def search(self):
+        kind = "common" if random.random() < COMMON_TERM_SHARE else "rare"
+        term = random.choice(INPUT["vocabulary"][kind])
+        name = f"/courses?q=:{kind}"
+        offset = 0
+        # Some searchers page on while there are more results.
+        while True:
+            outcome = call(self, "GET", f"{COURSE}/courses?q={quote(term)}&limit={PAGE_SIZE}&offset={offset}", name)
+            if not outcome.ok:
+                return
+            if outcome.body["items"]:
+                self.seen = outcome.body["items"]
+            if not outcome.body["has_more"] or random.random() > 0.3:
+                break
+            offset += PAGE_SIZE
+        if self.seen and random.random() < 0.5:
+            self.open_course(random.choice(self.seen))
+
+
+class TeacherUser(LabUser):
+    weight = 10
+
+    def on_start(self):
+        super().on_start()
+        self.email = random.choice(INPUT["teachers"])
+        self.created = []
+        self.login(self.email)
+
+    @task(1)
+    def create_course(self):
+        if self.token is None and not self.login(self.email):
+            return
+        words = random.sample(INPUT["vocabulary"]["common"], 2) + random.sample(INPUT["vocabulary"]["rare"], 1)
+        outcome = call(
+            self,
+            "POST",
+            f"{COURSE}/courses",
+            "/courses (create)",
+            expect=(201,),
+            token=self.token,
+            json={
+                "title": " ".join(words).capitalize(),
+                "description": f"A course on {', '.join(words)}, written during a load test.",
+                "level": random.choice(LEVELS),
+                "price_cents": random.choice([0, 0, 1900, 4900, 9900]),
+                "duration_hours": random.randint(1, 40),
+            },
+        )
+        if outcome.ok:
+            self.created.append(outcome.body)
+
+    @task(3)
+    def view_own_course(self):
+        if self.created:
+            self.open_course(random.choice(self.created))
+        else:
+            self.browse_catalog()
+
+
+@events.quit.add_listener
+def flush_stats_history(**_kwargs):
+    """Locust flushes the --csv history file only every 10 s and not at exit, which loses the last
+    seconds of a run (all of a short one). Its writer is not reachable from the environment in
+    headless mode, hence the search."""
+    for candidate in gc.get_objects():
+        if isinstance(candidate, StatsCSVFileWriter):
+            candidate.stats_history_flush()
+
+
+# Issue 10's no-lost-writes check: every write the services acknowledged, one JSON line each.
+WRITES_FILE = os.environ.get("LAB_WRITES_FILE")
+WRITE_KINDS = {"/enrollments": "enrollment", "/payments": "payment"}
+
+if WRITES_FILE:
+    writes = open(WRITES_FILE, "a", encoding="utf-8", buffering=1)
+
+    @events.request.add_listener
+    def record_write(request_type, name, response, exception, **_kwargs):
+        kind = WRITE_KINDS.get(name)
+        if kind is None or exception is not None or response is None or response.status_code != 201:
+            return
+        body = response.json()
+        writes.write(json.dumps({"kind": kind, "id": body["id"], "course_id": body.get("course_id")}) + "\n")
+
+    @events.quitting.add_listener
+    def close_writes(**_kwargs):
+        writes.close()
+
+
+if os.environ.get("LAB_PROFILE") == "capacity":
+
+    class CapacityShape(LoadTestShape):
+        """Steps of LAB_STEP_USERS more users every LAB_STEP_SECONDS until a step ends over the limits
+        (p99 > LAB_P99_LIMIT_MS over Locust's 10 s window, or failures > LAB_ERROR_LIMIT of the step's
+        requests) or LAB_MAX_USERS is passed. The runner finds the last step within limits in the history."""
+
+        step_users = int(os.environ.get("LAB_STEP_USERS", "25"))
+        step_seconds = float(os.environ.get("LAB_STEP_SECONDS", "40"))
+        max_users = int(os.environ.get("LAB_MAX_USERS", "1000"))
+        spawn_rate = float(os.environ.get("LAB_SPAWN_RATE", "10"))
+        p99_limit_ms = float(os.environ.get("LAB_P99_LIMIT_MS", "500"))
+        error_limit = float(os.environ.get("LAB_ERROR_LIMIT", "0.01"))
+
+        step = -1
+        step_requests = 0
+        step_failures = 0
+
+        def tick(self):
+            step = int(self.get_run_time() // self.step_seconds)
+            if step != self.step:
+                if self.step >= 0 and self.over_limits():
+                    return None
+                self.step = step
+                total = self.runner.stats.total
+                self.step_requests, self.step_failures = total.num_requests, total.num_failures
+            users = (self.step + 1) * self.step_users
+            if users > self.max_users:
+                return None
+            return users, self.spawn_rate
+
+        def over_limits(self):
+            total = self.runner.stats.total
+            requests = total.num_requests - self.step_requests
+            failures = total.num_failures - self.step_failures
+            p99 = total.get_current_response_time_percentile(0.99) or 0
+            return p99 > self.p99_limit_ms or (requests > 0 and failures / requests > self.error_limit)
