@@ -1,0 +1,53 @@
+/**
+ * bun run experiment <name> [--profile standard|capacity|smoke] [--seed-size full|small] [--data-dir DIR]
+ * Runs one experiment of experiments/ and writes experiments/<name>/results/<run-id>/.
+ */
+import { parseArgs } from "node:util";
+import { experimentNames, FlagsError } from "./experiments/flags";
+import { isProfileName, PROFILE_NAMES } from "./experiments/profiles";
+import { runExperiment } from "./experiments/runner";
+import { MissingToolsError } from "./experiments/tools";
+
+const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR]`;
+
+const { values, positionals } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    profile: { type: "string", default: "standard" },
+    "seed-size": { type: "string" },
+    "data-dir": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+  allowPositionals: true,
+});
+const [name] = positionals;
+const seedSize = values["seed-size"];
+if (values.help || !name || positionals.length > 1) {
+  console.error(usage);
+  process.exit(values.help ? 0 : 2);
+}
+if (!isProfileName(values.profile) || (seedSize !== undefined && seedSize !== "full" && seedSize !== "small")) {
+  console.error(usage);
+  process.exit(2);
+}
+
+try {
+  const { summary } = await runExperiment({
+    experiment: name,
+    profile: values.profile,
+    seedSize,
+    dataDir: values["data-dir"],
+    say: (line) => console.log(`[experiment] ${line}`),
+  });
+  const { totals, capacity } = summary;
+  console.log(
+    `[experiment] ${totals.requests} requests, ${totals.failures} failures, ${totals.rps} req/s, p50 ${totals.p50_ms} ms, p95 ${totals.p95_ms} ms, p99 ${totals.p99_ms} ms`,
+  );
+  if (capacity) console.log(`[experiment] highest RPS within limits: ${capacity.highest_rps_within_limits ?? "none"}`);
+  if (summary.generator_limited)
+    console.log("[experiment] warning: Locust used about a whole core (generator_limited)");
+} catch (error) {
+  const expected = error instanceof MissingToolsError || error instanceof FlagsError;
+  console.error(`[experiment] ${expected ? (error as Error).message : (error as Error).stack}`);
+  process.exit(1);
+}

@@ -1,0 +1,158 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
+export const CLOCK_TICKS = (() => {
+  const result = Bun.spawnSync(["getconf", "CLK_TCK"]);
+  const value = Number(result.stdout.toString().trim());
+  return Number.isFinite(value) && value > 0 ? value : 100;
+})();
+
+export type ProcStat = { pid: number; ppid: number; name: string; ticks: number };
+
+/** utime + stime of one process from /proc/<pid>/stat (null when it has gone). */
+export function parseProcStat(text: string): ProcStat | null {
+  // The command name (field 2) may hold spaces and parentheses: the fields after the last ")" are fixed.
+  const close = text.lastIndexOf(")");
+  if (close < 0) return null;
+  const pid = Number(text.slice(0, text.indexOf(" ")));
+  const name = text.slice(text.indexOf("(") + 1, close);
+  const fields = text.slice(close + 2).split(" ");
+  // After the name: state(3) ppid(4) … utime(14) stime(15), i.e. indexes 0, 1, 11, 12 here.
+  const ppid = Number(fields[1]);
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(pid) || !Number.isFinite(ppid) || !Number.isFinite(ticks)) return null;
+  return { pid, ppid, name, ticks };
+}
+
+/** Every process /proc shows right now. */
+export function listProcesses(): ProcStat[] {
+  const stats: ProcStat[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = parseProcStat(readFileSync(`/proc/${entry}/stat`, "utf8"));
+      if (stat) stats.push(stat);
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return stats;
+}
+
+/** The pids of `roots` and all their descendants (service workers, PostgreSQL backends). */
+export function descendants(roots: readonly number[], processes: readonly ProcStat[]): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const { pid, ppid } of processes) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const found = new Set<number>();
+  const stack = [...roots];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (found.has(pid)) continue;
+    found.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+export type CpuGroupReport = {
+  /** CPU seconds (user + system) used by the group's processes while sampling. */
+  cpu_seconds: number;
+  /** cpu_seconds / wall seconds: 1.0 is one whole core. */
+  cores_mean: number;
+  /** The busiest window of `window_seconds`, in cores. */
+  cores_peak: number;
+  processes: number;
+};
+export type CpuReport = {
+  wall_seconds: number;
+  window_seconds: number;
+  clock_ticks: number;
+  groups: Record<string, CpuGroupReport>;
+};
+
+/**
+ * Samples the CPU time of named process groups (each a set of root pids and their descendants)
+ * from /proc once per interval. A process first seen during sampling counts from zero; one that
+ * exits keeps the ticks last read.
+ */
+export class CpuSampler {
+  private readonly first = new Map<number, number>();
+  private readonly last = new Map<number, number>();
+  private readonly members = new Map<string, Set<number>>();
+  private readonly series: { at: number; totals: Record<string, number> }[] = [];
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private started = 0;
+
+  constructor(
+    private readonly groups: Record<string, readonly number[]>,
+    private readonly intervalMs = 1000,
+    private readonly windowSeconds = 10,
+  ) {}
+
+  start() {
+    this.started = performance.now();
+    this.sample(true);
+    this.timer = setInterval(() => this.sample(false), this.intervalMs);
+  }
+
+  stop(): CpuReport {
+    clearInterval(this.timer);
+    this.sample(false);
+    const wall = (performance.now() - this.started) / 1000;
+    const groups: Record<string, CpuGroupReport> = {};
+    for (const name of Object.keys(this.groups)) {
+      const seconds = this.totalTicks(name) / CLOCK_TICKS;
+      groups[name] = {
+        cpu_seconds: round(seconds),
+        cores_mean: round(wall > 0 ? seconds / wall : 0),
+        cores_peak: round(this.peak(name)),
+        processes: this.members.get(name)?.size ?? 0,
+      };
+    }
+    return { wall_seconds: round(wall), window_seconds: this.windowSeconds, clock_ticks: CLOCK_TICKS, groups };
+  }
+
+  private sample(initial: boolean) {
+    const processes = listProcesses();
+    const ticksOf = new Map(processes.map((stat) => [stat.pid, stat.ticks]));
+    const totals: Record<string, number> = {};
+    for (const [name, roots] of Object.entries(this.groups)) {
+      const pids = descendants(roots, processes);
+      const members = this.members.get(name) ?? new Set<number>();
+      for (const pid of pids) {
+        const ticks = ticksOf.get(pid);
+        if (ticks === undefined) continue;
+        members.add(pid);
+        if (!this.first.has(pid)) this.first.set(pid, initial ? ticks : 0);
+        this.last.set(pid, ticks);
+      }
+      this.members.set(name, members);
+      totals[name] = this.totalTicks(name);
+    }
+    this.series.push({ at: (performance.now() - this.started) / 1000, totals });
+  }
+
+  private totalTicks(name: string) {
+    let sum = 0;
+    for (const pid of this.members.get(name) ?? []) sum += (this.last.get(pid) ?? 0) - (this.first.get(pid) ?? 0);
+    return sum;
+  }
+
+  /** Highest cores used over any window of windowSeconds (the whole run when it is shorter). */
+  private peak(name: string) {
+    let best = 0;
+    for (let end = 0; end < this.series.length; end++) {
+      const last = this.series[end]!;
+      let start = end;
+      while (start > 0 && last.at - this.series[start - 1]!.at <= this.windowSeconds) start--;
+      const first = this.series[start]!;
+      const span = last.at - first.at;
+      const enough = span >= this.windowSeconds * 0.9 || (start === 0 && end === this.series.length - 1);
+      if (span <= 0 || !enough) continue;
+      best = Math.max(best, ((last.totals[name] ?? 0) - (first.totals[name] ?? 0)) / CLOCK_TICKS / span);
+    }
+    return best;
+  }
+}
+
+const round = (value: number) => Math.round(value * 1000) / 1000;
