@@ -21,7 +21,7 @@ const time = {
 
 const base = {
   $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  config: { font: "ui-sans-serif, system-ui, sans-serif", view: { stroke: "#e2e8f0" }, legend: { orient: "bottom" } },
+  config: { font: "ui-sans-serif, system-ui, sans-serif", view: { stroke: "#e2e8f0" }, legend: { orient: "bottom", columns: 3 } },
 } as const;
 
 const rows = (points: Point[], series: readonly SeriesName[], scale = 1) =>
@@ -33,7 +33,7 @@ const rows = (points: Point[], series: readonly SeriesName[], scale = 1) =>
 export const requestRateSpec = (snapshot: LabSnapshot): TopLevelSpec => ({
   ...base,
   title: "Requests/s",
-  width: 420,
+  width: 380,
   height: 160,
   data: { values: rows(snapshot.points, ["rps"]) },
   mark: { type: "line", interpolate: "monotone" },
@@ -48,7 +48,7 @@ export const requestRateSpec = (snapshot: LabSnapshot): TopLevelSpec => ({
 export const errorRateSpec = (snapshot: LabSnapshot): TopLevelSpec => ({
   ...base,
   title: "Error rate",
-  width: 420,
+  width: 380,
   height: 160,
   data: { values: rows(snapshot.points, ["errors4xx", "errors5xx"]) },
   mark: { type: "line", interpolate: "monotone" },
@@ -66,11 +66,11 @@ export const latencySpec = (snapshot: LabSnapshot): TopLevelSpec => ({
   title: "Latency (ms)",
   data: { values: rows(snapshot.points, ["p50", "p95", "p99"], 1000) },
   facet: { field: "service", type: "nominal", title: null },
-  columns: 3,
+  columns: 5,
   resolve: { scale: { y: "independent" } },
   spec: {
-    width: 250,
-    height: 120,
+    width: 150,
+    height: 110,
     mark: { type: "line", interpolate: "monotone" },
     encoding: {
       x: time,

@@ -91,7 +91,7 @@ const SummaryTable = ({ snapshot }: { snapshot: LabSnapshot }) => (
 
 /** An SVG drawn on the server by Vega; it holds no user text and is inserted as it is. */
 const Chart = ({ name, svg }: { name: string; svg: string }) => (
-  <figure class="overflow-x-auto rounded-lg border border-slate-200 bg-white p-2" data-chart={name}>
+  <figure class="rounded-lg border border-slate-200 bg-white p-2 [&>svg]:h-auto [&>svg]:max-w-full" data-chart={name}>
     {svg}
   </figure>
 );
