@@ -385,13 +385,13 @@ describe("commands run on the host beside the stack", () => {
       const db = services[`${name}-db`];
       const published = db?.ports?.map(portMapping)[0];
       expect([url.hostname, Number(url.port), url.pathname]).toEqual([
-        published?.hostIp,
-        published?.host,
+        published?.hostIp ?? "",
+        published?.host ?? 0,
         `/${SERVICES[name].database}`,
       ]);
       expect([url.username, url.password]).toEqual([
-        db?.environment?.POSTGRES_USER,
-        db?.environment?.POSTGRES_PASSWORD,
+        db?.environment?.POSTGRES_USER ?? "",
+        db?.environment?.POSTGRES_PASSWORD ?? "",
       ]);
     }
   });
