@@ -36,13 +36,13 @@ say(
     `${formatCount(sizes.enrollments)} enrollments, ${formatCount(sizes.payments)} payments (seed ${seed}), ${rounds} round(s)`,
 );
 
-const work = await mkdtemp(join(tmpdir(), "lab-bench-seed-"));
 // not inside `work`: mkdtemp's directory is private to root, and the server runs as the postgres user
 const server = await startEmbeddedPostgres({
   dir: join(tmpdir(), `lab-bench-seed-pg-${process.pid}`),
   port: freePort(),
   persistent: false,
 });
+const work = await mkdtemp(join(tmpdir(), "lab-bench-seed-"));
 try {
   const admin = new SQL({ url: server.url("postgres"), max: 1 });
   const [{ server_version }] = await admin`SHOW server_version`;
