@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { serviceUnavailable } from "./errors";
+import { serviceUnavailable, unprocessable } from "./errors";
 
 export type DbOptions = {
   url: string;
@@ -146,6 +146,17 @@ export function asUnavailable(error: unknown): unknown {
   if (!(error instanceof SQL.PostgresError)) return error;
   if (UNAVAILABLE_CODES.has(error.code) || UNAVAILABLE_SQLSTATES.has(String(error.errno))) {
     return serviceUnavailable("Database unavailable, try again shortly", 2);
+  }
+  return error;
+}
+
+/** SQLSTATEs of text PostgreSQL cannot store, such as a NUL character: bad input, not a bug. */
+const INVALID_TEXT_SQLSTATES = new Set(["22021", "22P05"]);
+
+/** Text the database refuses becomes a 422; every other error passes through unchanged. */
+export function asInvalidInput(error: unknown): unknown {
+  if (error instanceof SQL.PostgresError && INVALID_TEXT_SQLSTATES.has(String(error.errno))) {
+    return unprocessable("text", "must not contain NUL (\\u0000) or other characters the database cannot store");
   }
   return error;
 }

@@ -3,7 +3,7 @@ import { Elysia, ValidationError } from "elysia";
 import type { Cache } from "./cache";
 import type { Config } from "./config";
 import type { Db } from "./db";
-import { asUnavailable } from "./db";
+import { asInvalidInput, asUnavailable } from "./db";
 import { type ErrorBody, errorFragment, HttpError, lengthRequired, payloadTooLarge } from "./errors";
 import { log } from "./log";
 import { type Metrics, metricsPlugin } from "./metrics";
@@ -37,6 +37,14 @@ function checkBodySize(request: Request) {
   }
   if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
 }
+
+/**
+ * Elysia 1.4.30 builds a validation error's summary with `${value}`, which throws a TypeError for
+ * a value no string conversion works on (e.g. `{"title": {"toString": 1}}` for a string field):
+ * the request was invalid all the same, so it is a 422, not a 500.
+ */
+const isBrokenValidationReport = (error: unknown) =>
+  error instanceof TypeError && (error.stack ?? "").includes("new ValidationError");
 
 const requestIds = new WeakMap<Request, string>();
 export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unknown";
@@ -98,7 +106,7 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = requestIdOf(request);
       let body: ErrorBody;
-      const known = asUnavailable(error);
+      const known = asInvalidInput(asUnavailable(error));
       if (known instanceof HttpError) {
         set.status = known.status;
         Object.assign(set.headers, known.headers);
@@ -106,6 +114,9 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
       } else if (code === "VALIDATION") {
         set.status = 422;
         body = validationBody(error as ValidationError | DecodeError);
+      } else if (isBrokenValidationReport(error)) {
+        set.status = 422;
+        body = { error: "validation", message: "request: a value has the wrong type" };
       } else if (code === "PARSE") {
         set.status = 400;
         body = { error: "bad_request", message: "The request body is not valid for its content type" };
