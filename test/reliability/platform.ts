@@ -1,0 +1,95 @@
+import { join } from "node:path";
+import type { ServiceContext, ServiceName } from "@lab/shared";
+import type { AnyElysia } from "elysia";
+import { courseApp } from "../../services/course/src/app";
+import { enrollmentApp } from "../../services/enrollment/src/app";
+import { identityApp } from "../../services/identity/src/app";
+import { UserService } from "../../services/identity/src/users/service";
+import { notificationApp } from "../../services/notification/src/app";
+import { paymentApp } from "../../services/payment/src/app";
+import { type Harness, serviceHarness } from "../support";
+
+const builders: Record<ServiceName, (context: ServiceContext) => AnyElysia> = {
+  identity: identityApp,
+  course: courseApp,
+  payment: paymentApp,
+  notification: notificationApp,
+  enrollment: enrollmentApp,
+};
+
+export type Platform = {
+  harness: Record<ServiceName, Harness>;
+  urls: Record<ServiceName, string>;
+  /** Creates a user in identity's database directly (an admin cannot register) and logs in over HTTP. */
+  user: (role: "student" | "teacher" | "admin", options?: { verified?: boolean }) => Promise<PlatformUser>;
+  close: () => Promise<void>;
+};
+export type PlatformUser = { id: number; email: string; password: string; token: string };
+
+/**
+ * The five real service apps, each on a fresh database of the test PostgreSQL and listening on a
+ * free port of 127.0.0.1; enrollment calls the real course and payment apps over HTTP.
+ */
+export async function startPlatform(env: Record<string, string> = {}): Promise<Platform> {
+  const harness = {} as Record<ServiceName, Harness>;
+  const urls = {} as Record<ServiceName, string>;
+  const migrations = (name: ServiceName) => join(import.meta.dir, "../../services", name, "migrations");
+  const open = async (name: ServiceName, extra: Record<string, string> = {}) => {
+    const started = await serviceHarness(name, migrations(name), builders[name], { ...env, ...extra });
+    started.app.listen({ hostname: "127.0.0.1", port: 0 });
+    harness[name] = started;
+    urls[name] = `http://127.0.0.1:${started.app.server?.port}`;
+  };
+  await Promise.all((["identity", "course", "payment", "notification"] as const).map((name) => open(name)));
+  await open("enrollment", { COURSE_URL: urls.course, PAYMENT_URL: urls.payment });
+
+  let users = 0;
+  const user: Platform["user"] = async (role, options = {}) => {
+    const email = `${role}${++users}-${crypto.randomUUID().slice(0, 8)}@platform.test`;
+    const password = `password of ${email}`;
+    const identity = harness.identity;
+    const service = new UserService(identity.db, { secret: identity.context.config.JWT_SECRET, ttlSeconds: 3600 });
+    const created = await service.create({
+      email,
+      password,
+      full_name: `${role} ${users}`,
+      role,
+      is_verified: options.verified ?? false,
+    });
+    const login = await fetch(`${urls.identity}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    });
+    if (login.status !== 200) throw new Error(`login of ${email} answered ${login.status}`);
+    const { access_token } = (await login.json()) as { access_token: string };
+    return { id: created.id, email, password, token: access_token };
+  };
+
+  const close = async () => {
+    await Promise.all(Object.values(harness).map((h) => h.app.stop(true)));
+    await Promise.all(Object.values(harness).map((h) => h.close()));
+  };
+  return { harness, urls, user, close };
+}
+
+export type Reply = { status: number; headers: Headers; body: any; text: string };
+
+/** One JSON request over HTTP; the body is parsed when the answer says it is JSON. */
+export async function http(
+  method: string,
+  url: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] ??= "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  const json = response.headers.get("content-type")?.includes("json");
+  return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text, text };
+}
