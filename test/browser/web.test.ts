@@ -414,3 +414,46 @@ describe("web UI in Chromium", () => {
     FLOW_TIMEOUT_MS,
   );
 });
+
+describe("Lab page", () => {
+  test(
+    "shows the flags and, under load, live numbers per service with charts drawn on the server, refreshed by HTMX",
+    async () => {
+      let loading = true;
+      const load = (async () => {
+        while (loading) {
+          await Promise.all([
+            fetch(`${stack.urls.course}/courses?limit=5`),
+            fetch(`${stack.urls.course}/courses/987654`),
+            fetch(`${stack.urls.identity}/me`),
+          ]);
+        }
+      })();
+      try {
+        await inBrowser("lab", async ({ page }) => {
+          await page.goto("/lab");
+          const course = page.locator('[data-testid="lab-summary"] [data-service="course"]');
+          expect(await page.locator('[data-testid="lab-flags"]').textContent()).toContain("SEARCH_INDEX");
+          // The first reading is the page itself; the HTMX polls every 2 s bring the rates and the charts.
+          const polls: string[] = [];
+          page.on("response", (response) => {
+            if (response.url().endsWith("/lab/live")) polls.push(response.url());
+          });
+          await page.locator('#lab-live figure[data-chart="latency"] svg').waitFor({ timeout: 15_000 });
+          expect(polls.length).toBeGreaterThan(0);
+          expect(Number(await course.locator("td").first().textContent())).toBeGreaterThan(0);
+          expect(await course.locator("td").nth(4).textContent()).toMatch(/^\d+\.\d %$/);
+          expect(await page.locator("#lab-live svg").count()).toBe(3);
+          // a few more polls, so the screenshot shows lines rather than single points
+          const enough = polls.length + 3;
+          while (polls.length < enough) await page.waitForTimeout(250);
+          await shot(page, "lab.png");
+        });
+      } finally {
+        loading = false;
+        await load;
+      }
+    },
+    FLOW_TIMEOUT_MS,
+  );
+});

@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import { HttpError, log } from "@lab/shared";
+import { activeFlags, HttpError, log, Metrics, metricsPlugin } from "@lab/shared";
 import { Elysia } from "elysia";
 import { accountController } from "./account";
 import { assetsController } from "./assets";
@@ -7,6 +7,7 @@ import { catalogController } from "./catalog";
 import type { WebContext } from "./context";
 import { coursesController } from "./courses";
 import { enrollmentsController } from "./enrollments";
+import { labController } from "./lab";
 import { notificationsController } from "./notifications";
 import { errorPage } from "./pages";
 import { proxyController } from "./proxy";
@@ -46,6 +47,7 @@ export const webFrame = (context: WebContext) =>
       });
       return errorPage(context, request, user, 500, "Something went wrong on our side. Please try again.");
     })
+    .use(metricsPlugin(new Metrics("web", activeFlags(context.config))))
     .get("/healthz", () => ({ status: "ok", service: "web", pid: process.pid }))
     .get("/readyz", () => ({ status: "ready", service: "web" }))
     .use(assetsController(context.assets))
@@ -63,4 +65,5 @@ export const webApp = (context: WebContext) =>
     .use(catalogController(context))
     .use(coursesController(context))
     .use(enrollmentsController(context))
-    .use(notificationsController(context));
+    .use(notificationsController(context))
+    .use(labController(context));

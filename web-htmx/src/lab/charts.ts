@@ -21,13 +21,26 @@ const time = {
 
 const base = {
   $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  config: { font: "ui-sans-serif, system-ui, sans-serif", view: { stroke: "#e2e8f0" }, legend: { orient: "bottom", columns: 3 } },
+  config: {
+    font: "ui-sans-serif, system-ui, sans-serif",
+    view: { stroke: "#e2e8f0" },
+    legend: { orient: "bottom", columns: 3 },
+  },
 } as const;
 
 const rows = (points: Point[], series: readonly SeriesName[], scale = 1) =>
   points
     .filter((p) => series.includes(p.series))
     .map((p) => ({ time: p.time, service: p.service, series: SERIES_LABELS[p.series], value: p.value * scale }));
+
+/** One colour per service in every chart, in the order of the tables. */
+const serviceColor = (snapshot: LabSnapshot) =>
+  ({
+    field: "service",
+    type: "nominal",
+    title: null,
+    scale: { domain: snapshot.services.map((s) => s.service) },
+  }) as const;
 
 /** Requests per second, one line per service. */
 export const requestRateSpec = (snapshot: LabSnapshot): TopLevelSpec => ({
@@ -40,7 +53,7 @@ export const requestRateSpec = (snapshot: LabSnapshot): TopLevelSpec => ({
   encoding: {
     x: time,
     y: { field: "value", type: "quantitative", title: "req/s" },
-    color: { field: "service", type: "nominal", title: null },
+    color: serviceColor(snapshot),
   },
 });
 
@@ -55,7 +68,7 @@ export const errorRateSpec = (snapshot: LabSnapshot): TopLevelSpec => ({
   encoding: {
     x: time,
     y: { field: "value", type: "quantitative", title: "share of requests", axis: { format: "%" } },
-    color: { field: "service", type: "nominal", title: null },
+    color: serviceColor(snapshot),
     strokeDash: { field: "series", type: "nominal", title: null, sort: ["5xx", "4xx"] },
   },
 });
