@@ -14,6 +14,7 @@ Requests are named by route template so each endpoint is one row in the statisti
 
 import gc
 import json
+import math
 import os
 import random
 import uuid
@@ -310,9 +311,10 @@ if WRITES_FILE:
 if os.environ.get("LAB_PROFILE") == "capacity":
 
     class CapacityShape(LoadTestShape):
-        """Steps of LAB_STEP_USERS more users every LAB_STEP_SECONDS until a step ends over the limits
-        (p99 > LAB_P99_LIMIT_MS over Locust's 10 s window, or failures > LAB_ERROR_LIMIT of the step's
-        requests) or LAB_MAX_USERS is passed. The runner finds the last step within limits in the history."""
+        """Steps of LAB_STEP_USERS more users every LAB_STEP_SECONDS, until a step ends over the limits
+        or LAB_MAX_USERS is passed. A step is judged as the runner judges it from the history: after its
+        ramp and one full 10 s percentile window (so the new users' logins are behind it), the highest
+        p99 of that window (LAB_P99_LIMIT_MS) and the share of failed requests (LAB_ERROR_LIMIT)."""
 
         step_users = int(os.environ.get("LAB_STEP_USERS", "25"))
         step_seconds = float(os.environ.get("LAB_STEP_SECONDS", "40"))
@@ -320,27 +322,36 @@ if os.environ.get("LAB_PROFILE") == "capacity":
         spawn_rate = float(os.environ.get("LAB_SPAWN_RATE", "10"))
         p99_limit_ms = float(os.environ.get("LAB_P99_LIMIT_MS", "500"))
         error_limit = float(os.environ.get("LAB_ERROR_LIMIT", "0.01"))
+        # Locust's CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW plus the ramp, as the runner's settleSeconds.
+        settle_seconds = math.ceil(step_users / spawn_rate) + 10
 
         step = -1
-        step_requests = 0
-        step_failures = 0
+        baseline = None
+        highest_p99 = 0
 
         def tick(self):
-            step = int(self.get_run_time() // self.step_seconds)
+            run_time = self.get_run_time()
+            step = int(run_time // self.step_seconds)
             if step != self.step:
                 if self.step >= 0 and self.over_limits():
                     return None
-                self.step = step
-                total = self.runner.stats.total
-                self.step_requests, self.step_failures = total.num_requests, total.num_failures
+                self.step, self.baseline, self.highest_p99 = step, None, 0
+            total = self.runner.stats.total
+            if run_time - step * self.step_seconds >= self.settle_seconds:
+                if self.baseline is None:
+                    self.baseline = (total.num_requests, total.num_failures)
+                p99 = total.get_current_response_time_percentile(0.99) or 0
+                self.highest_p99 = max(self.highest_p99, p99)
             users = (self.step + 1) * self.step_users
             if users > self.max_users:
                 return None
             return users, self.spawn_rate
 
         def over_limits(self):
+            if self.baseline is None:
+                return False
             total = self.runner.stats.total
-            requests = total.num_requests - self.step_requests
-            failures = total.num_failures - self.step_failures
-            p99 = total.get_current_response_time_percentile(0.99) or 0
-            return p99 > self.p99_limit_ms or (requests > 0 and failures / requests > self.error_limit)
+            requests = total.num_requests - self.baseline[0]
+            failures = total.num_failures - self.baseline[1]
+            errors_over = requests > 0 and failures / requests > self.error_limit
+            return self.highest_p99 > self.p99_limit_ms or errors_over

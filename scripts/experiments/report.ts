@@ -68,7 +68,7 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
     `- Seed: ${Object.entries(summary.seed)
       .map(([table, count]) => `${count.toLocaleString("en")} ${table}`)
       .join(", ")}`,
-    `- Started ${summary.started_at}, ${summary.duration_s} s including warm-up`,
+    `- Locust started ${summary.started_at} and ran ${summary.duration_s} s, after a ${summary.load.warmupSeconds} s warm-up`,
     `- Machine: ${machine.cpu_model}, ${machine.cores} cores, ${gib(machine.memory_bytes)}; ${machine.os}; Bun ${machine.bun}; ${machine.postgres}; Locust ${machine.locust} on Python ${machine.python}`,
     `- Locust: \`${summary.command.join(" ")}\``,
     "",

@@ -83,12 +83,16 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const dataDir = options.dataDir ?? EXPERIMENT_DATA_DIR;
   say(`${experiment.name}, ${options.profile} profile: results in ${dir}`);
 
-  const startedAt = new Date();
   let redis: RedisServer | undefined;
   let stack: Stack | undefined;
   try {
-    const env: Record<string, string> = { ...experiment.flags, LOG_LEVEL: "warn", NODE_ENV: "production" };
-    env.JWT_SECRET = process.env.JWT_SECRET ?? `experiment-${crypto.randomUUID()}`;
+    // Production settings, as the roadmap's baseline ran its prod stack; the secret lives as long as the run.
+    const env: Record<string, string> = {
+      ...experiment.flags,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      JWT_SECRET: `experiment-${crypto.randomUUID()}`,
+    };
     if (experiment.flags.CACHE === "redis") {
       redis = await startRedis();
       env.REDIS_URL = redis.url;
@@ -119,8 +123,8 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       load,
       flags: experiment.flags,
       services: Object.keys(stack.urls).filter((name) => name !== "web"),
-      started_at: startedAt.toISOString(),
-      finished_at: new Date().toISOString(),
+      started_at: locust.startedAt.toISOString(),
+      finished_at: locust.finishedAt.toISOString(),
       command: locust.command,
       runner_command: process.argv.map((arg) => arg.replace(`${ROOT}/`, "")),
       locust_exit_code: locust.exitCode,
@@ -272,6 +276,7 @@ async function runLocust(input: {
   );
   const log = Bun.file(join(dir, "locust.log"));
   input.say(`locust: ${command.join(" ")}`);
+  const startedAt = new Date();
   const child = Bun.spawn([locustBinary, ...command.slice(1)], {
     cwd: ROOT,
     env: {
@@ -295,6 +300,7 @@ async function runLocust(input: {
     setTimeout(() => child.kill("SIGKILL"), LOCUST_KILL_AFTER_MS).unref();
   }, limitMs);
   const exitCode = await child.exited;
+  const finishedAt = new Date();
   clearTimeout(stopper);
   const cpu = sampler.stop();
   const stats = csvFiles(dir).stats;
@@ -305,7 +311,7 @@ async function runLocust(input: {
     const tail = (await readFile(join(dir, "locust.log"), "utf8")).trim().split("\n").slice(-15).join("\n");
     throw new Error(`Locust made no requests (exit code ${exitCode}${timedOut ? ", timed out" : ""}):\n${tail}`);
   }
-  return { command, exitCode: timedOut ? null : exitCode, cpu };
+  return { command, exitCode: timedOut ? null : exitCode, cpu, startedAt, finishedAt };
 }
 
 /** Each service's /metrics right after the run: pool waits, 503s, cache hits, per-route histograms. */

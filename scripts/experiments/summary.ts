@@ -22,6 +22,7 @@ export type RunRecord = {
   load: ProfileSettings;
   flags: Flags;
   services: string[];
+  /** When Locust was started and when it exited. */
   started_at: string;
   finished_at: string;
   /** The Locust command line as run. */
