@@ -24,9 +24,14 @@ export const SearchForm = ({ q, level }: { q: string; level: string }) => (
       hx-indicator="#search-indicator"
     >
       <div class="flex-1">
-        <label class="label" for="q">
-          Search courses
-        </label>
+        <div class="flex items-baseline justify-between gap-2">
+          <label class="label" for="q">
+            Search courses
+          </label>
+          <span id="search-indicator" class="htmx-indicator text-xs text-slate-500" aria-hidden="true">
+            Searching…
+          </span>
+        </div>
         <input
           class="input"
           type="search"
@@ -56,9 +61,6 @@ export const SearchForm = ({ q, level }: { q: string; level: string }) => (
       <button type="submit" class="button">
         Search
       </button>
-      <span id="search-indicator" class="htmx-indicator text-sm text-slate-500" aria-hidden="true">
-        Searching…
-      </span>
     </form>
   </search>
 );
