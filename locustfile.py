@@ -63,7 +63,7 @@ def load_input(**_kwargs):
 
 
 class Outcome:
-    """What a request's status means here: the body on success, None when the status was expected but not 2xx."""
+    """A request's result: ok with the JSON body for an expected status; not ok for a tolerated one or a failure."""
 
     def __init__(self, ok, body):
         self.ok = ok

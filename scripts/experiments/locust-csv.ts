@@ -41,6 +41,8 @@ export type HistoryRow = {
 };
 
 export type FailureRow = { method: string; name: string; error: string; occurrences: number };
+/** An exception raised inside a task (a scenario bug, not a request failure). */
+export type ExceptionRow = { count: number; message: string; traceback: string };
 
 type Record_ = Record<string, string>;
 
@@ -98,5 +100,14 @@ export async function readFailures(path: string): Promise<FailureRow[]> {
     name: row.Name ?? "",
     error: row.Error ?? "",
     occurrences: required(row, "Occurrences"),
+  }));
+}
+
+export async function readExceptions(path: string): Promise<ExceptionRow[]> {
+  if (!(await Bun.file(path).exists())) return [];
+  return (await readCsv(path)).map((row) => ({
+    count: required(row, "Count"),
+    message: row.Message ?? "",
+    traceback: row.Traceback ?? "",
   }));
 }

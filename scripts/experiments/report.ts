@@ -148,6 +148,19 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
       "",
     );
   }
+  if (summary.exceptions.length) {
+    lines.push(
+      "## Exceptions in the locustfile",
+      "",
+      "Raised inside a task, so not counted as failed requests; the scenario did less than it should have.",
+      "",
+      table(
+        ["count", "message"],
+        summary.exceptions.map((exception) => [exception.count, exception.message.replace(/\s+/g, " ").slice(0, 200)]),
+      ),
+      "",
+    );
+  }
   lines.push(
     "## CPU",
     "",

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
+import { SERVICE_NAMES, type ServiceName, serviceUrlVar } from "@lab/shared";
 import { SQL } from "bun";
 import { freePort } from "../lib/postgres";
 import { type RedisServer, startRedis } from "../lib/redis";
@@ -26,7 +26,6 @@ import { EXPLAIN_FILE, writeRunReport } from "./report";
 import type { RunRecord, Summary } from "./summary";
 import { assertTools, findTool, requiredTools } from "./tools";
 
-export const LOCUSTFILE = join(ROOT, "locustfile.py");
 /** The experiments' own PostgreSQL data (the full seed is loaded once and kept), apart from `bun run start`'s. */
 export const EXPERIMENT_DATA_DIR = join(ROOT, ".data/experiments/postgres");
 
@@ -268,12 +267,7 @@ async function runLocust(input: {
     "--only-summary",
     ...loadArgs.args,
   ];
-  const serviceUrls = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [
-      `${name.toUpperCase()}_URL`,
-      stack.urls[name] ?? `http://127.0.0.1:${SERVICES[name].port}`,
-    ]),
-  );
+  const serviceUrls = Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), stack.urls[name]]));
   const log = Bun.file(join(dir, "locust.log"));
   input.say(`locust: ${command.join(" ")}`);
   const startedAt = new Date();
@@ -317,9 +311,7 @@ async function runLocust(input: {
 /** Each service's /metrics right after the run: pool waits, 503s, cache hits, per-route histograms. */
 async function saveMetrics(stack: Stack, dir: string) {
   for (const name of SERVICE_NAMES) {
-    const url = stack.urls[name];
-    if (!url) continue;
-    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(`${stack.urls[name]}/metrics`, { signal: AbortSignal.timeout(5000) });
     await Bun.write(join(dir, `${name}.prom`), await response.text());
   }
 }

@@ -4,8 +4,10 @@ import type { Flags } from "./flags";
 import {
   AGGREGATED,
   csvFiles,
+  type ExceptionRow,
   type FailureRow,
   type HistoryRow,
+  readExceptions,
   readFailures,
   readHistory,
   readStats,
@@ -81,6 +83,8 @@ export type Summary = RunRecord & {
   totals: EndpointSummary;
   endpoints: EndpointSummary[];
   failures: FailureRow[];
+  /** Exceptions raised in the locustfile's tasks: none in a sound run. */
+  exceptions: ExceptionRow[];
   capacity: CapacityResult | null;
   /** The load generator used about a whole core somewhere in the run: its limit, not the system's, may be what was measured. */
   generator_limited: boolean;
@@ -188,6 +192,7 @@ export async function buildSummary(dir: string): Promise<Summary> {
     totals: endpointSummary(aggregated),
     endpoints: stats.filter((row) => row !== aggregated).map(endpointSummary),
     failures: await readFailures(files.failures),
+    exceptions: await readExceptions(files.exceptions),
     capacity:
       run.load.kind === "step"
         ? analyseCapacity(

@@ -74,6 +74,7 @@ describe("summary of a steady run", () => {
       ].sort(),
     );
     expect(summary.failures).toEqual([]);
+    expect(summary.exceptions).toEqual([]);
     expect(summary.totals.failures).toBe(0);
   });
 
@@ -193,6 +194,26 @@ describe("reports", () => {
     const latency = await Bun.file(join(dir, "charts", "latency.svg")).text();
     for (const label of ["p50", "p95", "p99"]) expect(latency).toContain(`>${label}<`);
     expect(await Bun.file(join(dir, "summary.json")).json()).toEqual(JSON.parse(JSON.stringify(summary)));
+  });
+
+  test("exceptions raised inside tasks are reported apart from failed requests", async () => {
+    const dir = await resultsCopy("steady", join(scratch, "exceptions"));
+    await Bun.write(
+      join(dir, "locust_exceptions.csv"),
+      'Count,Message,Traceback,Nodes\n3,KeyError(\'items\'),"Traceback (most recent call last):\n  File ""locustfile.py""",local\n',
+    );
+    const summary = await writeRunReport(dir);
+    expect(summary.exceptions).toEqual([
+      {
+        count: 3,
+        message: "KeyError('items')",
+        traceback: 'Traceback (most recent call last):\n  File "locustfile.py"',
+      },
+    ]);
+    expect(summary.totals.failures).toBe(0);
+    const report = await Bun.file(join(dir, "report.md")).text();
+    expect(report).toContain("## Exceptions in the locustfile");
+    expect(report).toContain("| 3 | KeyError('items') |");
   });
 
   test("a capacity run's report leads with the highest RPS held within the limits and charts the steps", async () => {
