@@ -15,7 +15,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 const WIDTH = 640;
 const HEIGHT = 220;
-const base = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", width: WIDTH, height: HEIGHT } as const;
+export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const base = { $schema: VEGA_LITE_SCHEMA, width: WIDTH, height: HEIGHT } as const;
 const seconds = { field: "t", type: "quantitative", title: "seconds since start" } as const;
 
 const aggregatedRows = (history: readonly HistoryRow[]) => {
@@ -106,7 +107,39 @@ export function endpointLatencyChart(history: readonly HistoryRow[]): TopLevelSp
     encoding: {
       x: seconds,
       y: { field: "ms", type: "quantitative", title: "p99, ms" },
-      color: { field: "endpoint", type: "nominal", title: null, legend: { orient: "bottom", columns: 2 } },
+      color: {
+        field: "endpoint",
+        type: "nominal",
+        title: null,
+        legend: { orient: "bottom", columns: 2, labelLimit: 400 },
+      },
+    },
+  } as TopLevelSpec;
+}
+
+/** Horizontal bars: one row per `row` value, one coloured bar per `group` value within it. Label limits are
+ * generous because without a canvas Vega estimates text widths on the high side. */
+export function groupedBarChart(options: {
+  title: string;
+  values: Record<string, string | number>[];
+  row: string;
+  group: string;
+  value: string;
+  valueTitle: string;
+  groupOrder?: string[];
+}): TopLevelSpec {
+  const order = options.groupOrder ? { sort: options.groupOrder } : {};
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    width: WIDTH - 160,
+    title: options.title,
+    data: { values: options.values },
+    mark: "bar",
+    encoding: {
+      y: { field: options.row, type: "nominal", title: null, axis: { labelLimit: 400 } },
+      yOffset: { field: options.group, ...order },
+      x: { field: options.value, type: "quantitative", title: options.valueTitle },
+      color: { field: options.group, type: "nominal", title: null, ...order },
     },
   } as TopLevelSpec;
 }
@@ -114,25 +147,20 @@ export function endpointLatencyChart(history: readonly HistoryRow[]): TopLevelSp
 /** p50/p95/p99 of every endpoint over the whole run, side by side. */
 export function endpointPercentilesChart(endpoints: readonly EndpointSummary[]): TopLevelSpec {
   const values = endpoints.flatMap((endpoint) =>
-    (["p50_ms", "p95_ms", "p99_ms"] as const).flatMap((key) =>
-      endpoint[key] === null
-        ? []
-        : [{ endpoint: `${endpoint.method} ${endpoint.name}`, percentile: key.slice(0, 3), ms: endpoint[key] }],
-    ),
+    (["p50_ms", "p95_ms", "p99_ms"] as const).flatMap((key) => {
+      const ms = endpoint[key];
+      return ms === null ? [] : [{ endpoint: `${endpoint.method} ${endpoint.name}`, percentile: key.slice(0, 3), ms }];
+    }),
   );
-  return {
-    $schema: base.$schema,
-    width: WIDTH - 160,
+  return groupedBarChart({
     title: "Percentiles per endpoint, whole run",
-    data: { values },
-    mark: "bar",
-    encoding: {
-      y: { field: "endpoint", type: "nominal", title: null },
-      yOffset: { field: "percentile", sort: ["p50", "p95", "p99"] },
-      x: { field: "ms", type: "quantitative", title: "response time, ms" },
-      color: { field: "percentile", type: "nominal", sort: ["p50", "p95", "p99"], title: null },
-    },
-  } as TopLevelSpec;
+    values,
+    row: "endpoint",
+    group: "percentile",
+    value: "ms",
+    valueTitle: "response time, ms",
+    groupOrder: ["p50", "p95", "p99"],
+  });
 }
 
 /** RPS and p99 of each capacity step, the limit drawn in, and the steps over it marked. */
@@ -145,7 +173,7 @@ export function capacityChart(capacity: CapacityResult): TopLevelSpec {
   }));
   const users = { field: "users", type: "quantitative", title: "users" } as const;
   return {
-    $schema: base.$schema,
+    $schema: VEGA_LITE_SCHEMA,
     title: `Capacity steps (limits: p99 ≤ ${capacity.p99_limit_ms} ms, errors ≤ ${capacity.error_limit * 100}%)`,
     data: { values },
     vconcat: [

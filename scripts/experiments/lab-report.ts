@@ -1,9 +1,9 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { renderSvg } from "./charts";
+import { groupedBarChart, renderSvg, VEGA_LITE_SCHEMA } from "./charts";
 import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
-import { csvFiles, type HistoryRow, readHistory } from "./locust-csv";
+import { AGGREGATED, csvFiles, type HistoryRow, readHistory } from "./locust-csv";
 import { PROFILES, type ProfileName } from "./profiles";
 import { describeLoad, ms, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
 import type { Summary } from "./summary";
@@ -137,54 +137,38 @@ function p99ByEndpointChart(entries: readonly LabEntry[], steady: ProfileName): 
       row.p99_ms === null ? [] : [{ experiment: entry.name, endpoint: `${row.method} ${row.name}`, p99: row.p99_ms }],
     ),
   );
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  return groupedBarChart({
     title: `p99 per endpoint, ${steady} run`,
-    width: 480,
-    data: { values },
-    mark: "bar",
-    encoding: {
-      y: { field: "endpoint", type: "nominal", title: null },
-      yOffset: { field: "experiment" },
-      x: { field: "p99", type: "quantitative", title: "p99, ms" },
-      color: { field: "experiment", type: "nominal", title: null },
-    },
-  } as TopLevelSpec;
+    values,
+    row: "endpoint",
+    group: "experiment",
+    value: "p99",
+    valueTitle: "p99, ms",
+  });
 }
 
 function throughputChart(entries: readonly LabEntry[], steady: ProfileName | undefined): TopLevelSpec {
-  const values = entries.flatMap((entry) => [
-    ...(steady && entry.runs[steady]
-      ? [{ experiment: entry.name, run: `${steady} run`, rps: entry.runs[steady].summary.totals.rps }]
-      : []),
-    ...(entry.runs.capacity?.summary.capacity?.highest_rps_within_limits
-      ? [
-          {
-            experiment: entry.name,
-            run: "capacity (within limits)",
-            rps: entry.runs.capacity.summary.capacity.highest_rps_within_limits,
-          },
-        ]
-      : []),
-  ]);
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  const values = entries.flatMap((entry) => {
+    const steadyRps = steady ? entry.runs[steady]?.summary.totals.rps : undefined;
+    const capacityRps = entry.runs.capacity?.summary.capacity?.highest_rps_within_limits;
+    return [
+      ...(steadyRps === undefined ? [] : [{ experiment: entry.name, run: `${steady} run`, rps: steadyRps }]),
+      ...(capacityRps ? [{ experiment: entry.name, run: "capacity (within limits)", rps: capacityRps }] : []),
+    ];
+  });
+  return groupedBarChart({
     title: "Requests per second",
-    width: 480,
-    data: { values },
-    mark: "bar",
-    encoding: {
-      y: { field: "experiment", type: "nominal", title: null },
-      yOffset: { field: "run" },
-      x: { field: "rps", type: "quantitative", title: "requests/s" },
-      color: { field: "run", type: "nominal", title: null },
-    },
-  } as TopLevelSpec;
+    values,
+    row: "experiment",
+    group: "run",
+    value: "rps",
+    valueTitle: "requests/s",
+  });
 }
 
 function latencyOverTimeChart(histories: Record<string, HistoryRow[]>, steady: ProfileName): TopLevelSpec {
   const values = Object.entries(histories).flatMap(([experiment, history]) => {
-    const rows = history.filter((row) => row.name === "Aggregated");
+    const rows = history.filter((row) => row.name === AGGREGATED);
     const origin = rows[0]?.timestamp ?? 0;
     return rows.flatMap((row) =>
       row.percentiles["99%"] === null || row.percentiles["99%"] === undefined
@@ -193,7 +177,7 @@ function latencyOverTimeChart(histories: Record<string, HistoryRow[]>, steady: P
     );
   });
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: VEGA_LITE_SCHEMA,
     title: `p99 of all endpoints over the ${steady} run (10 s window)`,
     width: 640,
     height: 240,
