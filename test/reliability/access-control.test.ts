@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { DEVELOPMENT_JWT_SECRET } from "@lab/shared";
 import { forgeToken } from "./hostile";
 import { http, type Platform, type PlatformUser, startPlatform } from "./platform";
+
+// real PostgreSQL, real processes and password hashing on a shared 2-core machine
+setDefaultTimeout(30_000);
 
 /**
  * What belongs to someone stays theirs: another user gets a 404 (the same as for an id that does

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { MAX_BODY_BYTES } from "@lab/shared";
 import { notificationApp } from "../../services/notification/src/app";
 import { type Harness, serviceHarness, tokenFor } from "../support";
+
+// real PostgreSQL, real processes and password hashing on a shared 2-core machine
+setDefaultTimeout(30_000);
 
 /** Request bodies over MAX_BODY_BYTES are refused unread with the usual JSON error, in-process and over HTTP. */
 let api: Harness;

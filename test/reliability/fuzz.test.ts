@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import fc from "fast-check";
 import {
@@ -12,6 +12,9 @@ import {
   ODD_IDS,
 } from "./hostile";
 import { type Platform, startPlatform } from "./platform";
+
+// real PostgreSQL, real processes and password hashing on a shared 2-core machine
+setDefaultTimeout(30_000);
 
 /**
  * Hostile input to every route of every service over real HTTP. The routes come from each app's

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { serviceUnavailable, unauthorized } from "@lab/shared";
 import { identityApp } from "../../services/identity/src/app";
 import { LoginThrottle } from "../../services/identity/src/users/throttle";
 import { type Harness, serviceHarness } from "../support";
+
+// real PostgreSQL, real processes and password hashing on a shared 2-core machine
+setDefaultTimeout(30_000);
 
 /**
  * Password guessing against identity's POST /login: failed logins per email and per client address
@@ -82,6 +85,14 @@ describe("failed logins for one account", () => {
     expect(statuses.filter((status) => status === 401)).toHaveLength(3);
     expect(statuses.filter((status) => status === 429)).toHaveLength(9);
   });
+
+  test("parallel correct logins of one account all succeed (they wait their turn, they are not refused)", async () => {
+    const email = await account();
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, () => login(email, PASSWORD, newClient()).then((r) => r.status)),
+    );
+    expect(statuses).toEqual(Array.from({ length: 6 }, () => 200));
+  });
 });
 
 describe("failed logins from one client", () => {
@@ -98,10 +109,15 @@ describe("failed logins from one client", () => {
     expect((await login(targets[3] as string, PASSWORD, newClient())).status).toBe(200);
   });
 
-  test("many successful logins from one address (a load test, an office) are not limited", async () => {
+  test("many successful logins from one address (a load test, an office) are not limited, even at once", async () => {
     const email = await account();
     const office = newClient();
     for (let i = 0; i < 10; i++) expect((await login(email, PASSWORD, office)).status).toBe(200);
+    const colleagues = [await account(), await account(), await account(), await account()];
+    const statuses = await Promise.all(
+      [...colleagues, ...colleagues].map((colleague) => login(colleague, PASSWORD, office).then((r) => r.status)),
+    );
+    expect(statuses).toEqual(Array.from({ length: 8 }, () => 200));
   });
 });
 

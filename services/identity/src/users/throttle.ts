@@ -6,7 +6,7 @@ type Window = { count: number; resetAt: number };
 const SWEEP_ABOVE_KEYS = 10_000;
 
 /**
- * Attempts per key in a fixed window that starts with the key's first attempt and ends
+ * Failed attempts per key in a fixed window that starts with the key's first failure and ends
  * `windowMs` later, whatever happens in between: a key is never blocked for longer than that.
  */
 export class AttemptWindow {
@@ -34,18 +34,8 @@ export class AttemptWindow {
     this.windows.set(key, { count: 1, resetAt: this.now() + this.windowMs });
   }
 
-  /** Takes back one attempt that turned out not to count (a successful login). */
-  uncount(key: string) {
-    const window = this.current(key);
-    if (window && window.count > 0) window.count--;
-  }
-
   forget(key: string) {
     this.windows.delete(key);
-  }
-
-  get size() {
-    return this.windows.size;
   }
 
   private current(key: string): Window | undefined {
@@ -69,12 +59,13 @@ export type LoginThrottleOptions = { perAccount: number; perClient: number; wind
  * Slows down password guessing: after `perAccount` failed logins for one email, or `perClient`
  * from one client address, within the window, every further attempt is a 429 with Retry-After
  * until the window that started with the first failure ends. The password is not even checked
- * then, so a correct guess in a blocked window teaches nothing.
+ * then, so a correct guess in a blocked window teaches nothing. Only a refused password counts:
+ * a success clears the account's count, and a 503 counts against nobody, so many users behind
+ * one address (a load test, an office) are only slowed down by their own failures.
  *
- * An attempt is counted when it starts (parallel guesses cannot slip past the limit while the
- * slow password hash runs) and taken back unless the password was refused: a success clears the
- * account's count and does not count against the client, so many users behind one address (a load
- * test, an office) are only slowed down by their failures; a 503 counts against nobody.
+ * Attempts for one email run one after another (each waits for the previous one's verdict), so
+ * parallel guesses cannot slip past the account's limit while the slow password hash runs. Parallel
+ * guesses at different emails from one client can pass its limit by the number in flight at once.
  *
  * The counts live in this process's memory: with WORKERS=N each worker counts on its own, so a
  * client can get up to N times the limit; a restart forgets them.
@@ -82,6 +73,8 @@ export type LoginThrottleOptions = { perAccount: number; perClient: number; wind
 export class LoginThrottle {
   private readonly accounts: AttemptWindow;
   private readonly clients: AttemptWindow;
+  /** The last attempt queued per email; an email is absent when no attempt for it is running. */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(options: LoginThrottleOptions, now: () => number = Date.now) {
     const windowMs = options.windowSeconds * 1000;
@@ -89,29 +82,41 @@ export class LoginThrottle {
     this.clients = new AttemptWindow(options.perClient, windowMs, now);
   }
 
-  /** Runs `login` unless the account or the client is blocked; counts its outcome. */
+  /** Runs `login` unless the account or the client is blocked; counts a refused password. */
   async attempt<T>(email: string, client: string, login: () => Promise<T>): Promise<T> {
-    const waitMs = Math.max(this.accounts.blockedFor(email), this.clients.blockedFor(client));
-    if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
-      log("info", "login throttled", { client, retry_after: seconds });
-      throw tooManyRequests(`Too many failed logins; try again in ${seconds} s`, seconds);
-    }
-    this.accounts.count(email);
-    this.clients.count(client);
+    // a blocked caller is answered at once, without waiting in the email's queue
+    this.refuseIfBlocked(email, client);
+    const previous = this.queues.get(email) ?? Promise.resolve();
+    const turn = previous.then(() => this.run(email, client, login));
+    const settled = turn.catch(() => undefined);
+    this.queues.set(email, settled);
+    void settled.then(() => {
+      if (this.queues.get(email) === settled) this.queues.delete(email);
+    });
+    return turn;
+  }
+
+  private async run<T>(email: string, client: string, login: () => Promise<T>): Promise<T> {
+    this.refuseIfBlocked(email, client);
     try {
       const result = await login();
       this.accounts.forget(email);
-      this.clients.uncount(client);
       return result;
     } catch (error) {
-      // only a refused password is a guess; a database that is down is not the caller's failure
-      if (!(error instanceof HttpError && error.status === 401)) {
-        this.accounts.uncount(email);
-        this.clients.uncount(client);
+      if (error instanceof HttpError && error.status === 401) {
+        this.accounts.count(email);
+        this.clients.count(client);
       }
       throw error;
     }
+  }
+
+  private refuseIfBlocked(email: string, client: string) {
+    const waitMs = Math.max(this.accounts.blockedFor(email), this.clients.blockedFor(client));
+    if (waitMs <= 0) return;
+    const seconds = Math.ceil(waitMs / 1000);
+    log("info", "login throttled", { client, retry_after: seconds });
+    throw tooManyRequests(`Too many failed logins; try again in ${seconds} s`, seconds);
   }
 }
 
