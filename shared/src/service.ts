@@ -43,7 +43,7 @@ function checkBodySize(request: Request) {
  * a value no string conversion works on (e.g. `{"title": {"toString": 1}}` for a string field):
  * the request was invalid all the same, so it is a 422, not a 500.
  */
-const isBrokenValidationReport = (error: unknown) =>
+export const isBrokenValidationReport = (error: unknown) =>
   error instanceof TypeError && (error.stack ?? "").includes("new ValidationError");
 
 const requestIds = new WeakMap<Request, string>();
