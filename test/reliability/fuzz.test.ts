@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
+import { parseEnv, SERVICE_NAMES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
 import fc from "fast-check";
+import { webApp } from "../../web-htmx/src/app";
+import { buildAssets } from "../../web-htmx/src/assets";
+import { SECURITY_HEADERS } from "../../web-htmx/src/security";
+import { ServiceClient } from "../../web-htmx/src/services";
 import {
   forgedTokens,
   headerValue,
@@ -42,7 +46,12 @@ type Schema = {
 };
 type Parameter = { in: "path" | "query" | "header"; name: string; schema: Schema };
 type Route = {
-  service: ServiceName;
+  /** Who answers: a service, the web app, or a service through the web app's /api proxy. */
+  label: string;
+  /** Where the path is appended: a service's URL, the web app's, or the web app's /api/<service>. */
+  base: string;
+  /** A web route: the login travels in the session cookie and the CSRF check reads Sec-Fetch-Site. */
+  web: boolean;
   method: string;
   /** OpenAPI template, e.g. /courses/{id} */
   path: string;
@@ -67,7 +76,9 @@ async function routesOf(service: ServiceName, url: string): Promise<Route[]> {
   for (const [path, operations] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
       found.push({
-        service,
+        label: service,
+        base: url,
+        web: false,
         method: method.toUpperCase(),
         path,
         parameters: operation.parameters ?? [],
@@ -75,7 +86,8 @@ async function routesOf(service: ServiceName, url: string): Promise<Route[]> {
       });
     }
   }
-  for (const path of UNLISTED_ROUTES) found.push({ service, method: "GET", path, parameters: [] });
+  for (const path of UNLISTED_ROUTES)
+    found.push({ label: service, base: url, web: false, method: "GET", path, parameters: [] });
   return found;
 }
 
@@ -100,9 +112,50 @@ for (const price of [0, 1500]) {
 const routes: Route[] = [];
 for (const name of SERVICE_NAMES) routes.push(...(await routesOf(name, platform.urls[name])));
 
+// The web app over the same services; its routes come from the app itself (it has no OpenAPI document).
+const webConfig = parseEnv(
+  Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), platform.urls[name]])),
+  WEB_PORT,
+);
+const web = webApp({ config: webConfig, services: new ServiceClient(webConfig), assets: await buildAssets() });
+web.listen({ hostname: "127.0.0.1", port: 0 });
+const webUrl = `http://127.0.0.1:${web.server?.port}`;
+/** Every field any service's body has, as the web app's forms might carry them. */
+const formFields: Schema = {
+  type: "object",
+  properties: Object.assign({}, ...routes.map((route) => route.body?.properties ?? {}), {
+    idempotency_key: { type: "string" },
+  }),
+};
+const webRoutes: Route[] = web.routes
+  .filter((route) => !route.path.includes("*"))
+  .map((route) => ({
+    label: "web",
+    base: webUrl,
+    web: true,
+    method: route.method,
+    path: route.path.replaceAll(/:(\w+)/g, "{$1}"),
+    parameters: [...route.path.matchAll(/:(\w+)/g)].map((match) => ({
+      in: "path" as const,
+      name: match[1] as string,
+      schema: {},
+    })),
+    body: route.method === "GET" ? undefined : formFields,
+  }));
+const proxiedRoutes: Route[] = routes
+  .filter((route) => !OPS_ROUTE.test(route.path))
+  .map((route) => ({
+    ...route,
+    label: `web /api/${route.label}`,
+    base: `${webUrl}/api/${route.label}`,
+    web: true,
+  }));
+
 afterAll(async () => {
   const summary = Object.fromEntries([...statuses].sort());
-  console.log(JSON.stringify({ fuzz: { routes: routes.length, requests: requestsSent, statuses: summary } }));
+  const routeCount = routes.length + webRoutes.length + proxiedRoutes.length;
+  console.log(JSON.stringify({ fuzz: { routes: routeCount, requests: requestsSent, statuses: summary } }));
+  await web.stop(true);
   await platform.close();
 });
 
@@ -240,6 +293,10 @@ const authorization = () =>
 const idSegment = fc.oneof(
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 5 }).map(String) },
   { weight: 3, arbitrary: fc.constantFrom(...ODD_IDS) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("..%2f..%2fpackage.json", "%2e%2e", "htmx.min.js", "x.css%00.js", "..", ".env"),
+  },
 );
 
 function attempts(route: Route): fc.Arbitrary<Attempt> {
@@ -283,10 +340,14 @@ function attempts(route: Route): fc.Arbitrary<Attempt> {
       fc.boolean(),
       fc.tuple(...headerParameters.map(() => fc.option(headerValue))),
       fc.option(headerValue),
+      fc.constantFrom("same-origin", "same-origin", "cross-site", "none", undefined),
     )
-    .map(([auth, htmx, values, requestId]) => {
+    .map(([auth, htmx, values, requestId, fetchSite]) => {
       const built: Record<string, string> = {};
-      if (auth !== undefined) built.authorization = auth;
+      // through the web app the login is the session cookie (a header value is also passed on by the proxy)
+      if (auth !== undefined && route.web && auth.startsWith("Bearer ")) built.cookie = `lab_session=${auth.slice(7)}`;
+      else if (auth !== undefined) built.authorization = auth;
+      if (route.web && fetchSite) built["sec-fetch-site"] = fetchSite;
       if (htmx) built["hx-request"] = "true";
       headerParameters.forEach((parameter, i) => {
         const value = values[i];
@@ -311,14 +372,14 @@ async function send(route: Route, attempt: Attempt) {
   const headers = { ...attempt.headers };
   if (attempt.body?.contentType) headers["content-type"] = attempt.body.contentType;
   requestsSent++;
-  const response = await fetch(`${platform.urls[route.service]}${attempt.path}${attempt.query}`, {
+  const response = await fetch(`${route.base}${attempt.path}${attempt.query}`, {
     method: route.method,
     headers,
     body: attempt.body?.payload,
     redirect: "manual",
   });
   await response.arrayBuffer();
-  const key = `${route.service} ${response.status}`;
+  const key = `${route.label} ${response.status}`;
   statuses.set(key, (statuses.get(key) ?? 0) + 1);
   return response;
 }
@@ -326,7 +387,7 @@ async function send(route: Route, attempt: Attempt) {
 describe("hostile input to every route of every service", () => {
   test("the OpenAPI documents list the routes of all five services", () => {
     for (const name of SERVICE_NAMES) {
-      expect(routes.filter((route) => route.service === name && !OPS_ROUTE.test(route.path)).length).toBeGreaterThan(1);
+      expect(routes.filter((route) => route.label === name && !OPS_ROUTE.test(route.path)).length).toBeGreaterThan(1);
     }
     expect(routes.map((route) => `${route.method} ${route.path}`)).toEqual(
       expect.arrayContaining([
@@ -341,7 +402,7 @@ describe("hostile input to every route of every service", () => {
 
   for (const route of routes) {
     const numRuns = OPS_ROUTE.test(route.path) ? RUNS_PER_OPS_ROUTE : RUNS_PER_ROUTE;
-    test(`${route.service}: ${route.method} ${route.path}`, async () => {
+    test(`${route.label}: ${route.method} ${route.path}`, async () => {
       await fc.assert(
         fc.asyncProperty(attempts(route), async (attempt) => {
           let status: number;
@@ -356,6 +417,75 @@ describe("hostile input to every route of every service", () => {
       );
     }, 60_000);
   }
+});
+
+/** The web app's page headers: CSP with only its own scripts and styles, no sniffing, no framing, a referrer policy. */
+function expectSecurityHeaders(response: Response, what: string) {
+  const headers = Object.fromEntries(Object.keys(SECURITY_HEADERS).map((name) => [name, response.headers.get(name)]));
+  expect({ what, headers }).toEqual({ what, headers: SECURITY_HEADERS });
+  expect(SECURITY_HEADERS["content-security-policy"]).toContain("script-src 'self'");
+  expect(SECURITY_HEADERS["content-security-policy"]).toContain("frame-ancestors 'none'");
+}
+
+describe("hostile input to the web app and its /api proxy", () => {
+  test("the web app's routes and the proxied service routes are all here", () => {
+    expect(webRoutes.map((route) => `${route.method} ${route.path}`)).toEqual(
+      expect.arrayContaining([
+        "GET /",
+        "POST /login",
+        "POST /register",
+        "GET /courses/{id}",
+        "POST /courses/{id}/enroll",
+      ]),
+    );
+    expect(proxiedRoutes.length).toBe(routes.filter((route) => !OPS_ROUTE.test(route.path)).length);
+  });
+
+  for (const route of [...webRoutes, ...proxiedRoutes]) {
+    const numRuns = route.label === "web" ? RUNS_PER_ROUTE : Math.ceil(RUNS_PER_ROUTE / 2);
+    test(`${route.label}: ${route.method} ${route.path}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(attempts(route), async (attempt) => {
+          let response: Response;
+          try {
+            response = await send(route, attempt);
+          } catch (error) {
+            throw new Error(`${route.method} ${attempt.path}${attempt.query}: no answer (${error})`);
+          }
+          const where = `${route.method} ${attempt.path}${attempt.query}`;
+          if (response.status >= 500) throw new Error(`${where} answered ${response.status}`);
+          if (route.label === "web" && response.headers.get("content-type")?.startsWith("text/html")) {
+            expectSecurityHeaders(response, where);
+          }
+        }),
+        { numRuns, endOnFailure: true },
+      );
+    });
+  }
+
+  test("every page, error page and fragment of the web app carries the security headers", async () => {
+    const pages = [
+      "/",
+      "/login",
+      "/register",
+      "/courses/1",
+      "/courses/999999",
+      "/courses/abc",
+      "/my-courses",
+      "/lab",
+      "/nope",
+    ];
+    for (const page of pages) {
+      for (const headers of [{}, { "hx-request": "true" }]) {
+        const response = await fetch(`${webUrl}${page}`, { headers, redirect: "manual" });
+        await response.arrayBuffer();
+        if (response.headers.get("content-type")?.startsWith("text/html")) expectSecurityHeaders(response, page);
+      }
+    }
+    const home = await fetch(webUrl);
+    expect(home.headers.get("content-type")).toStartWith("text/html");
+    expectSecurityHeaders(home, "/");
+  });
 });
 
 const needsAuth = async (route: Route, path: string) =>
