@@ -12,6 +12,7 @@ Runs on Debian's python3-locust 2.12 and on current Locust. `bun run experiment`
 Requests are named by route template so each endpoint is one row in the statistics.
 """
 
+import csv
 import gc
 import json
 import math
@@ -279,13 +280,25 @@ class TeacherUser(LabUser):
 
 
 @events.quit.add_listener
-def flush_stats_history(**_kwargs):
-    """Locust flushes the --csv history file only every 10 s and not at exit, which loses the last
-    seconds of a run (all of a short one). Its writer is not reachable from the environment in
-    headless mode, hence the search."""
-    for candidate in gc.get_objects():
-        if isinstance(candidate, StatsCSVFileWriter):
-            candidate.stats_history_flush()
+def write_final_csv(**_kwargs):
+    """Locust 2.12 rewrites its --csv files from a greenlet once a second and flushes them every 10 s,
+    but not at exit: the files can miss the last second of requests (and a short run its whole
+    history), while the printed summary has them. At `quit` every user has stopped and the statistics
+    are final: flush the history, close Locust's handles and write the other files once more, whole.
+    The writer is not reachable from the environment in headless mode, hence the search."""
+    for writer in [candidate for candidate in gc.get_objects() if isinstance(candidate, StatsCSVFileWriter)]:
+        try:
+            writer.stats_history_flush()
+        except ValueError:
+            pass  # a newer Locust closed its files itself
+        writer.close_files()
+        for suffix, write in (
+            ("_stats.csv", writer.requests_csv),
+            ("_failures.csv", writer.failures_csv),
+            ("_exceptions.csv", writer.exceptions_csv),
+        ):
+            with open(writer.base_filepath + suffix, "w", newline="", encoding="utf-8") as handle:
+                write(csv.writer(handle))
 
 
 # Issue 10's no-lost-writes check: every write the services acknowledged, one JSON line each.
@@ -303,7 +316,9 @@ if WRITES_FILE:
         body = response.json()
         writes.write(json.dumps({"kind": kind, "id": body["id"], "course_id": body.get("course_id")}) + "\n")
 
-    @events.quitting.add_listener
+    # Closed on `quit`, after every user has stopped: on `quitting` a request still finishing could
+    # count in the statistics and find the file closed.
+    @events.quit.add_listener
     def close_writes(**_kwargs):
         writes.close()
 

@@ -15,20 +15,37 @@ await mkdir(scratch, { recursive: true });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 test("bun run experiment 01-baseline --profile smoke: every request as expected, results written", async () => {
+  // The locustfile's hook for issue 10's no-lost-writes check (the runner passes the environment on).
+  const writesFile = join(scratch, "writes.jsonl");
+  process.env.LAB_WRITES_FILE = writesFile;
   const { dir, summary } = await runExperiment({
     experiment: "01-baseline",
     profile: "smoke",
     dataDir: join(scratch, "postgres"),
     resultsDir: join(scratch, "results"),
-  });
+  }).finally(() => delete process.env.LAB_WRITES_FILE);
   const failures = summary.failures.map((failure) => `${failure.method} ${failure.name}: ${failure.error}`);
   expect(failures).toEqual([]);
+  expect(summary.exceptions.map((exception) => exception.traceback)).toEqual([]);
   expect(summary.totals.failures).toBe(0);
   expect(summary.totals.requests).toBeGreaterThan(20);
   // Every student and teacher logged in with the seeded credentials (the searcher does not log in).
   const logins = summary.endpoints.find((endpoint) => endpoint.name === "/login");
   expect(logins?.requests).toBeGreaterThanOrEqual(5);
   expect(summary.endpoints.find((endpoint) => endpoint.name === "/courses")?.requests).toBeGreaterThan(0);
+
+  // Every payment answered 201 was recorded once; enrollments too, except the tolerated 409s.
+  const writes = (await Bun.file(writesFile).text())
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { kind: string; id: number });
+  const requestsOf = (name: string) => summary.endpoints.find((endpoint) => endpoint.name === name)?.requests ?? 0;
+  const payments = writes.filter((write) => write.kind === "payment");
+  const enrollments = writes.filter((write) => write.kind === "enrollment");
+  expect(payments).toHaveLength(requestsOf("/payments"));
+  expect(enrollments.length).toBeLessThanOrEqual(requestsOf("/enrollments"));
+  expect(new Set(writes.map((write) => `${write.kind} ${write.id}`)).size).toBe(writes.length);
+  expect(writes.every((write) => Number.isInteger(write.id) && write.id > 0)).toBe(true);
 
   expect(summary.services).toEqual(["identity", "course", "enrollment", "payment", "notification"]);
   expect(summary.seed.courses).toBeGreaterThanOrEqual(1000);
