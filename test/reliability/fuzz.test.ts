@@ -1,10 +1,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { parseEnv, SERVICE_NAMES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
+import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import fc from "fast-check";
-import { webApp } from "../../web-htmx/src/app";
-import { buildAssets } from "../../web-htmx/src/assets";
 import { SECURITY_HEADERS } from "../../web-htmx/src/security";
-import { ServiceClient } from "../../web-htmx/src/services";
 import {
   forgedTokens,
   headerValue,
@@ -15,7 +12,7 @@ import {
   ODD_AUTHORIZATION,
   ODD_IDS,
 } from "./hostile";
-import { type Platform, startPlatform } from "./platform";
+import { type Platform, startPlatform, startWeb } from "./platform";
 
 // real PostgreSQL, real processes and password hashing on a shared 2-core machine
 setDefaultTimeout(30_000);
@@ -113,13 +110,8 @@ const routes: Route[] = [];
 for (const name of SERVICE_NAMES) routes.push(...(await routesOf(name, platform.urls[name])));
 
 // The web app over the same services; its routes come from the app itself (it has no OpenAPI document).
-const webConfig = parseEnv(
-  Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), platform.urls[name]])),
-  WEB_PORT,
-);
-const web = webApp({ config: webConfig, services: new ServiceClient(webConfig), assets: await buildAssets() });
-web.listen({ hostname: "127.0.0.1", port: 0 });
-const webUrl = `http://127.0.0.1:${web.server?.port}`;
+const web = await startWeb(platform);
+const webUrl = web.url;
 /** Every field any service's body has, as the web app's forms might carry them. */
 const formFields: Schema = {
   type: "object",
@@ -127,7 +119,7 @@ const formFields: Schema = {
     idempotency_key: { type: "string" },
   }),
 };
-const webRoutes: Route[] = web.routes
+const webRoutes: Route[] = web.app.routes
   .filter((route) => !route.path.includes("*"))
   .map((route) => ({
     label: "web",
@@ -155,7 +147,7 @@ afterAll(async () => {
   const summary = Object.fromEntries([...statuses].sort());
   const routeCount = routes.length + webRoutes.length + proxiedRoutes.length;
   console.log(JSON.stringify({ fuzz: { routes: routeCount, requests: requestsSent, statuses: summary } }));
-  await web.stop(true);
+  await web.stop();
   await platform.close();
 });
 
@@ -476,7 +468,7 @@ describe("hostile input to the web app and its /api proxy", () => {
       "/nope",
     ];
     for (const page of pages) {
-      for (const headers of [{}, { "hx-request": "true" }]) {
+      for (const headers of [{}, { "hx-request": "true" }] as Record<string, string>[]) {
         const response = await fetch(`${webUrl}${page}`, { headers, redirect: "manual" });
         await response.arrayBuffer();
         if (response.headers.get("content-type")?.startsWith("text/html")) expectSecurityHeaders(response, page);

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { ServiceContext, ServiceName } from "@lab/shared";
+import { parseEnv, SERVICE_NAMES, type ServiceContext, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
 import type { AnyElysia } from "elysia";
 import { courseApp } from "../../services/course/src/app";
 import { enrollmentApp } from "../../services/enrollment/src/app";
@@ -7,6 +7,9 @@ import { identityApp } from "../../services/identity/src/app";
 import { UserService } from "../../services/identity/src/users/service";
 import { notificationApp } from "../../services/notification/src/app";
 import { paymentApp } from "../../services/payment/src/app";
+import { webApp } from "../../web-htmx/src/app";
+import { buildAssets } from "../../web-htmx/src/assets";
+import { ServiceClient } from "../../web-htmx/src/services";
 import { type Harness, serviceHarness } from "../support";
 
 const builders: Record<ServiceName, (context: ServiceContext) => AnyElysia> = {
@@ -92,4 +95,15 @@ export async function http(
   const text = await response.text();
   const json = response.headers.get("content-type")?.includes("json");
   return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text, text };
+}
+
+/** The web app over the platform's services, listening on a free port. */
+export async function startWeb(platform: Platform) {
+  const config = parseEnv(
+    Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), platform.urls[name]])),
+    WEB_PORT,
+  );
+  const app = webApp({ config, services: new ServiceClient(config), assets: await buildAssets() });
+  app.listen({ hostname: "127.0.0.1", port: 0 });
+  return { app, url: `http://127.0.0.1:${app.server?.port}`, stop: () => app.stop(true) };
 }
