@@ -39,12 +39,12 @@ function checkBodySize(request: Request) {
 }
 
 /**
- * Elysia 1.4.30 builds a validation error's summary with `${value}`, which throws a TypeError for
- * a value no string conversion works on (e.g. `{"title": {"toString": 1}}` for a string field):
- * the request was invalid all the same, so it is a 422, not a 500.
+ * Elysia 1.4.30 builds a validation error's summary with `${value}`, which throws for a value no
+ * string conversion works on: a TypeError for `{"title": {"toString": 1}}`, a RangeError (stack
+ * overflow) for an array nested thousands deep. The request was invalid all the same: not a 500.
  */
 export const isBrokenValidationReport = (error: unknown) =>
-  error instanceof TypeError && (error.stack ?? "").includes("new ValidationError");
+  (error instanceof TypeError || error instanceof RangeError) && (error.stack ?? "").includes("new ValidationError");
 
 const requestIds = new WeakMap<Request, string>();
 export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unknown";

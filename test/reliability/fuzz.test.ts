@@ -455,6 +455,19 @@ describe("hostile input to the web app and its /api proxy", () => {
     });
   }
 
+  test("form values Elysia cannot describe (a deep array, an odd toString) are a 400 page, not a 500", async () => {
+    const teacherCookie = `lab_session=${validTokens.teacher}`;
+    for (const payload of [`{"title":${"[".repeat(5_000)}${"]".repeat(5_000)}}`, '{"title":{"toString":1}}']) {
+      const response = await fetch(`${webUrl}/courses/new`, {
+        method: "POST",
+        headers: { cookie: teacherCookie, "sec-fetch-site": "same-origin", "content-type": "application/json" },
+        body: payload,
+      });
+      expect(response.status).toBe(400);
+      expectSecurityHeaders(response, "POST /courses/new");
+    }
+  });
+
   test("every page, error page and fragment of the web app carries the security headers", async () => {
     const pages = [
       "/",
@@ -575,9 +588,21 @@ describe("inputs the fuzzer found answered with a 500 (now 422)", () => {
     expect(login.status).toBeLessThan(500);
   });
 
-  test("an object whose toString is not a function where a string is expected", async () => {
+  test("an object whose toString is not a function, or an array nested 5,000 deep, where a string is expected", async () => {
+    const nested = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
     for (const route of postRoutes()) {
       for (const name of stringFields(route)) {
+        const deep = await send(route, {
+          path: withIds(route, "1"),
+          query: "",
+          headers: { authorization: `Bearer ${validTokens.teacher}` },
+          body: { contentType: "application/json", payload: `{"${name}":${nested}}` },
+        });
+        expect({ route: route.path, name, status: deep.status }).toEqual({
+          route: route.path,
+          name,
+          status: deep.status === 401 || deep.status === 403 ? deep.status : 422,
+        });
         const response = await send(route, {
           path: withIds(route, "1"),
           query: "",
