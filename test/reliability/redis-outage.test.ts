@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { SQL } from "bun";
-import { freePort } from "../../scripts/lib/postgres";
 import { type RedisServer, startRedis } from "../../scripts/lib/redis";
-import { type Stack, startStack } from "../../scripts/lib/stack";
+import type { Stack } from "../../scripts/lib/stack";
+import { throwAwayStack } from "../support";
 import { percentile, startLoad, tally } from "./load";
 
 // real PostgreSQL, real processes and password hashing on a shared 2-core machine
@@ -15,29 +12,13 @@ setDefaultTimeout(30_000);
  * CACHE=redis with Redis stopped under load: Redis is never a single point of failure. Every
  * request is still answered (from the database), and the cache is used again once Redis is back.
  */
-let workDir: string;
 let redis: RedisServer;
-let stack: Stack;
+let stack: Stack & { dir: string };
 let courseIds: number[] = [];
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "lab-redis-outage-"));
-  await chmod(workDir, 0o755);
   redis = await startRedis();
-  stack = await startStack({
-    dataDir: join(workDir, "postgres"),
-    logFile: join(workDir, "services.log"),
-    env: { CACHE: "redis", REDIS_URL: redis.url },
-    ports: {
-      identity: freePort(),
-      course: freePort(),
-      enrollment: freePort(),
-      payment: freePort(),
-      notification: freePort(),
-      web: freePort(),
-      postgres: freePort(),
-    },
-  });
+  stack = await throwAwayStack("lab-redis-outage", { CACHE: "redis", REDIS_URL: redis.url });
   const identity = stack.urls.identity;
   const teacher = { email: "cache@redis.test", password: "a long enough password", full_name: "T", role: "teacher" };
   const registered = await fetch(`${identity}/register`, {
@@ -75,7 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await redis?.stop();
-  await rm(workDir, { recursive: true, force: true });
 }, 60_000);
 
 /** The course service's cache look-ups so far, by result. */
