@@ -327,9 +327,10 @@ if os.environ.get("LAB_PROFILE") == "capacity":
 
     class CapacityShape(LoadTestShape):
         """Steps of LAB_STEP_USERS more users every LAB_STEP_SECONDS, until a step ends over the limits
-        or LAB_MAX_USERS is passed. A step is judged as the runner judges it from the history: after its
-        ramp and one full 10 s percentile window (so the new users' logins are behind it), the highest
-        p99 of that window (LAB_P99_LIMIT_MS) and the share of failed requests (LAB_ERROR_LIMIT)."""
+        or LAB_MAX_USERS is passed. A step is judged as the runner judges it from the history: from
+        settle_seconds after its user count is reached (not after the step's start: the ramp itself takes
+        longer than planned under load, and its logins would be judged), the highest p99 seen
+        (LAB_P99_LIMIT_MS) and the share of failed requests (LAB_ERROR_LIMIT)."""
 
         step_users = int(os.environ.get("LAB_STEP_USERS", "25"))
         step_seconds = float(os.environ.get("LAB_STEP_SECONDS", "40"))
@@ -341,6 +342,7 @@ if os.environ.get("LAB_PROFILE") == "capacity":
         settle_seconds = math.ceil(step_users / spawn_rate) + 10
 
         step = -1
+        reached_at = None
         baseline = None
         highest_p99 = 0
 
@@ -350,16 +352,18 @@ if os.environ.get("LAB_PROFILE") == "capacity":
             if step != self.step:
                 if self.step >= 0 and self.over_limits():
                     return None
-                self.step, self.baseline, self.highest_p99 = step, None, 0
+                self.step, self.reached_at, self.baseline, self.highest_p99 = step, None, None, 0
+            users = (self.step + 1) * self.step_users
+            if users > self.max_users:
+                return None
+            if self.reached_at is None and self.runner.user_count >= users:
+                self.reached_at = run_time
             total = self.runner.stats.total
-            if run_time - step * self.step_seconds >= self.settle_seconds:
+            if self.reached_at is not None and run_time - self.reached_at >= self.settle_seconds:
                 if self.baseline is None:
                     self.baseline = (total.num_requests, total.num_failures)
                 p99 = total.get_current_response_time_percentile(0.99) or 0
                 self.highest_p99 = max(self.highest_p99, p99)
-            users = (self.step + 1) * self.step_users
-            if users > self.max_users:
-                return None
             return users, self.spawn_rate
 
         def over_limits(self):

@@ -1,19 +1,21 @@
 /**
- * bun run experiment <name> [--profile standard|capacity|smoke] [--seed-size full|small] [--data-dir DIR]
+ * bun run experiment <name> [--profile standard|capacity|smoke] [--seed-size full|small] [--data-dir DIR] [--step-users N]
+ * --step-users: users added per step of the capacity profile (default 100): larger steps find the limit sooner, coarser.
  * Runs one experiment of experiments/ and writes experiments/<name>/results/<run-id>/.
  */
 import { parseArgs } from "node:util";
 import { experimentNames, FlagsError } from "./experiments/flags";
-import { isProfileName, PROFILE_NAMES } from "./experiments/profiles";
+import { isProfileName, PROFILE_NAMES, PROFILES } from "./experiments/profiles";
 import { runExperiment } from "./experiments/runner";
 import { MissingToolsError } from "./experiments/tools";
 
-const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR]`;
+const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N]`;
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
   options: {
     profile: { type: "string", default: "standard" },
+    "step-users": { type: "string" },
     "seed-size": { type: "string" },
     "data-dir": { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -31,10 +33,18 @@ if (!isProfileName(values.profile) || (seedSize !== undefined && seedSize !== "f
   process.exit(2);
 }
 
+const stepUsers = values["step-users"] === undefined ? undefined : Number(values["step-users"]);
+const profile = PROFILES[values.profile];
+if (stepUsers !== undefined && (profile.kind !== "step" || !Number.isInteger(stepUsers) || stepUsers < 1)) {
+  console.error("--step-users takes a whole number ≥ 1 and goes with --profile capacity");
+  process.exit(2);
+}
+
 try {
   const { summary } = await runExperiment({
     experiment: name,
     profile: values.profile,
+    load: stepUsers !== undefined && profile.kind === "step" ? { ...profile, stepUsers } : undefined,
     seedSize,
     dataDir: values["data-dir"],
     say: (line) => console.log(`[experiment] ${line}`),

@@ -16,6 +16,8 @@ process.env.TEST_PG_PORT = String(server.port);
 process.env.NODE_ENV = "test";
 process.env.LOG_LEVEL ??= "warn";
 
+// The hook timeout is bun's 5 s default whatever bunfig's test timeout: stopping a server that a whole
+// run filled with databases outlasted it once on a fresh machine.
 afterAll(async () => {
   await server.stop();
-});
+}, 60_000);

@@ -32,9 +32,9 @@ export const PROFILES = {
   /** Raise the load until p99 passes 500 ms or errors pass 1%; the headline is the highest RPS held within that. */
   capacity: {
     kind: "step",
-    stepUsers: 25,
+    stepUsers: 100,
     stepSeconds: 40,
-    maxUsers: 1000,
+    maxUsers: 1500,
     spawnRate: 10,
     p99LimitMs: 500,
     errorLimit: 0.01,
