@@ -191,6 +191,9 @@ function latencyOverTimeChart(histories: Record<string, HistoryRow[]>, steady: P
   } as TopLevelSpec;
 }
 
+const describeMachine = (machine: Summary["machine"]) =>
+  `${machine.cpu_model}, ${machine.cores} cores, ${(machine.memory_bytes / 2 ** 30).toFixed(1)} GiB; Bun ${machine.bun}; ${machine.postgres}; Locust ${machine.locust}`;
+
 /** The lab report: every experiment's newest runs side by side against the baseline, with charts. */
 export async function writeLabReport(
   profiles: readonly ProfileName[],
@@ -219,17 +222,13 @@ export async function writeLabReport(
     "generator's, not the services'.",
     "",
   ];
-  const machine = Object.values(entries.flatMap((entry) => Object.values(entry.runs)))[0]?.summary.machine;
-  if (machine) {
-    lines.push(
-      `Machine: ${machine.cpu_model}, ${machine.cores} cores, ${(machine.memory_bytes / 2 ** 30).toFixed(1)} GiB; Bun ${machine.bun}; ${machine.postgres}; Locust ${machine.locust}.`,
-      "",
-    );
-  }
   for (const profile of profiles) {
-    const sample = entries.find((entry) => entry.runs[profile])?.runs[profile]?.summary;
+    const summaries = entries.flatMap((entry) => entry.runs[profile]?.summary ?? []);
     lines.push(`## ${profile} profile`, "");
-    if (sample) lines.push(`Load: ${describeLoad(sample)}.`, "");
+    if (summaries[0]) lines.push(`Load: ${describeLoad(summaries[0])}.`, "");
+    // A profile's runs are compared with each other only; say so when they come from different machines.
+    const machines = [...new Set(summaries.map((summary) => describeMachine(summary.machine)))];
+    if (machines.length) lines.push(`Machine${machines.length > 1 ? "s" : ""}: ${machines.join(" | ")}.`, "");
     lines.push(profile === "capacity" ? capacityTable(entries, baseDir) : steadyTable(entries, profile, baseDir), "");
   }
 

@@ -422,13 +422,30 @@ describe("Lab page", () => {
   test(
     "shows the flags and, under load, live numbers per service with charts drawn on the server, refreshed by HTMX",
     async () => {
+      // A browsing mix over every service, mostly answered 200, with an unknown course (404) and a
+      // missing token (401) now and then so the error columns and chart have something to show.
+      const registered = await api("POST", `${stack.urls.identity}/register`, {
+        body: { email: "lab-student@lab.test", password: PASSWORD, full_name: "Lab Student", role: "student" },
+      });
+      expect(registered.status).toBe(201);
+      const token = await login("lab-student@lab.test");
+      const { id: courseId } = await createCourse("Lab Page Course", 0);
+      const auth = { headers: { authorization: `Bearer ${token}` } };
       let loading = true;
+      let round = 0;
       const load = (async () => {
         while (loading) {
+          round++;
           await Promise.all([
             fetch(`${stack.urls.course}/courses?limit=5`),
-            fetch(`${stack.urls.course}/courses/987654`),
-            fetch(`${stack.urls.identity}/me`),
+            fetch(`${stack.urls.course}/courses/${courseId}`),
+            fetch(`${stack.urls.course}/courses?q=rust`),
+            fetch(`${stack.urls.identity}/me`, auth),
+            fetch(`${stack.urls.enrollment}/enrollments/course/${courseId}/count`),
+            fetch(`${stack.urls.payment}/payments/me`, auth),
+            fetch(`${stack.urls.notification}/notifications/me`, auth),
+            round % 10 === 0 ? fetch(`${stack.urls.course}/courses/987654`) : undefined,
+            round % 20 === 0 ? fetch(`${stack.urls.identity}/me`) : undefined,
           ]);
         }
       })();
