@@ -332,9 +332,9 @@ if os.environ.get("LAB_PROFILE") == "capacity":
         longer than planned under load, and its logins would be judged), the highest p99 seen
         (LAB_P99_LIMIT_MS) and the share of failed requests (LAB_ERROR_LIMIT)."""
 
-        step_users = int(os.environ.get("LAB_STEP_USERS", "25"))
+        step_users = int(os.environ.get("LAB_STEP_USERS", "100"))
         step_seconds = float(os.environ.get("LAB_STEP_SECONDS", "40"))
-        max_users = int(os.environ.get("LAB_MAX_USERS", "1000"))
+        max_users = int(os.environ.get("LAB_MAX_USERS", "1500"))
         spawn_rate = float(os.environ.get("LAB_SPAWN_RATE", "10"))
         p99_limit_ms = float(os.environ.get("LAB_P99_LIMIT_MS", "500"))
         error_limit = float(os.environ.get("LAB_ERROR_LIMIT", "0.01"))

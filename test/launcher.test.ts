@@ -5,46 +5,51 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { SERVICE_NAMES } from "@lab/shared";
+import { databaseUrlVar, SERVICE_NAMES } from "@lab/shared";
 import { freePort } from "../scripts/lib/postgres";
 import { ROOT } from "../scripts/lib/stack";
-import { freshDatabase } from "./support";
+import { freshDatabase, waitUntil } from "./support";
 
 const START_TIMEOUT_MS = 30_000;
 
 async function launch() {
   const ports = Object.fromEntries([...SERVICE_NAMES, "web"].map((name) => [name, freePort()]));
   const env: Record<string, string> = { ...(process.env as Record<string, string>), LOG_LEVEL: "warn" };
-  for (const name of SERVICE_NAMES) env[`${name.toUpperCase()}_DATABASE_URL`] = await freshDatabase(`launcher_${name}`);
+  for (const name of SERVICE_NAMES) env[databaseUrlVar(name)] = await freshDatabase(`launcher_${name}`);
   for (const [name, port] of Object.entries(ports)) env[`${name.toUpperCase()}_PORT`] = String(port);
   const child = Bun.spawn(["bun", join(ROOT, "scripts/start.ts")], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
-  return { child, urls: Object.values(ports).map((port) => `http://127.0.0.1:${port}/healthz`) };
-}
-
-const answers = (url: string) =>
-  fetch(url, { signal: AbortSignal.timeout(500) }).then(
-    () => true,
-    () => false,
-  );
-
-async function waitUntil(condition: () => Promise<boolean>) {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(25);
-  }
+  const urls = Object.values(ports).map((port) => `http://127.0.0.1:${port}/healthz`);
+  const answering = () =>
+    Promise.all(
+      urls.map((url) =>
+        fetch(url, { signal: AbortSignal.timeout(500) }).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+  /** Sends `signal` once `ready` holds for the processes answering; resolves with the launcher's exit code and stdout. */
+  const signalWhen = async (ready: (answered: boolean[]) => boolean, signal: NodeJS.Signals) => {
+    await waitUntil(async () => ready(await answering()), {
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 25,
+      failure: "the launcher's processes did not come up in time",
+    });
+    child.kill(signal);
+    return { code: await child.exited, output: await new Response(child.stdout).text() };
+  };
+  return { urls, answering, signalWhen };
 }
 
 describe("bun run start stops everything it started", () => {
   test(
     "SIGINT to the launcher alone while it is still starting",
     async () => {
-      const { child, urls } = await launch();
+      const { urls, answering, signalWhen } = await launch();
       // the first process up is the moment the others are still starting
-      await waitUntil(async () => (await Promise.all(urls.map(answers))).some(Boolean));
-      child.kill("SIGINT");
-      expect(await child.exited).toBe(0);
-      expect(await Promise.all(urls.map(answers))).toEqual(urls.map(() => false));
+      const { code } = await signalWhen((answered) => answered.some(Boolean), "SIGINT");
+      expect(code).toBe(0);
+      expect(await answering()).toEqual(urls.map(() => false));
     },
     START_TIMEOUT_MS * 2,
   );
@@ -52,13 +57,11 @@ describe("bun run start stops everything it started", () => {
   test(
     "SIGTERM to the launcher alone once it is running",
     async () => {
-      const { child, urls } = await launch();
-      await waitUntil(async () => (await Promise.all(urls.map(answers))).every(Boolean));
-      child.kill("SIGTERM");
-      expect(await child.exited).toBe(0);
-      const output = await new Response(child.stdout).text();
+      const { urls, answering, signalWhen } = await launch();
+      const { code, output } = await signalWhen((answered) => answered.every(Boolean), "SIGTERM");
+      expect(code).toBe(0);
       expect(output).toContain("stopped");
-      expect(await Promise.all(urls.map(answers))).toEqual(urls.map(() => false));
+      expect(await answering()).toEqual(urls.map(() => false));
     },
     START_TIMEOUT_MS * 2,
   );

@@ -30,6 +30,18 @@ const port = () => {
 };
 export const testDatabaseUrl = (database: string) => `postgres://postgres:postgres@127.0.0.1:${port()}/${database}`;
 
+/** Polls `condition` until it holds; throws `failure` when `timeoutMs` passes first. */
+export async function waitUntil(
+  condition: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs: number; failure: string },
+) {
+  const deadline = Date.now() + options.timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(options.failure);
+    await Bun.sleep(options.intervalMs);
+  }
+}
+
 let counter = 0;
 /** A new, empty database on the test server, unique to the caller. */
 export async function freshDatabase(prefix: string): Promise<string> {

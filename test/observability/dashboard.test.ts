@@ -8,7 +8,7 @@ import { type PrometheusServer, scrapeConfig, startPrometheus } from "../../scri
 import { courseApp } from "../../services/course/src/app";
 import { identityApp } from "../../services/identity/src/app";
 import { PrometheusSource } from "../../web-htmx/src/lab/service";
-import { type Harness, serviceHarness, tokenFor } from "../support";
+import { type Harness, serviceHarness, tokenFor, waitUntil } from "../support";
 
 const GRAFANA = join(import.meta.dir, "../../grafana");
 const readYaml = async (path: string) => Bun.YAML.parse(await Bun.file(join(GRAFANA, path)).text()) as any;
@@ -218,10 +218,13 @@ describe("every dashboard query against a real Prometheus scraping real services
     prometheus = await startPrometheus({ configFile, dataDir: join(dataDir, "tsdb"), port: freePort() });
     traffic = sendTraffic();
     // Enough scrapes for rate() over the query window to see the traffic.
-    await waitFor(async () => {
-      const up = await instant("count(count_over_time(up[15s]) >= 6) == 2");
-      return up.length > 0;
-    });
+    await waitUntil(
+      async () => {
+        const up = await instant("count(count_over_time(up[15s]) >= 6) == 2");
+        return up.length > 0;
+      },
+      { timeoutMs: 25_000, intervalMs: 250, failure: "Prometheus did not collect enough scrapes in time" },
+    );
   }, 40_000);
 
   afterAll(async () => {
@@ -242,14 +245,6 @@ describe("every dashboard query against a real Prometheus scraping real services
     if (body.status !== "success") throw new Error(`${expr}: ${body.error}`);
     return body.data.result;
   }
-  async function waitFor(check: () => Promise<boolean>) {
-    const deadline = Date.now() + 25_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error("Prometheus did not collect enough scrapes in time");
-      await Bun.sleep(250);
-    }
-  }
-
   /** What Grafana sends for the queries: the variable substituted and its interval macro expanded. */
   const asSent = (expr: string, service: string) =>
     expr.replaceAll("$__rate_interval", "15s").replaceAll("$service", service);
