@@ -9,6 +9,9 @@ Runs on Debian's python3-locust 2.12 and on current Locust. `bun run experiment`
   LAB_WRITES_FILE  optional: every enrollment and payment answered 201 is appended here as a JSON line
   LAB_PROFILE=capacity  selects the step load shape below (LAB_STEP_USERS, LAB_STEP_SECONDS,
       LAB_MAX_USERS, LAB_SPAWN_RATE, LAB_P99_LIMIT_MS, LAB_ERROR_LIMIT)
+  LAB_PROFILE=rate  an open load: a ladder of offered requests per second (LAB_RATES, LAB_SETTLE_SECONDS,
+      LAB_MEASURE_SECONDS, LAB_USERS, LAB_P99_LIMIT_MS, LAB_ERROR_LIMIT, LAB_HELD_SHARE), users signed in
+      beforehand (the input file's "tokens"), each step's numbers written to LAB_STEPS_FILE
 Requests are named by route template so each endpoint is one row in the statistics.
 """
 
@@ -18,10 +21,14 @@ import json
 import math
 import os
 import random
+import time
 import uuid
+from collections import deque
 from urllib.parse import quote
 
-from locust import FastHttpUser, LoadTestShape, between, events, task
+import gevent
+from gevent.queue import Channel, Full
+from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 from locust.stats import StatsCSVFileWriter
 
 
@@ -42,13 +49,18 @@ COMMON_TERM_SHARE = 0.7
 LEVELS = ["beginner", "intermediate", "advanced"]
 
 
+# The rate profile's open load (see RateShape at the end); read before the user classes use it.
+RATED = os.environ.get("LAB_PROFILE") == "rate"
+RATE = None
+
+
 def read_input():
     path = os.environ.get("LAB_INPUT_FILE")
     if not path:
         raise SystemExit("LAB_INPUT_FILE is not set: run the load through `bun run experiment`, which exports it")
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
-    for key in ("password", "students", "teachers", "vocabulary"):
+    for key in ("password", "students", "teachers", "vocabulary") + (("tokens",) if RATED else ()):
         if not data.get(key):
             raise SystemExit(f"{path}: '{key}' is missing or empty")
     return data
@@ -73,6 +85,8 @@ class Outcome:
 
 def call(user, method, url, name, expect=(200,), tolerate=(), token=None, **kwargs):
     """One request through catch_response: statuses in `expect` and `tolerate` pass, anything else is a failure."""
+    if RATE is not None:
+        RATE.wait_for_slot()
     headers = kwargs.pop("headers", {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -98,7 +112,8 @@ class LabUser(FastHttpUser):
     abstract = True
     # FastHttpUser needs a host; every request below names its service's absolute URL.
     host = COURSE
-    wait_time = between(0.5, 1.5)
+    # Under the rate profile the arrival schedule paces every request (call); the users do not think.
+    wait_time = constant(0) if RATED else between(0.5, 1.5)
     network_timeout = 30.0
     connection_timeout = 30.0
 
@@ -132,9 +147,12 @@ class StudentUser(LabUser):
 
     def on_start(self):
         super().on_start()
-        self.email = random.choice(INPUT["students"])
         self.enrolled = set()
-        self.login(self.email)
+        if RATED:
+            self.email, self.token = random.choice(INPUT["tokens"]["students"])
+        else:
+            self.email = random.choice(INPUT["students"])
+            self.login(self.email)
 
     def authorised(self):
         return self.token is not None or self.login(self.email)
@@ -244,9 +262,12 @@ class TeacherUser(LabUser):
 
     def on_start(self):
         super().on_start()
-        self.email = random.choice(INPUT["teachers"])
         self.created = []
-        self.login(self.email)
+        if RATED:
+            self.email, self.token = random.choice(INPUT["tokens"]["teachers"])
+        else:
+            self.email = random.choice(INPUT["teachers"])
+            self.login(self.email)
 
     @task(1)
     def create_course(self):
@@ -374,3 +395,225 @@ if os.environ.get("LAB_PROFILE") == "capacity":
             failures = total.num_failures - self.baseline[1]
             errors_over = requests > 0 and failures / requests > self.error_limit
             return self.highest_p99 > self.p99_limit_ms or errors_over
+
+
+def percentile(sorted_times, share):
+    """Nearest-rank percentile of an ascending list (None when empty)."""
+    if not sorted_times:
+        return None
+    return sorted_times[max(0, math.ceil(share * len(sorted_times)) - 1)]
+
+
+class RateStep:
+    """One rung of the ladder: its schedule and what was measured after its settle period."""
+
+    def __init__(self, index, rate, started_at, settle_seconds, measure_seconds):
+        self.index = index
+        self.rate = rate
+        self.started_at = started_at
+        self.measured_from = started_at + settle_seconds
+        self.ended_at = self.measured_from + measure_seconds
+        self.slots = 0  # slots due in the measured window
+        self.dropped = 0  # of those, slots that found every user busy
+        self.times = []  # response times (ms) of requests that completed in the measured window
+        self.failures = 0
+        self.by_name = {}
+
+    def measuring(self, now):
+        return self.measured_from <= now < self.ended_at
+
+    def summary(self, limits):
+        seconds = self.ended_at - self.measured_from
+        times = sorted(self.times)
+        requests = len(times)
+        achieved = requests / seconds
+        error_ratio = self.failures / requests if requests else 0.0
+        p99 = percentile(times, 0.99)
+        held = (
+            requests > 0
+            and achieved >= limits["held_share"] * self.rate
+            and p99 <= limits["p99_limit_ms"]
+            and error_ratio < limits["error_limit"]
+        )
+        return {
+            "step": self.index,
+            "offered_rps": self.rate,
+            "started_at": round(self.started_at, 3),
+            "measured_from": round(self.measured_from, 3),
+            "ended_at": round(self.ended_at, 3),
+            "measured_s": round(seconds, 3),
+            "slots": self.slots,
+            "dropped": self.dropped,
+            "requests": requests,
+            "failures": self.failures,
+            "achieved_rps": round(achieved, 2),
+            "error_ratio": round(error_ratio, 5),
+            "p50_ms": round(percentile(times, 0.5) or 0, 1),
+            "p95_ms": round(percentile(times, 0.95) or 0, 1),
+            "p99_ms": round(p99 or 0, 1),
+            "max_ms": round(times[-1] if times else 0, 1),
+            "held": held,
+        }
+
+
+class RateSchedule:
+    """The rate profile's arrival schedule: a ladder of offered requests per second, each held for
+    settle + measure seconds. A dispatcher releases one waiting user per 1/rate seconds; a slot that
+    finds every user busy is dropped and counted rather than saved up, so the offered load never
+    slows down with the server (no coordinated omission) and achieved < offered shows the overload.
+    Users far outnumber what a held rate needs (LAB_USERS), so only an overloaded server exhausts them."""
+
+    def __init__(self):
+        self.rates = [float(rate) for rate in os.environ.get("LAB_RATES", "25,50,100").split(",") if rate]
+        self.settle_seconds = float(os.environ.get("LAB_SETTLE_SECONDS", "5"))
+        self.measure_seconds = float(os.environ.get("LAB_MEASURE_SECONDS", "30"))
+        self.limits = {
+            "p99_limit_ms": float(os.environ.get("LAB_P99_LIMIT_MS", "500")),
+            "error_limit": float(os.environ.get("LAB_ERROR_LIMIT", "0.01")),
+            "held_share": float(os.environ.get("LAB_HELD_SHARE", "0.95")),
+        }
+        self.steps_file = os.environ.get("LAB_STEPS_FILE")
+        self.progress_file = os.environ.get("LAB_PROGRESS_FILE")
+        self.waiting = deque()
+        self.steps = []
+        self.started_at = None
+        self.stopped = False
+
+    @property
+    def step_seconds(self):
+        return self.settle_seconds + self.measure_seconds
+
+    def wait_for_slot(self):
+        ready = gevent.event.Event()
+        self.waiting.append(ready)
+        ready.wait()
+
+    def start(self):
+        self.started_at = time.time()
+        self.steps = [
+            RateStep(index, rate, self.started_at + index * self.step_seconds, self.settle_seconds, self.measure_seconds)
+            for index, rate in enumerate(self.rates)
+        ]
+        gevent.spawn(self.dispatch)
+
+    def dispatch(self):
+        for step in self.steps:
+            count = int(round(step.rate * self.step_seconds))
+            for slot in range(count):
+                due = step.started_at + slot / step.rate
+                delay = due - time.time()
+                if delay > 0:
+                    gevent.sleep(delay)
+                if self.stopped:
+                    return
+                measured = step.measuring(due)
+                if self.waiting:
+                    self.waiting.popleft().set()
+                elif measured:
+                    step.dropped += 1
+                if measured:
+                    step.slots += 1
+
+    def current(self, now):
+        if self.started_at is None:
+            return None
+        index = int((now - self.started_at) // self.step_seconds)
+        return self.steps[index] if 0 <= index < len(self.steps) else None
+
+    def record(self, name, response_time, failed):
+        now = time.time()
+        step = self.current(now)
+        if step is None or not step.measuring(now):
+            return
+        step.times.append(response_time)
+        step.failures += failed
+        entry = step.by_name.setdefault(name, [[], 0])
+        entry[0].append(response_time)
+        entry[1] += failed
+
+    def finished_steps(self, now):
+        return [step for step in self.steps if step.ended_at <= now]
+
+    def write_progress(self, now):
+        step = self.current(now)
+        if not self.progress_file or step is None:
+            return
+        times = sorted(step.times)
+        seconds = now - step.measured_from
+        status = {
+            "step": step.index + 1,
+            "steps": len(self.steps),
+            "offered_rps": step.rate,
+            "measuring": step.measuring(now),
+            "achieved_rps": round(len(times) / seconds, 1) if seconds > 1 and times else None,
+            "p99_ms": percentile(times, 0.99),
+            "failures": step.failures,
+            "seconds_left_at_most": round(self.started_at + len(self.steps) * self.step_seconds - now),
+        }
+        with open(self.progress_file + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(status, handle)
+        os.replace(self.progress_file + ".tmp", self.progress_file)
+
+    def write_steps(self, until):
+        """Every step that ended by `until`, judged: the runner's analysis reads these files."""
+        if not self.steps_file:
+            return
+        rows = [step.summary(self.limits) for step in self.finished_steps(until)]
+        columns = list(RateStep(0, 1, 0, 0, 1).summary(self.limits).keys())
+        with open(self.steps_file, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        with open(self.steps_file.replace(".csv", "_endpoints.csv"), "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["step", "offered_rps", "name", "requests", "failures", "p50_ms", "p99_ms"])
+            for step in self.finished_steps(until):
+                for name, (times, failures) in sorted(step.by_name.items()):
+                    times = sorted(times)
+                    writer.writerow(
+                        [step.index, step.rate, name, len(times), failures, percentile(times, 0.5), percentile(times, 0.99)]
+                    )
+
+
+if RATED:
+    import gevent.event
+
+    RATE = RateSchedule()
+
+    @events.request.add_listener
+    def record_rate_step(name, response_time, exception, **_kwargs):
+        RATE.record(name, response_time, 1 if exception is not None else 0)
+
+    @events.quit.add_listener
+    def write_rate_steps(**_kwargs):
+        RATE.write_steps(RATE.stopped_at if RATE.stopped else time.time())
+
+    class RateShape(LoadTestShape):
+        """Spawns LAB_USERS users, which wait for slots; once all are up the ladder starts. After each
+        step the shape judges it as the runner does and stops the run at the first step not held
+        (achieved < LAB_HELD_SHARE of offered, p99 over LAB_P99_LIMIT_MS or errors at LAB_ERROR_LIMIT),
+        or after the last rate."""
+
+        users = int(os.environ.get("LAB_USERS", "1000"))
+        spawn_rate = float(os.environ.get("LAB_SPAWN_RATE", "200"))
+        judged = 0
+
+        def tick(self):
+            now = time.time()
+            if RATE.started_at is None:
+                if self.runner.user_count >= self.users:
+                    RATE.start()
+                return self.users, self.spawn_rate
+            finished = RATE.finished_steps(now)
+            for step in finished[self.judged :]:
+                self.judged += 1
+                if not step.summary(RATE.limits)["held"]:
+                    return self.stop(step.ended_at)
+            if len(finished) == len(RATE.steps):
+                return self.stop(RATE.steps[-1].ended_at)
+            RATE.write_progress(now)
+            return self.users, self.spawn_rate
+
+        def stop(self, at):
+            RATE.stopped, RATE.stopped_at = True, at
+            return None

@@ -1,8 +1,11 @@
 /**
- * bun scripts/explain-search.ts [--courses N]
+ * bun scripts/explain-search.ts [--courses N] [--prepared | --unprepared]
  * The catalog search's EXPLAIN (ANALYZE, BUFFERS) before (SEARCH_INDEX=none) and after (trgm), for
  * the seed's first common and first rare term, on a throw-away embedded PostgreSQL on a free port
  * seeded with the roadmap's 100,000 courses: the plans quoted in docs/architecture/03-course-and-search.md.
+ * Each SEARCH_INDEX is explained in both of the service's modes unless one is chosen: --prepared as it
+ * runs by default (a prepared statement, the plan after 6 executions), --unprepared as behind PgBouncer
+ * (DB_VIA_PGBOUNCER=1).
  */
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,8 +19,41 @@ import { seedDatabases } from "./seed/load";
 import { DEFAULT_SEED, FULL_SIZES } from "./seed/sizes";
 import { SEARCH_TERMS } from "./seed/vocabulary";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { courses: { type: "string" } } });
+const usage = "usage: bun scripts/explain-search.ts [--courses N] [--prepared | --unprepared]";
+const help = `${usage}
+  --courses N     courses to seed (default ${FULL_SIZES.courses})
+  --prepared      only the service's default mode: a prepared statement, the plan after 6 executions
+  --unprepared    only the mode behind PgBouncer (DB_VIA_PGBOUNCER=1): no prepared statements
+  with neither, each SEARCH_INDEX is explained in both modes`;
+
+/** A usage error: one line on stderr, exit 2. */
+function refuse(message: string): never {
+  console.error(`explain-search: ${message} (${usage})`);
+  process.exit(2);
+}
+
+let values: { courses?: string; prepared?: boolean; unprepared?: boolean; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: {
+      courses: { type: "string" },
+      prepared: { type: "boolean" },
+      unprepared: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  }));
+} catch (error) {
+  refuse(String(error instanceof Error ? error.message : error).split("\n")[0] as string);
+}
+if (values.help) {
+  console.log(help);
+  process.exit(0);
+}
 const courses = values.courses === undefined ? FULL_SIZES.courses : Number(values.courses);
+if (!Number.isInteger(courses) || courses < 1) refuse("--courses takes a whole number ≥ 1");
+if (values.prepared && values.unprepared) refuse("--prepared and --unprepared exclude each other");
+const modes = values.prepared ? [true] : values.unprepared ? [false] : [true, false];
 const terms = { common: SEARCH_TERMS.common[0], rare: SEARCH_TERMS.rare[0]! };
 
 const dir = await mkdtemp(join(tmpdir(), "explain-search-"));
@@ -46,9 +82,11 @@ try {
     for (const mode of ["none", "trgm"] as const) {
       // what the course service does at start for this flag
       await matchSearchIndex(db, mode);
-      // the first pass reads the table into shared buffers; the second is the one shown
-      await explainSearch(urls.course, terms);
-      console.log(`\n===== SEARCH_INDEX=${mode} =====\n${await explainSearch(urls.course, terms)}`);
+      for (const prepared of modes) {
+        // the first pass reads the table into shared buffers; the second is the one shown
+        await explainSearch(urls.course, terms, { prepared });
+        console.log(`\n===== SEARCH_INDEX=${mode} =====\n${await explainSearch(urls.course, terms, { prepared })}`);
+      }
     }
   } finally {
     await db.close();

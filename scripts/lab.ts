@@ -1,67 +1,103 @@
 /**
- * bun run lab [--profile standard,capacity] [--report-only] [--seed-size full|small] [--data-dir DIR]
+ * bun run lab [--profile rate,standard,capacity] [--repeat N] [--only NAME,…] [--report-only] [--seed-size full|small] [--data-dir DIR]
  * Runs every experiment of experiments/ in order with each profile, then writes experiments/REPORT.md
- * (side by side against the baseline). --report-only rewrites the report from the runs already there.
+ * (side by side against the baseline). --repeat N: each experiment ends with N runs of each profile;
+ * runs already in its results/ count, so an interrupted lab resumes where it stopped. --only: just
+ * these experiments. --report-only rewrites the report from the runs already there.
  */
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { writeLabReport } from "./experiments/lab-report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
+import { DataMismatchError } from "./experiments/rate-report";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 
-const usage = `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR]`;
-const { values } = parseArgs({
-  args: Bun.argv.slice(2),
-  options: {
-    profile: { type: "string", default: "standard,capacity" },
-    "report-only": { type: "boolean", default: false },
-    "seed-size": { type: "string" },
-    "data-dir": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
-const profiles = values.profile.split(",").filter(Boolean);
-const seedSize = values["seed-size"];
-if (
-  values.help ||
-  !profiles.length ||
-  !profiles.every(isProfileName) ||
-  (seedSize !== undefined && seedSize !== "full" && seedSize !== "small")
-) {
-  console.error(usage);
-  process.exit(values.help ? 0 : 2);
+const names = experimentNames();
+const usage = `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR]`;
+const fail = (message: string): never => {
+  console.error(`${message}\n${usage}`);
+  process.exit(2);
+};
+const { values } = (() => {
+  try {
+    return parseArgs({
+      args: Bun.argv.slice(2),
+      options: {
+        profile: { type: "string", default: "rate" },
+        repeat: { type: "string", default: "1" },
+        only: { type: "string" },
+        "report-only": { type: "boolean", default: false },
+        "seed-size": { type: "string" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+})();
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
 }
+const profiles = values.profile.split(",").filter(Boolean);
+if (!profiles.length || !profiles.every(isProfileName)) fail(`--profile takes ${PROFILE_NAMES.join(", ")}`);
+const seedSize = values["seed-size"] as "full" | "small" | undefined;
+if (seedSize !== undefined && seedSize !== "full" && seedSize !== "small") fail("--seed-size takes full or small");
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) fail("--repeat takes a whole number from 1 to 20");
+const only = values.only?.split(",").filter(Boolean) ?? names;
+const unknown = only.filter((name) => !names.includes(name));
+if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")}`);
 const say = (line: string) => console.log(`[lab] ${line}`);
+
+/** Finished runs of a profile already in an experiment's results/ (a summary.json is written last). */
+async function runsDone(name: string, profile: ProfileName): Promise<number> {
+  const dir = join(EXPERIMENTS_DIR, name, "results");
+  const runs = (await readdir(dir).catch(() => [] as string[])).filter((run) => run.endsWith(`-${profile}`));
+  const done = await Promise.all(runs.map((run) => Bun.file(join(dir, run, "summary.json")).exists()));
+  return done.filter(Boolean).length;
+}
 
 const failed: string[] = [];
 if (!values["report-only"]) {
   // Every program any experiment needs is checked before the first one starts.
   try {
-    const experiments = await Promise.all(experimentNames().map((name) => loadExperiment(name)));
+    const experiments = await Promise.all(only.map((name) => loadExperiment(name)));
     assertTools([...new Map(experiments.flatMap((e) => requiredTools(e.flags)).map((t) => [t.program, t])).values()]);
   } catch (error) {
     if (!(error instanceof MissingToolsError || error instanceof FlagsError)) throw error;
     console.error(`[lab] ${error.message}`);
     process.exit(1);
   }
-  for (const name of experimentNames()) {
-    for (const profile of profiles as ProfileName[]) {
-      try {
-        const { summary } = await runExperiment({
-          experiment: name,
-          profile,
-          seedSize,
-          dataDir: values["data-dir"],
-          say: (line) => say(`${name}: ${line}`),
-        });
-        say(
-          `${name} ${profile}: ${summary.totals.rps} req/s, p99 ${summary.totals.p99_ms} ms, ${summary.totals.failures} failures`,
-        );
-      } catch (error) {
-        console.error(`[lab] ${name} ${profile} failed: ${(error as Error).stack}`);
-        failed.push(`${name} ${profile}`);
+  // Round by round, so a lab stopped half-way has every experiment measured as often as possible.
+  for (let round = 1; round <= repeat; round++) {
+    for (const name of only) {
+      for (const profile of profiles as ProfileName[]) {
+        const done = await runsDone(name, profile);
+        if (done >= round) {
+          say(`${name} ${profile}: run ${round} of ${repeat} already there (${done} in results/)`);
+          continue;
+        }
+        try {
+          const { summary } = await runExperiment({
+            experiment: name,
+            profile,
+            seedSize,
+            dataDir: values["data-dir"],
+            say: (line) => say(`${name}: ${line}`),
+          });
+          const knee = summary.rate ? `, knee ${summary.rate.knee_rps ?? "none"} req/s` : "";
+          say(
+            `${name} ${profile} run ${round}/${repeat}: ${summary.totals.rps} req/s, p99 ${summary.totals.p99_ms} ms, ${summary.totals.failures} failures${knee}`,
+          );
+        } catch (error) {
+          console.error(`[lab] ${name} ${profile} failed: ${(error as Error).stack}`);
+          failed.push(`${name} ${profile}`);
+        }
       }
     }
   }
@@ -69,7 +105,13 @@ if (!values["report-only"]) {
 
 // Smoke runs only prove the lab works: their report stays out of the committed experiments/REPORT.md.
 const file = join(EXPERIMENTS_DIR, profiles.includes("smoke") ? "REPORT.smoke.md" : "REPORT.md");
-say(`report: ${await writeLabReport(profiles as ProfileName[], { file })}`);
+try {
+  say(`report: ${await writeLabReport(profiles as ProfileName[], { file })}`);
+} catch (error) {
+  if (!(error instanceof DataMismatchError)) throw error;
+  console.error(`[lab] ${error.message}`);
+  process.exit(1);
+}
 if (failed.length) {
   console.error(`[lab] failed: ${failed.join(", ")}`);
   process.exit(1);

@@ -5,6 +5,7 @@ import { groupedBarChart, renderSvg, VEGA_LITE_SCHEMA } from "./charts";
 import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, type HistoryRow, readHistory } from "./locust-csv";
 import { PROFILES, type ProfileName } from "./profiles";
+import { collectRateRuns, latencyThroughputChart, rateLabMarkdown } from "./rate-report";
 import { describeLoad, ms, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
 import type { Summary } from "./summary";
 
@@ -223,9 +224,38 @@ export async function writeLabReport(
     "",
   ];
   for (const profile of profiles) {
+    if (profile === "rate") {
+      // Every repeat counts here, not just the newest run.
+      const rateEntries = (await collectRateRuns(root)).map((entry, index) => ({
+        ...entry,
+        change: entries[index]?.change ?? "",
+      }));
+      const summaries = rateEntries.flatMap((entry) => entry.runs.map((run) => run.summary));
+      lines.push("## rate profile: the knee of each rung", "");
+      if (summaries[0]) lines.push(`Load: ${describeLoad(summaries[0])}.`, "");
+      const machines = [...new Set(summaries.map((summary) => describeMachine(summary.machine)))];
+      if (machines.length) lines.push(`Machine${machines.length > 1 ? "s" : ""}: ${machines.join(" | ")}.`, "");
+      lines.push(...rateLabMarkdown(rateEntries, baseDir));
+      if (summaries[0]?.rate) {
+        await chart(
+          "Latency against throughput",
+          "latency-throughput.svg",
+          latencyThroughputChart(rateEntries, summaries[0].rate.limits.p99LimitMs),
+        );
+      }
+      continue;
+    }
     const summaries = entries.flatMap((entry) => entry.runs[profile]?.summary ?? []);
     lines.push(`## ${profile} profile`, "");
     if (summaries[0]) lines.push(`Load: ${describeLoad(summaries[0])}.`, "");
+    if (PROFILES[profile].kind === "steady") {
+      lines.push(
+        "A closed loop: each user waits for an answer, then 0.5–1.5 s, before the next request, so the req/s below is set",
+        "by the users' wait times, not by the server; a slow server makes fewer requests arrive. Compare rungs on the rate",
+        "profile's knees.",
+        "",
+      );
+    }
     // A profile's runs are compared with each other only; say so when they come from different machines.
     const machines = [...new Set(summaries.map((summary) => describeMachine(summary.machine)))];
     if (machines.length) lines.push(`Machine${machines.length > 1 ? "s" : ""}: ${machines.join(" | ")}.`, "");

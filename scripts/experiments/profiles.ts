@@ -18,9 +18,32 @@ export type StepLoad = {
   errorLimit: number;
 };
 
+/**
+ * An open load (rate profile, locustfile.py's RateSchedule): a ladder of offered requests per second,
+ * each held `settleSeconds` then measured for `measureSeconds`, by `users` users that only wait for
+ * the schedule's slots. A step is held when achieved ≥ heldShare × offered, p99 ≤ p99LimitMs and
+ * errors < errorLimit; the run stops at the first step not held.
+ */
+export type RateLoad = {
+  kind: "rate";
+  rates: number[];
+  settleSeconds: number;
+  measureSeconds: number;
+  users: number;
+  spawnRate: number;
+  p99LimitMs: number;
+  errorLimit: number;
+  heldShare: number;
+  /** Accounts signed in before the ladder; the users share their tokens (no login inside a step). */
+  tokenStudents: number;
+  tokenTeachers: number;
+};
+
+export type Load = SteadyLoad | StepLoad | RateLoad;
+
 export type SeedSize = "full" | "small";
 
-export type ProfileSettings = (SteadyLoad | StepLoad) & {
+export type ProfileSettings = Load & {
   /** Seconds of light requests before the measured run (compiled code paths, warm caches and pools). */
   warmupSeconds: number;
   seedSize: SeedSize;
@@ -41,6 +64,28 @@ export const PROFILES = {
     warmupSeconds: 15,
     seedSize: "full",
   },
+  /**
+   * The rungs compared: offered req/s up the ladder until a step is not held. 5 s settle: the users
+   * exist before the ladder and the rate switches at once, so only the queues of the step before need
+   * to reach the new level (under a held step's p99 of 500 ms, well inside 5 s). 30 s measured: at
+   * 100 req/s that is 3,000 requests, 30 of them above the p99. 1,000 users hold 2,000 req/s up to
+   * 500 ms per answer, so the pool runs dry only when the server is past the limits anyway.
+   */
+  rate: {
+    kind: "rate",
+    rates: [25, 50, 100, 200, 300, 400, 500, 650, 800, 1000, 1250, 1600, 2000, 2500],
+    settleSeconds: 5,
+    measureSeconds: 30,
+    users: 1000,
+    spawnRate: 250,
+    p99LimitMs: 500,
+    errorLimit: 0.01,
+    heldShare: 0.95,
+    tokenStudents: 100,
+    tokenTeachers: 20,
+    warmupSeconds: 15,
+    seedSize: "full",
+  },
   /** A few users for a few seconds on a small seed: proves the scenarios work (CI). */
   smoke: { kind: "steady", users: 6, spawnRate: 6, seconds: 8, warmupSeconds: 1, seedSize: "small" },
 } as const satisfies Record<string, ProfileSettings>;
@@ -53,15 +98,34 @@ export function isProfileName(value: string): value is ProfileName {
 }
 
 /** Longest a Locust run of this load may take before the runner stops it. */
-export function plannedSeconds(load: SteadyLoad | StepLoad): number {
+export function plannedSeconds(load: Load): number {
   if (load.kind === "steady") return load.seconds;
+  if (load.kind === "rate") {
+    return Math.ceil(load.users / load.spawnRate) + load.rates.length * (load.settleSeconds + load.measureSeconds);
+  }
   return Math.ceil(load.maxUsers / load.stepUsers) * load.stepSeconds;
 }
 
 /** How Locust is told the load: -u/-r/-t for a steady load, the shape's environment for a step load. */
-export function locustLoadArgs(load: SteadyLoad | StepLoad): { args: string[]; env: Record<string, string> } {
+export function locustLoadArgs(load: Load): { args: string[]; env: Record<string, string> } {
   if (load.kind === "steady") {
     return { args: ["-u", String(load.users), "-r", String(load.spawnRate), "-t", `${load.seconds}s`], env: {} };
+  }
+  if (load.kind === "rate") {
+    return {
+      args: [],
+      env: {
+        LAB_PROFILE: "rate",
+        LAB_RATES: load.rates.join(","),
+        LAB_SETTLE_SECONDS: String(load.settleSeconds),
+        LAB_MEASURE_SECONDS: String(load.measureSeconds),
+        LAB_USERS: String(load.users),
+        LAB_SPAWN_RATE: String(load.spawnRate),
+        LAB_P99_LIMIT_MS: String(load.p99LimitMs),
+        LAB_ERROR_LIMIT: String(load.errorLimit),
+        LAB_HELD_SHARE: String(load.heldShare),
+      },
+    };
   }
   return {
     // No -t: Locust refuses it beside a shape, which stops the run itself (the runner's timeout is the backstop).

@@ -11,6 +11,7 @@ import {
   throughputChart,
 } from "./charts";
 import { csvFiles, readHistory } from "./locust-csv";
+import { latencyThroughputChart, rateRunMarkdown } from "./rate-report";
 import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "./summary";
 
 export const SUMMARY_FILE = "summary.json";
@@ -49,6 +50,13 @@ const endpointRow = (endpoint: EndpointSummary) => [
 export function describeLoad(summary: Pick<Summary, "load">): string {
   const load = summary.load;
   if (load.kind === "steady") return `${load.users} users, spawn ${load.spawnRate}/s, ${load.seconds} s`;
+  if (load.kind === "rate") {
+    return (
+      `open load: offered ${load.rates.join(", ")} req/s, each ${load.settleSeconds} s settle + ${load.measureSeconds} s measured, ` +
+      `${load.users} users waiting for the schedule's slots; a step is held at achieved ≥ ${load.heldShare * 100} % of offered, ` +
+      `p99 ≤ ${load.p99LimitMs} ms and errors < ${load.errorLimit * 100} %`
+    );
+  }
   return (
     `step load: +${load.stepUsers} users every ${load.stepSeconds} s (spawn ${load.spawnRate}/s) up to ${load.maxUsers}, ` +
     `until p99 > ${load.p99LimitMs} ms or errors > ${load.errorLimit * 100}%`
@@ -83,6 +91,7 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
       "",
     );
   }
+  lines.push(...rateRunMarkdown(summary));
   if (capacity) {
     lines.push("## Capacity", "");
     if (capacity.last_within) {
@@ -191,6 +200,12 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
     "- `locust_stats.csv`, `locust_stats_history.csv`, `locust_failures.csv`: Locust's own output",
   );
   if (hasExplain) lines.push(`- \`${EXPLAIN_FILE}\`: the search query's plan, EXPLAIN (ANALYZE, BUFFERS)`);
+  if (summary.rate) {
+    lines.push(
+      "- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window (locustfile.py)",
+      "- `timeline.json`: CPU per process group and each service's pool, 503, event-loop and cache figures, every second",
+    );
+  }
   lines.push("- `metrics/`: each service's /metrics right after the run", "");
   return lines.join("\n");
 }
@@ -218,6 +233,15 @@ export async function writeRunReport(dir: string): Promise<Summary> {
     "Percentiles per endpoint": ["endpoints.svg", endpointPercentilesChart(summary.endpoints)],
   };
   if (summary.capacity?.steps.length) specs["Capacity steps"] = ["capacity.svg", capacityChart(summary.capacity)];
+  if (summary.rate?.steps.length) {
+    specs["Latency against throughput"] = [
+      "latency-throughput.svg",
+      latencyThroughputChart(
+        [{ name: summary.experiment, change: "", runs: [{ dir, summary }] }],
+        summary.rate.limits.p99LimitMs,
+      ),
+    ];
+  }
   const charts = await writeCharts(dir, specs);
   const hasExplain = await Bun.file(join(dir, EXPLAIN_FILE)).exists();
   await Bun.write(join(dir, REPORT_FILE), runReportMarkdown(summary, charts, hasExplain));

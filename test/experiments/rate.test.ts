@@ -1,0 +1,241 @@
+/**
+ * The rate profile on RECORDED data: fixtures/rate is a run of 02-trgm-index on the small seed with a
+ * short ladder (20 and 50 req/s held, 3,000 req/s offered to 30 users: not held), recorded with the
+ * runner on this machine. Covers the ladder's judgement, window-only USE figures, repeats and spread,
+ * the lab report's same-data check and the progress line.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeLabReport } from "../../scripts/experiments/lab-report";
+import { progressText } from "../../scripts/experiments/progress";
+import {
+  analyseRate,
+  brokenLimits,
+  type RateStepRow,
+  rateFiles,
+  readRateSteps,
+  spread,
+} from "../../scripts/experiments/rate";
+import {
+  assertSameData,
+  DataMismatchError,
+  type RateEntry,
+  rungTargetRows,
+} from "../../scripts/experiments/rate-report";
+import { writeRunReport } from "../../scripts/experiments/report";
+import { busiest, deltaOver, type Timeline, useOverWindow, valueAt } from "../../scripts/experiments/resources";
+import { buildSummary, type RunRecord, type Summary } from "../../scripts/experiments/summary";
+
+const FIXTURE = join(import.meta.dir, "fixtures", "rate");
+const scratch = await mkdtemp(join(tmpdir(), "lab-rate-"));
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+const LIMITS = { p99LimitMs: 500, errorLimit: 0.01, heldShare: 0.95 };
+
+describe("the rate ladder of a recorded run", () => {
+  test("offered vs achieved: held steps got what was offered, the overloaded one dropped slots", async () => {
+    const rows = await readRateSteps(rateFiles(FIXTURE).steps);
+    expect(rows.map((row) => row.offered_rps)).toEqual([20, 50, 3000]);
+    for (const row of rows) {
+      // The schedule offered rate × measured seconds slots in the window, whatever the server did.
+      expect(Math.abs(row.slots - row.offered_rps * row.measured_s)).toBeLessThanOrEqual(1);
+      expect(row.achieved_rps).toBeCloseTo(row.requests / row.measured_s, 1);
+    }
+    const [low, mid, over] = rows;
+    expect(low!.achieved_rps).toBeGreaterThanOrEqual(0.95 * low!.offered_rps);
+    expect(mid!.achieved_rps).toBeGreaterThanOrEqual(0.95 * mid!.offered_rps);
+    expect(over!.dropped).toBeGreaterThan(0);
+    expect(over!.achieved_rps).toBeLessThan(0.95 * over!.offered_rps);
+  });
+
+  test("the knee is the highest offered rate held before the first step that was not", async () => {
+    const summary = await buildSummary(FIXTURE);
+    const rate = summary.rate!;
+    expect(rate.steps.map((step) => step.held)).toEqual([true, true, false]);
+    expect(rate.knee_rps).toBe(50);
+    expect(rate.first_failed_rps).toBe(3000);
+    expect(rate.steps[2]!.broke.join()).toContain("achieved");
+    // Each step carries the USE table of its own window and names what was busiest.
+    for (const step of rate.steps) {
+      expect(step.use!.from).toBe(step.measured_from);
+      expect(step.use!.cpu_cores.postgres).toBeGreaterThan(0);
+      expect(step.use!.ranked[0]!.utilisation).toBeGreaterThanOrEqual(step.use!.ranked.at(-1)!.utilisation);
+    }
+    expect(rate.saturated_at_knee?.resource).toBeString();
+    expect(rate.saturated_at_failure?.resource).not.toBe("machine CPU");
+  });
+
+  test("each limit is judged on its own, and a step after a failed one does not raise the knee", () => {
+    const step: RateStepRow = {
+      step: 0,
+      offered_rps: 100,
+      started_at: 0,
+      measured_from: 5,
+      ended_at: 35,
+      measured_s: 30,
+      slots: 3000,
+      dropped: 0,
+      requests: 3000,
+      failures: 0,
+      achieved_rps: 100,
+      error_ratio: 0,
+      p50_ms: 5,
+      p95_ms: 9,
+      p99_ms: 20,
+      max_ms: 40,
+    };
+    expect(brokenLimits(step, LIMITS)).toEqual([]);
+    expect(brokenLimits({ ...step, achieved_rps: 94.9 }, LIMITS)[0]).toContain("achieved 94.9 of 100");
+    expect(brokenLimits({ ...step, p99_ms: 501 }, LIMITS)).toEqual(["p99 501 ms > 500 ms"]);
+    expect(brokenLimits({ ...step, error_ratio: 0.01 }, LIMITS)[0]).toContain("errors 1.00 %");
+    expect(brokenLimits({ ...step, requests: 0 }, LIMITS)).toEqual(["no request completed"]);
+    const ladder = [
+      step,
+      { ...step, step: 1, offered_rps: 200, p99_ms: 900 },
+      { ...step, step: 2, offered_rps: 400, achieved_rps: 400 },
+    ];
+    const result = analyseRate(ladder, LIMITS, null);
+    expect([result.knee_rps, result.first_failed_rps]).toEqual([100, 200]);
+    expect(analyseRate([{ ...step, p99_ms: 900 }], LIMITS, null).knee_rps).toBeNull();
+  });
+});
+
+describe("USE figures over the measured window only", () => {
+  // 10 samples a second apart; counters grow fast before t=105 (warm-up), slowly inside 105–108.
+  const timeline: Timeline = {
+    clock_ticks: 100,
+    cores: 2,
+    group_capacity: { postgres: 2, course: 1 },
+    cpu: Array.from({ length: 10 }, (_, i) => ({
+      at: 100 + i,
+      ticks: { postgres: i <= 5 ? i * 100 : 500 + (i - 5) * 50, course: i * 90 },
+    })),
+    metrics: Array.from({ length: 10 }, (_, i) => ({
+      at: 100 + i,
+      services: {
+        course: {
+          pool_size: 5,
+          pool_in_use: i < 5 ? 5 : 1,
+          pool_waiting: i < 5 ? 40 : 0,
+          pool_exhausted_total: i < 5 ? i * 100 : 500,
+          responses_total: i * 1000,
+          responses_503_total: i < 5 ? i * 100 : 500 + (i - 5),
+          eventloop_lag_p99_s: i < 5 ? 0.5 : 0.01,
+          cache_hit_total: i * 10,
+          cache_miss_total: 0,
+        },
+      },
+    })),
+  };
+
+  test("counters are read as their growth inside the window, interpolated between samples", () => {
+    const points = timeline.cpu.map((sample) => ({ at: sample.at, value: sample.ticks.postgres! }));
+    expect(valueAt(points, 105.5)).toBe(525);
+    expect(valueAt(points, 99)).toBeNull();
+    expect(deltaOver(points, 105, 108)).toBe(150);
+    expect(deltaOver(points, 105, 120)).toBeNull();
+  });
+
+  test("the warm-up's CPU, waits and 503s stay out of the window", () => {
+    const use = useOverWindow(timeline, 105, 108);
+    expect(use.cpu_cores.postgres).toBe(0.5); // 150 ticks / 100 Hz / 3 s
+    expect(use.cpu_cores.course).toBe(0.9);
+    expect(use.machine_cores).toBe(1.4);
+    const course = use.services.course!;
+    expect(course.responses_503).toBe(3);
+    expect(course.pool_exhausted).toBe(0);
+    expect(course.pool_waiting_max).toBe(0);
+    expect(course.pool_in_use_mean).toBe(1);
+    expect(course.eventloop_lag_p99_max_ms).toBe(10);
+    expect(course.cache_hits).toBe(30);
+    expect(use.ranked[0]).toMatchObject({ resource: "course CPU", utilisation: 0.9 });
+    // Over the warm-up the pool was full and waited on: it ranks as saturated there.
+    const warmUp = useOverWindow(timeline, 100, 104);
+    expect(busiest(warmUp)).toMatchObject({ resource: "course pool", utilisation: 1 });
+  });
+});
+
+async function labRoot(name: string) {
+  const root = join(scratch, name);
+  for (const experiment of ["01-baseline", "02-trgm-index"]) {
+    await mkdir(join(root, experiment), { recursive: true });
+    await cp(join(import.meta.dir, "../../experiments", experiment, "flags.env"), join(root, experiment, "flags.env"));
+  }
+  return root;
+}
+
+/** A copy of the fixture as one more rate run of `experiment` under `root`, optionally edited. */
+async function addRun(root: string, experiment: string, index: number, edit: (run: RunRecord) => void = () => {}) {
+  const dir = join(root, experiment, "results", `2026-11-30T10-00-0${index}Z-rate`);
+  await mkdir(dir, { recursive: true });
+  await cp(FIXTURE, dir, { recursive: true });
+  const run = (await Bun.file(join(dir, "run.json")).json()) as RunRecord;
+  run.experiment = experiment;
+  run.run_id = `2026-11-30T10-00-0${index}Z-rate`;
+  edit(run);
+  await Bun.write(join(dir, "run.json"), JSON.stringify(run));
+  return writeRunReport(dir);
+}
+
+describe("repeats, spread and the lab report", () => {
+  test("the median knee with its min–max, the overlay chart, and the rung's own target", async () => {
+    const root = await labRoot("lab");
+    for (const index of [1, 2, 3]) await addRun(root, "01-baseline", index);
+    await addRun(root, "02-trgm-index", 1);
+    const file = await writeLabReport(["rate"], { root, file: join(root, "REPORT.md") });
+    const report = await Bun.file(file).text();
+    expect(report).toContain("## rate profile: the knee of each rung");
+    expect(report).toMatch(/\| \[01-baseline\]\([^)]+\) \| 3 \| 50 \| 50–50 \|/);
+    expect(report).toContain("Each rung against its own target");
+    expect(report).toContain("latency-throughput.svg");
+    expect((await Bun.file(join(root, "report-charts", "latency-throughput.svg")).text()).startsWith("<svg")).toBe(
+      true,
+    );
+    expect(spread([300, 100, 200])).toEqual({ median: 200, min: 100, max: 300, n: 3 });
+    expect(spread([100, 400])!.median).toBe(250);
+  });
+
+  test("a run that did not start from the seed's data fails the report loudly", async () => {
+    const root = await labRoot("drift");
+    await addRun(root, "01-baseline", 1);
+    await addRun(root, "02-trgm-index", 1, (run) => {
+      run.data!.search_terms = { ...run.data!.search_terms, kintsugi: 432 };
+    });
+    await expect(writeLabReport(["rate"], { root, file: join(root, "REPORT.md") })).rejects.toThrow(DataMismatchError);
+    await expect(writeLabReport(["rate"], { root, file: join(root, "REPORT.md") })).rejects.toThrow("kintsugi");
+  });
+
+  test("the rung table reads the previous rung's bottleneck per step", async () => {
+    const summary = (await buildSummary(FIXTURE)) as Summary;
+    const entries: RateEntry[] = [
+      { name: "02-trgm-index", change: "", runs: [{ dir: FIXTURE, summary }] },
+      { name: "03-pool", change: "", runs: [{ dir: FIXTURE, summary }] },
+    ];
+    assertSameData(entries);
+    const [row] = rungTargetRows(entries);
+    expect(row![0]).toBe("03-pool");
+    expect(row![1]).toContain("pool");
+  });
+});
+
+test("the progress line: step, offered/achieved, p99 so far and time left; time alone for other loads", () => {
+  const line = progressText(
+    {
+      step: 3,
+      steps: 14,
+      offered_rps: 200,
+      measuring: true,
+      achieved_rps: 198.5,
+      p99_ms: 41.2,
+      failures: 0,
+      seconds_left_at_most: 385,
+    },
+    80,
+    500,
+  );
+  expect(line).toBe(
+    "step 3/14 measuring: offered 200 req/s, achieved 198.5, p99 41 ms, 0 failed; 80 s in, at most 385 s left",
+  );
+  expect(progressText(null, 30, 300)).toBe("load running 30 s, at most 270 s left");
+});
