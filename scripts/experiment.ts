@@ -1,6 +1,7 @@
 /**
- * bun run experiment <name> [--profile standard|capacity|smoke] [--seed-size full|small] [--data-dir DIR] [--step-users N]
+ * bun run experiment <name> [--profile rate|standard|capacity|smoke] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]
  * --step-users: users added per step of the capacity profile (default 100): larger steps find the limit sooner, coarser.
+ * --rates: the offered req/s of the rate profile's ladder, in rising order (default: the profile's).
  * Runs one experiment of experiments/ and writes experiments/<name>/results/<run-id>/.
  */
 import { parseArgs } from "node:util";
@@ -9,13 +10,14 @@ import { isProfileName, PROFILE_NAMES, PROFILES } from "./experiments/profiles";
 import { runExperiment } from "./experiments/runner";
 import { MissingToolsError } from "./experiments/tools";
 
-const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N]`;
+const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]`;
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
   options: {
     profile: { type: "string", default: "standard" },
     "step-users": { type: "string" },
+    rates: { type: "string" },
     "seed-size": { type: "string" },
     "data-dir": { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -40,11 +42,27 @@ if (stepUsers !== undefined && (profile.kind !== "step" || !Number.isInteger(ste
   process.exit(2);
 }
 
+const rates = values.rates?.split(",").map(Number);
+if (
+  rates !== undefined &&
+  (profile.kind !== "rate" ||
+    !rates.length ||
+    !rates.every((rate, index) => Number.isFinite(rate) && rate > 0 && (index === 0 || rate > rates[index - 1]!)))
+) {
+  console.error("--rates takes rising numbers > 0 separated by commas (e.g. 10,25,50) and goes with --profile rate");
+  process.exit(2);
+}
+
 try {
   const { summary } = await runExperiment({
     experiment: name,
     profile: values.profile,
-    load: stepUsers !== undefined && profile.kind === "step" ? { ...profile, stepUsers } : undefined,
+    load:
+      stepUsers !== undefined && profile.kind === "step"
+        ? { ...profile, stepUsers }
+        : rates !== undefined && profile.kind === "rate"
+          ? { ...profile, rates }
+          : undefined,
     seedSize,
     dataDir: values["data-dir"],
     say: (line) => console.log(`[experiment] ${line}`),
@@ -54,6 +72,7 @@ try {
     `[experiment] ${totals.requests} requests, ${totals.failures} failures, ${totals.rps} req/s, p50 ${totals.p50_ms} ms, p95 ${totals.p95_ms} ms, p99 ${totals.p99_ms} ms`,
   );
   if (capacity) console.log(`[experiment] highest RPS within limits: ${capacity.highest_rps_within_limits ?? "none"}`);
+  if (summary.rate) console.log(`[experiment] knee: ${summary.rate.knee_rps ?? "no step held"} req/s offered and held`);
   if (summary.generator_limited)
     console.log("[experiment] warning: Locust used about a whole core (generator_limited)");
 } catch (error) {
