@@ -1,5 +1,5 @@
 /**
- * bun run experiment <name> [--profile rate|standard|capacity|smoke] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]
+ * bun run experiment <name> [--profile rate|standard|capacity|smoke] (default rate) [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]
  * --step-users: users added per step of the capacity profile (default 100): larger steps find the limit sooner, coarser.
  * --rates: the offered req/s of the rate profile's ladder, in rising order (default: the profile's).
  * Runs one experiment of experiments/ and writes experiments/<name>/results/<run-id>/.
@@ -12,18 +12,26 @@ import { MissingToolsError } from "./experiments/tools";
 
 const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]`;
 
-const { values, positionals } = parseArgs({
-  args: Bun.argv.slice(2),
-  options: {
-    profile: { type: "string", default: "standard" },
-    "step-users": { type: "string" },
-    rates: { type: "string" },
-    "seed-size": { type: "string" },
-    "data-dir": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-  allowPositionals: true,
-});
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      args: Bun.argv.slice(2),
+      options: {
+        profile: { type: "string", default: "rate" },
+        "step-users": { type: "string" },
+        rates: { type: "string" },
+        "seed-size": { type: "string" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    // An unknown flag or a flag without its value: one line and the usage, not a stack trace.
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+})();
 const [name] = positionals;
 const seedSize = values["seed-size"];
 if (values.help || !name || positionals.length > 1) {

@@ -24,13 +24,13 @@ export function progressText(status: RateProgress | null, elapsedS: number, plan
 }
 
 /**
- * While Locust runs: on a terminal a live line rewritten every 2 s; elsewhere (CI, a log file) a line
- * when the rate ladder enters a new step, and one a minute for other loads.
+ * While Locust runs: on a terminal a live line rewritten every 2 s; elsewhere (CI, a log file) the
+ * last line seen of each rate step once the ladder has moved past it, and one a minute for other loads.
  */
 export class ProgressLine {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly started = performance.now();
-  private lastStep = 0;
+  private lastStatus: RateProgress | null = null;
   private lastPlain = 0;
 
   constructor(
@@ -56,8 +56,11 @@ export class ProgressLine {
     const text = progressText(status, elapsed, this.plannedS);
     if (this.live) {
       process.stdout.write(`\r\x1b[2K${text.slice(0, (process.stdout.columns ?? 160) - 1)}`);
-    } else if (status ? status.step !== this.lastStep : elapsed - this.lastPlain >= 60) {
-      this.lastStep = status?.step ?? 0;
+    } else if (status) {
+      const previous = this.lastStatus;
+      if (previous && previous.step !== status.step) this.say(progressText(previous, elapsed, this.plannedS));
+      this.lastStatus = status;
+    } else if (elapsed - this.lastPlain >= 60) {
       this.lastPlain = elapsed;
       this.say(text);
     }

@@ -278,6 +278,58 @@ export function rungTargetRows(entries: readonly RateEntry[]): string[][] {
   return rows;
 }
 
+/** Cores of each process group at one offered rate, the median over an experiment's runs (null when no run held it). */
+function coresAt(runs: readonly RateRun[], offered: number): Record<string, number> | null {
+  const uses = runs.flatMap(
+    ({ summary }) =>
+      summary.rate?.steps
+        .filter((step) => step.offered_rps === offered && step.held && step.use)
+        .map((step) => step.use!) ?? [],
+  );
+  if (!uses.length) return null;
+  const groups = [...new Set(uses.flatMap((use) => Object.keys(use.cpu_cores)))];
+  return Object.fromEntries(
+    groups.map((group) => [group, spread(uses.map((use) => use.cpu_cores[group] ?? 0))!.median]),
+  );
+}
+
+/**
+ * Where a rung's median knee is below the rung before (outside that one's min–max), the CPU both used
+ * at the highest rate both held: what the fix cost, group by group.
+ */
+export function ladderExceptions(entries: readonly RateEntry[]): string[] {
+  const lines: string[] = [];
+  for (let index = 1; index < entries.length; index++) {
+    const before = entries[index - 1]!;
+    const entry = entries[index]!;
+    const kneesBefore = spread(before.runs.map((run) => run.summary.rate?.knee_rps ?? 0));
+    const knees = spread(entry.runs.map((run) => run.summary.rate?.knee_rps ?? 0));
+    if (!kneesBefore || !knees || knees.median >= kneesBefore.min) continue;
+    const common = knees.median;
+    const coresBefore = coresAt(before.runs, common);
+    const coresNow = coresAt(entry.runs, common);
+    let detail = "no step both held to compare";
+    if (coresBefore && coresNow) {
+      const server = (cores: Record<string, number>) =>
+        Object.entries(cores).reduce((total, [group, value]) => (group === "locust" ? total : total + value), 0);
+      const grew = [...new Set([...Object.keys(coresBefore), ...Object.keys(coresNow)])]
+        .map((group) => ({ group, delta: (coresNow[group] ?? 0) - (coresBefore[group] ?? 0) }))
+        .filter((row) => Math.abs(row.delta) >= 0.01)
+        .sort((a, b) => b.delta - a.delta)
+        .slice(0, 4)
+        .map((row) => `${row.group} ${row.delta > 0 ? "+" : ""}${row.delta.toFixed(2)}`);
+      detail =
+        `at ${common} req/s the servers used ${server(coresNow).toFixed(2)} cores against ${server(coresBefore).toFixed(2)} ` +
+        `(${((server(coresNow) * 1000) / common).toFixed(2)} against ${((server(coresBefore) * 1000) / common).toFixed(2)} CPU ms per request); ` +
+        `by group: ${grew.join(", ")}`;
+    }
+    lines.push(
+      `- **${entry.name}** holds less than ${before.name} (knee ${knees.median} req/s, ${knees.min}–${knees.max}, against ${kneesBefore.median}, ${kneesBefore.min}–${kneesBefore.max}): ${detail}.`,
+    );
+  }
+  return lines;
+}
+
 /** REPORT.md's rate section: knees with their spread, what saturated, the rungs' own targets. */
 export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string): string[] {
   assertSameData(entries);
@@ -294,12 +346,13 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
         "busiest at the knee",
         "busiest at the first failed step",
         "first failed step broke",
+        "machine cores at the knee",
         "Locust cores at the knee",
         "CPU ms per request at the knee",
       ],
       entries.map((entry) => {
         const knees = spread(entry.runs.map((run) => run.summary.rate?.knee_rps ?? 0));
-        if (!knees) return [entry.name, "0", "not run yet", "", "", "", "", "", "", ""];
+        if (!knees) return [entry.name, "0", "not run yet", "", "", "", "", "", "", "", ""];
         // The run whose knee is the median (or the lower middle), for the resource columns.
         const sorted = [...entry.runs].sort(
           (a, b) => (a.summary.rate?.knee_rps ?? 0) - (b.summary.rate?.knee_rps ?? 0),
@@ -318,6 +371,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
           describeUse(rate.saturated_at_knee ?? undefined),
           describeUse(rate.saturated_at_failure ?? undefined),
           failed?.broke.join("; ") ?? "none (ladder ended)",
+          knee?.use ? `${knee.use.machine_cores.toFixed(2)} of ${middle.summary.machine.cores}` : "–",
           knee?.use ? (knee.use.cpu_cores.locust ?? 0).toFixed(2) : "–",
           knee && serverCores !== null ? ((serverCores * 1000) / knee.achieved_rps).toFixed(2) : "–",
         ];
@@ -325,6 +379,10 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
     ),
     "",
   );
+  const exceptions = ladderExceptions(entries);
+  if (exceptions.length) {
+    lines.push("### Where the ladder goes down", "", ...exceptions, "");
+  }
   const targets = rungTargetRows(entries);
   if (targets.length) {
     lines.push(

@@ -159,7 +159,15 @@ export type ServiceWindow = {
 };
 
 /** One resource's use over a window, against what it can give. */
-export type ResourceUse = { resource: string; used: number; capacity: number; utilisation: number; unit: string };
+export type ResourceUse = {
+  resource: string;
+  used: number;
+  capacity: number;
+  utilisation: number;
+  unit: string;
+  /** For a pool: the most requests seen waiting for a connection (saturation, in USE's terms). */
+  waiting?: number;
+};
 
 export type WindowUse = {
   from: number;
@@ -224,7 +232,8 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
         capacity: window.pool_size,
         // A request waiting for a connection means the pool is full, whatever the mean says.
         utilisation: window.pool_waiting_max > 0 ? 1 : round(window.pool_in_use_mean / window.pool_size),
-        unit: "connections",
+        unit: "connections in use",
+        waiting: window.pool_waiting_max,
       })),
   ];
   ranked.sort((a, b) => b.utilisation - a.utilisation);
@@ -236,5 +245,8 @@ export function busiest(use: WindowUse): ResourceUse | undefined {
   return use.ranked.find((resource) => resource.resource !== "machine CPU");
 }
 
-export const describeUse = (resource: ResourceUse | undefined) =>
-  resource ? `${resource.resource} ${resource.used}/${resource.capacity} ${resource.unit}` : "–";
+export const describeUse = (resource: ResourceUse | undefined) => {
+  if (!resource) return "–";
+  const waiting = resource.waiting ? `, up to ${resource.waiting} waiting` : "";
+  return `${resource.resource} ${resource.used}/${resource.capacity} ${resource.unit}${waiting}`;
+};

@@ -181,9 +181,20 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   return { dir, summary };
 }
 
-function freePorts(given: StackOptions["ports"] = {}): NonNullable<StackOptions["ports"]> {
+/**
+ * A distinct free port for everything not given. Each probe's port is closed again at once, so the
+ * kernel may hand the same one out twice (05-workers' enrollment once got PostgreSQL's): ask again then.
+ */
+export function freePorts(given: StackOptions["ports"] = {}): NonNullable<StackOptions["ports"]> {
   const ports: NonNullable<StackOptions["ports"]> = { ...given };
-  for (const name of [...SERVICE_NAMES, "web", "postgres", "pgbouncer"] as const) ports[name] ??= freePort();
+  const taken = new Set(Object.values(ports));
+  for (const name of [...SERVICE_NAMES, "web", "postgres", "pgbouncer"] as const) {
+    if (ports[name] !== undefined) continue;
+    let port = freePort();
+    while (taken.has(port)) port = freePort();
+    taken.add(port);
+    ports[name] = port;
+  }
   return ports;
 }
 

@@ -21,11 +21,13 @@ import {
 import {
   assertSameData,
   DataMismatchError,
+  ladderExceptions,
   type RateEntry,
   rungTargetRows,
 } from "../../scripts/experiments/rate-report";
 import { writeRunReport } from "../../scripts/experiments/report";
 import { busiest, deltaOver, type Timeline, useOverWindow, valueAt } from "../../scripts/experiments/resources";
+import { freePorts } from "../../scripts/experiments/runner";
 import { buildSummary, type RunRecord, type Summary } from "../../scripts/experiments/summary";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "rate");
@@ -219,6 +221,25 @@ describe("repeats, spread and the lab report", () => {
   });
 });
 
+test("a rung whose knee is below the one before is explained by the CPU both used at a rate both held", async () => {
+  const summary = (await buildSummary(FIXTURE)) as Summary;
+  const lower = structuredClone(summary);
+  // The same run, but its 50 req/s step broke the p99 limit with more PostgreSQL CPU: knee 20.
+  const step = lower.rate!.steps.find((candidate) => candidate.offered_rps === 50)!;
+  step.held = false;
+  lower.rate!.knee_rps = 20;
+  lower.rate!.steps.find((candidate) => candidate.offered_rps === 20)!.use!.cpu_cores.postgres! += 0.3;
+  const entries: RateEntry[] = [
+    { name: "02-trgm-index", change: "", runs: [{ dir: FIXTURE, summary }] },
+    { name: "03-pool", change: "", runs: [{ dir: FIXTURE, summary: lower }] },
+  ];
+  const [line] = ladderExceptions(entries);
+  expect(line).toContain("**03-pool** holds less than 02-trgm-index (knee 20 req/s, 20–20, against 50, 50–50)");
+  expect(line).toContain("at 20 req/s the servers used");
+  expect(line).toContain("postgres +0.30");
+  expect(ladderExceptions([entries[0]!, entries[0]!])).toEqual([]);
+});
+
 test("the progress line: step, offered/achieved, p99 so far and time left; time alone for other loads", () => {
   const line = progressText(
     {
@@ -238,4 +259,14 @@ test("the progress line: step, offered/achieved, p99 so far and time left; time 
     "step 3/14 measuring: offered 200 req/s, achieved 198.5, p99 41 ms, 0 failed; 80 s in, at most 385 s left",
   );
   expect(progressText(null, 30, 300)).toBe("load running 30 s, at most 270 s left");
+});
+
+test("the runner's ports are distinct, and given ones are kept", () => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const ports = freePorts({ course: 1234 });
+    expect(ports.course).toBe(1234);
+    const values = Object.values(ports);
+    expect(new Set(values).size).toBe(values.length);
+    expect(values).toHaveLength(8);
+  }
 });
