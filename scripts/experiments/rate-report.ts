@@ -11,6 +11,9 @@ import type { Summary } from "./summary";
 
 const poolWaiting = (use: WindowUse | null) =>
   use ? Math.max(0, ...Object.values(use.services).map((s) => s.pool_waiting_max)) : 0;
+/** The worst event-loop lag (p99 over prom-client's sampling) any service reported in the window. */
+const eventLoopLag = (use: WindowUse | null) =>
+  use ? Math.max(0, ...Object.values(use.services).map((service) => service.eventloop_lag_p99_max_ms)) : 0;
 const responses503 = (use: WindowUse | null) =>
   use ? Object.values(use.services).reduce((total, service) => total + service.responses_503, 0) : 0;
 /** The busiest single process (a service with one worker, PostgreSQL's is a group and excluded). */
@@ -69,6 +72,7 @@ export function rateRunMarkdown(summary: Summary): string[] {
         "machine cores",
         "pool waiting",
         "503s",
+        "event-loop lag p99, ms",
       ],
       rate.steps.map((step) => [
         step.offered_rps,
@@ -83,6 +87,7 @@ export function rateRunMarkdown(summary: Summary): string[] {
         step.use?.machine_cores ?? "–",
         poolWaiting(step.use),
         responses503(step.use),
+        eventLoopLag(step.use),
       ]),
     ),
     "",

@@ -53,6 +53,12 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
   { names: ["LAB_WRITES_FILE"], file: "locustfile.py", evidence: "LAB_WRITES_FILE" },
   { names: ["LAB_PROFILE"], file: "scripts/experiments/profiles.ts", evidence: 'LAB_PROFILE: "capacity"' },
   { names: ["LAB_WORKER_INDEX"], file: "shared/src/workers.ts", evidence: '"LAB_WORKER_INDEX"' },
+  { names: ["LAB_RATES", "LAB_USERS"], file: "scripts/experiments/profiles.ts", evidence: "LAB_RATES: load.rates" },
+  {
+    names: ["LAB_STEPS_FILE", "LAB_PROGRESS_FILE"],
+    file: "scripts/experiments/runner.ts",
+    evidence: "LAB_STEPS_FILE:",
+  },
 ];
 
 /** Paths a tool writes (so they need not exist in a checkout), each with the writer's source naming it. */
@@ -73,6 +79,12 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
     file: "scripts/experiments/runner.ts",
     evidence: `"${name.replace(/\/$/, "")}"`,
   })),
+  ...["timeline.json", "locust_steps.csv", "locust_steps_endpoints.csv"].map((name) => ({
+    path: `experiments/<name>/results/<run-id>/${name}`,
+    file: "scripts/experiments/rate.ts",
+    evidence: name.startsWith("locust") ? name.slice("locust".length, -".csv".length) : `"${name}"`,
+  })),
+  { path: ".data/experiments/seed-state.json", file: "scripts/experiments/runner.ts", evidence: '"seed-state.json"' },
   ...["stats", "stats_history", "failures", "exceptions"].map((name) => ({
     path: `experiments/<name>/results/<run-id>/locust_${name}.csv`,
     file: "scripts/experiments/locust-csv.ts",
