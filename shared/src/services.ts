@@ -1,4 +1,4 @@
-/** The contract's service table (../shared/ARCHITECTURE.md): one place for names, ports and databases. */
+/** The services' table: one place for names, ports and databases (docs/architecture/01-overview.md describes them). */
 export const SERVICES = {
   identity: { port: 8001, database: "identity" },
   course: { port: 8002, database: "course" },
