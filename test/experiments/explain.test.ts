@@ -49,33 +49,34 @@ async function otherSessions() {
   }
 }
 
+/** The common and the rare term's sections under `label`, each a plan with the search's filter, buffers and timing. */
+function termSections(text: string, label: string): [string, string] {
+  const [first, common = "", rare = ""] = sections(text);
+  expect(first).toBe(label);
+  expect(common).toStartWith("-- common term: GET /courses?q=databases&limit=20\n");
+  expect(rare).toStartWith(`-- rare term: GET /courses?q=${RARE}&limit=20\n`);
+  for (const section of [common, rare]) {
+    expect(section).toMatch(FILTER);
+    expect(section).toContain("Buffers:");
+    expect(section).toContain("Execution Time:");
+  }
+  return [common, rare];
+}
+
 describe("explainSearch", () => {
   test("unprepared (DB_VIA_PGBOUNCER=1): the search's plan with the pattern inlined, for each term", async () => {
     const text = await explainSearch(url, TERMS, { prepared: false });
-    const [label, common = "", rare = ""] = sections(text);
-    expect(label).toBe(UNPREPARED_LABEL);
-    expect(common).toStartWith("-- common term: GET /courses?q=databases&limit=20\n");
-    expect(rare).toStartWith(`-- rare term: GET /courses?q=${RARE}&limit=20\n`);
-    for (const section of [common, rare]) {
-      expect(section).toMatch(FILTER);
-      expect(section).toContain("Buffers:");
-      expect(section).toContain("Execution Time:");
-    }
+    const [, rare] = termSections(text, UNPREPARED_LABEL);
     expect(rare).toContain(`'%${RARE}%'::text`);
     expect(text).not.toContain("plan cache");
   });
 
   test("prepared (DB_VIA_PGBOUNCER=0): the plan of a named statement after 6 executions, as the service's plan cache has it", async () => {
     const text = await explainSearch(url, TERMS, { prepared: true });
-    const [label, common = "", rare = ""] = sections(text);
-    expect(label).toBe(PREPARED_LABEL);
-    expect(label).toBe("-- prepared statement (as the service runs with DB_VIA_PGBOUNCER=0): plan after 6 executions");
-    expect(common).toStartWith("-- common term: GET /courses?q=databases&limit=20\n");
-    expect(rare).toStartWith(`-- rare term: GET /courses?q=${RARE}&limit=20\n`);
-    for (const section of [common, rare]) {
-      expect(section).toMatch(FILTER);
-      expect(section).toContain("Buffers:");
-      expect(section).toContain("Execution Time:");
+    expect(PREPARED_LABEL).toBe(
+      "-- prepared statement (as the service runs with DB_VIA_PGBOUNCER=0): plan after 6 executions",
+    );
+    for (const section of termSections(text, PREPARED_LABEL)) {
       // 6 executions and the explained one: the plan cache tried 5 custom plans, then went generic or stayed custom
       const kind = section.match(/-- plan cache: (generic|custom) plan \((\d+) custom, (\d+) generic plans so far\)/);
       expect(kind).not.toBeNull();
