@@ -5,13 +5,13 @@
  * runs already in its results/ count, so an interrupted lab resumes where it stopped. --only: just
  * these experiments. --report-only rewrites the report from the runs already there.
  */
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { writeLabReport } from "./experiments/lab-report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
 import { DataMismatchError } from "./experiments/rate-report";
+import { finishedRuns } from "./experiments/report";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 
@@ -54,14 +54,6 @@ const unknown = only.filter((name) => !names.includes(name));
 if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")}`);
 const say = (line: string) => console.log(`[lab] ${line}`);
 
-/** Finished runs of a profile already in an experiment's results/ (a summary.json is written last). */
-async function runsDone(name: string, profile: ProfileName): Promise<number> {
-  const dir = join(EXPERIMENTS_DIR, name, "results");
-  const runs = (await readdir(dir).catch(() => [] as string[])).filter((run) => run.endsWith(`-${profile}`));
-  const done = await Promise.all(runs.map((run) => Bun.file(join(dir, run, "summary.json")).exists()));
-  return done.filter(Boolean).length;
-}
-
 const failed: string[] = [];
 if (!values["report-only"]) {
   // Every program any experiment needs is checked before the first one starts.
@@ -77,7 +69,7 @@ if (!values["report-only"]) {
   for (let round = 1; round <= repeat; round++) {
     for (const name of only) {
       for (const profile of profiles as ProfileName[]) {
-        const done = await runsDone(name, profile);
+        const done = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile)).length;
         if (done >= round) {
           say(`${name} ${profile}: run ${round} of ${repeat} already there (${done} in results/)`);
           continue;

@@ -79,7 +79,8 @@ export class CpuSampler {
   private readonly first = new Map<number, number>();
   private readonly last = new Map<number, number>();
   private readonly members = new Map<string, Set<number>>();
-  private readonly series: { at: number; totals: Record<string, number> }[] = [];
+  /** `at`: seconds since start; `epoch`: wall-clock seconds, to line samples up with Locust's step windows. */
+  private readonly series: { at: number; epoch: number; totals: Record<string, number> }[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private started = 0;
 
@@ -112,6 +113,11 @@ export class CpuSampler {
     return { wall_seconds: round(wall), window_seconds: this.windowSeconds, clock_ticks: CLOCK_TICKS, groups };
   }
 
+  /** Each sample's ticks per group since sampling started, at wall-clock time (the rate profile's timeline). */
+  timeline(): { at: number; ticks: Record<string, number> }[] {
+    return this.series.map((sample) => ({ at: sample.epoch, ticks: sample.totals }));
+  }
+
   private sample(initial: boolean) {
     const processes = listProcesses();
     const ticksOf = new Map(processes.map((stat) => [stat.pid, stat.ticks]));
@@ -129,7 +135,7 @@ export class CpuSampler {
       this.members.set(name, members);
       totals[name] = this.totalTicks(name);
     }
-    this.series.push({ at: (performance.now() - this.started) / 1000, totals });
+    this.series.push({ at: (performance.now() - this.started) / 1000, epoch: Date.now() / 1000, totals });
   }
 
   private totalTicks(name: string) {

@@ -1,4 +1,4 @@
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { groupedBarChart, renderSvg, VEGA_LITE_SCHEMA } from "./charts";
@@ -6,7 +6,7 @@ import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "
 import { AGGREGATED, csvFiles, type HistoryRow, readHistory } from "./locust-csv";
 import { PROFILES, type ProfileName } from "./profiles";
 import { collectRateRuns, latencyThroughputChart, rateLabMarkdown } from "./rate-report";
-import { describeLoad, ms, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
+import { describeLoad, finishedRuns, ms, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
 import type { Summary } from "./summary";
 
 export type LabEntry = {
@@ -18,18 +18,7 @@ export type LabEntry = {
 
 /** The newest results folder of an experiment for a profile, or null. */
 export async function latestRun(experimentDir: string, profile: ProfileName): Promise<string | null> {
-  const resultsDir = join(experimentDir, "results");
-  let names: string[];
-  try {
-    names = await readdir(resultsDir);
-  } catch {
-    return null;
-  }
-  const runs = names.filter((name) => name.endsWith(`-${profile}`)).sort();
-  for (const name of runs.reverse()) {
-    if (await Bun.file(join(resultsDir, name, "summary.json")).exists()) return join(resultsDir, name);
-  }
-  return null;
+  return (await finishedRuns(experimentDir, profile)).at(-1) ?? null;
 }
 
 const SEARCH_ENDPOINTS = ["/courses?q=:common", "/courses?q=:rare"];

@@ -1,10 +1,9 @@
-import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { VEGA_LITE_SCHEMA } from "./charts";
 import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
 import { type RateStep, spread } from "./rate";
-import { percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
+import { finishedRuns, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
 import { describeUse, type WindowUse } from "./resources";
 import { driftedTerms } from "./seed-state";
 import type { Summary } from "./summary";
@@ -113,12 +112,9 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR): Promise<RateEntry
   const entries: RateEntry[] = [];
   for (const name of experimentNames(root)) {
     const experiment = await loadExperiment(name, root);
-    const resultsDir = join(experiment.dir, "results");
-    const names = (await readdir(resultsDir).catch(() => [] as string[])).filter((run) => run.endsWith("-rate")).sort();
     const runs: RateRun[] = [];
-    for (const run of names) {
-      const file = Bun.file(join(resultsDir, run, SUMMARY_FILE));
-      if (await file.exists()) runs.push({ dir: join(resultsDir, run), summary: (await file.json()) as Summary });
+    for (const dir of await finishedRuns(experiment.dir, "rate")) {
+      runs.push({ dir, summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary });
     }
     entries.push({ name, change: "", runs });
   }

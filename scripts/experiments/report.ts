@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import {
@@ -17,6 +17,16 @@ import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary
 export const SUMMARY_FILE = "summary.json";
 export const REPORT_FILE = "report.md";
 export const EXPLAIN_FILE = "explain.txt";
+
+/** The results folders of an experiment's finished runs of a profile (summary.json is written last), oldest first. */
+export async function finishedRuns(experimentDir: string, profile: string): Promise<string[]> {
+  const resultsDir = join(experimentDir, "results");
+  const names = (await readdir(resultsDir).catch(() => [] as string[]))
+    .filter((name) => name.endsWith(`-${profile}`))
+    .sort();
+  const done = await Promise.all(names.map((name) => Bun.file(join(resultsDir, name, SUMMARY_FILE)).exists()));
+  return names.filter((_, index) => done[index]).map((name) => join(resultsDir, name));
+}
 const CHARTS_DIR = "charts";
 
 export const ms = (value: number | null) => (value === null ? "–" : `${value}`);

@@ -1,5 +1,4 @@
 import { parseSamples, type Sample } from "@lab/shared/exposition";
-import { CLOCK_TICKS, descendants, listProcesses } from "./cpu";
 
 /**
  * The USE side of a rate run: every second, the CPU ticks of each process group and each service's
@@ -50,43 +49,32 @@ export function servicePoint(text: string): ServicePoint {
   };
 }
 
-/** Samples CPU per group (from /proc) and each service's /metrics once a second until stopped. */
-export class TimelineSampler {
-  private readonly timeline: Timeline;
+/** Scrapes each service's /metrics once a second until stopped (CPU comes from the run's CpuSampler). */
+export class MetricsSampler {
+  private readonly metrics: Timeline["metrics"] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
-  private readonly baseTicks = new Map<number, number>();
-  private readonly lastTicks = new Map<number, number>();
-  private readonly members: Record<string, Set<number>> = {};
 
   constructor(
-    private readonly groups: Record<string, readonly number[]>,
     private readonly serviceUrls: Record<string, string>,
-    groupCapacity: Record<string, number>,
-    cores: number,
     private readonly intervalMs = 1000,
-  ) {
-    this.timeline = { clock_ticks: CLOCK_TICKS, cores, group_capacity: groupCapacity, cpu: [], metrics: [] };
-    for (const name of Object.keys(groups)) this.members[name] = new Set();
-  }
+  ) {}
 
   start() {
-    this.sampleCpu(true);
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
   }
 
-  async stop(): Promise<Timeline> {
+  async stop(): Promise<Timeline["metrics"]> {
     clearInterval(this.timer);
     while (this.busy) await Bun.sleep(20);
     await this.tick();
-    return this.timeline;
+    return this.metrics;
   }
 
   private async tick() {
     if (this.busy) return;
     this.busy = true;
     try {
-      this.sampleCpu(false);
       const at = Date.now() / 1000;
       const entries = await Promise.all(
         Object.entries(this.serviceUrls).map(async ([name, url]) => {
@@ -98,31 +86,10 @@ export class TimelineSampler {
           }
         }),
       );
-      this.timeline.metrics.push({ at, services: Object.fromEntries(entries.filter((entry) => entry !== null)) });
+      this.metrics.push({ at, services: Object.fromEntries(entries.filter((entry) => entry !== null)) });
     } finally {
       this.busy = false;
     }
-  }
-
-  /** Ticks used since sampling started, per group; a process first seen later counts from zero. */
-  private sampleCpu(initial: boolean) {
-    const processes = listProcesses();
-    const ticksOf = new Map(processes.map((stat) => [stat.pid, stat.ticks]));
-    const ticks: Record<string, number> = {};
-    for (const [name, roots] of Object.entries(this.groups)) {
-      let total = 0;
-      for (const pid of descendants(roots, processes)) {
-        const now = ticksOf.get(pid);
-        if (now !== undefined) {
-          this.members[name]!.add(pid);
-          if (!this.baseTicks.has(pid)) this.baseTicks.set(pid, initial ? now : 0);
-          this.lastTicks.set(pid, now);
-        }
-      }
-      for (const pid of this.members[name]!) total += (this.lastTicks.get(pid) ?? 0) - (this.baseTicks.get(pid) ?? 0);
-      ticks[name] = total;
-    }
-    this.timeline.cpu.push({ at: Date.now() / 1000, ticks });
   }
 }
 

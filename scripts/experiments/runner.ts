@@ -9,7 +9,7 @@ import { ROOT, type Stack, type StackOptions, startStack } from "../lib/stack";
 import { LAB_PASSWORD } from "../seed/accounts";
 import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
 import { SEARCH_TERMS } from "../seed/vocabulary";
-import { CLOCK_TICKS, CpuSampler, descendants, listProcesses } from "./cpu";
+import { CLOCK_TICKS, CpuSampler, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
 import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
@@ -26,7 +26,7 @@ import {
 import { ProgressLine } from "./progress";
 import { rateFiles } from "./rate";
 import { EXPLAIN_FILE, writeRunReport } from "./report";
-import { TimelineSampler } from "./resources";
+import { MetricsSampler, type Timeline } from "./resources";
 import { resetToSeed, type SeedStart } from "./seed-state";
 import type { LoginMeasure, RunRecord, Summary } from "./summary";
 import { assertTools, findTool, requiredTools } from "./tools";
@@ -257,12 +257,8 @@ export async function signIn(stack: Stack, input: LocustInput, load: RateLoad) {
   ];
   const tokens: Record<"students" | "teachers", [string, string][]> = { students: [], teachers: [] };
   const identity = stack.processes.find((process) => process.name === "identity")!.pid;
-  const cpuTicks = () => {
-    const processes = listProcesses();
-    const pids = descendants([identity], processes);
-    return processes.filter((stat) => pids.has(stat.pid)).reduce((total, stat) => total + stat.ticks, 0);
-  };
-  const ticksBefore = cpuTicks();
+  const identityCpu = new CpuSampler({ identity: [identity] });
+  identityCpu.start();
   const started = performance.now();
   let next = 0;
   const worker = async () => {
@@ -282,7 +278,7 @@ export async function signIn(stack: Stack, input: LocustInput, load: RateLoad) {
   };
   await Promise.all(Array.from({ length: SIGN_IN_CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
-  const cpuMs = ((cpuTicks() - ticksBefore) / CLOCK_TICKS) * 1000;
+  const cpuMs = identityCpu.stop().groups.identity!.cpu_seconds * 1000;
   const measure: LoginMeasure = {
     logins: accounts.length,
     concurrency: SIGN_IN_CONCURRENCY,
@@ -368,16 +364,12 @@ async function runLocust(input: {
   const groups = { locust: [child.pid], ...input.groups };
   const sampler = new CpuSampler(groups);
   sampler.start();
-  const timeline =
+  // The rate profile also reads every service's pools, 503s, event loop and cache per second.
+  const metrics =
     load.kind === "rate"
-      ? new TimelineSampler(
-          groups,
-          Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.urls[name]])),
-          input.capacity,
-          availableParallelism(),
-        )
+      ? new MetricsSampler(Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.urls[name]])))
       : undefined;
-  timeline?.start();
+  metrics?.start();
   const progress = new ProgressLine(progressFile, plannedSeconds(load), input.say);
   progress.start();
   const limitMs = (plannedSeconds(load) + LOCUST_GRACE_S) * 1000;
@@ -394,7 +386,16 @@ async function runLocust(input: {
   const cpu = sampler.stop();
   progress.stop();
   await rm(progressFile, { force: true });
-  if (timeline) await Bun.write(files.timeline, JSON.stringify(await timeline.stop()));
+  if (metrics) {
+    const timeline: Timeline = {
+      clock_ticks: CLOCK_TICKS,
+      cores: availableParallelism(),
+      group_capacity: input.capacity,
+      cpu: sampler.timeline(),
+      metrics: await metrics.stop(),
+    };
+    await Bun.write(files.timeline, JSON.stringify(timeline));
+  }
   const stats = csvFiles(dir).stats;
   const requests = (await Bun.file(stats).exists())
     ? ((await readStats(stats)).find((row) => row.name === AGGREGATED)?.requests ?? 0)
