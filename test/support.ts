@@ -92,21 +92,35 @@ export async function serviceHarness(
   };
 }
 
-export async function call(app: AnyElysia, method: string, path: string, options: RequestOptions = {}) {
+/** The request a test sends: a bearer token, and a JSON body with its Content-Length, as any HTTP client sends it. */
+function testRequest(url: string, method: string, options: RequestOptions) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
-    // as any HTTP client sends it: the service plugin refuses an over-size body by its length
+    // the service plugin refuses an over-size body by its length
     headers["content-length"] ??= String(Buffer.byteLength(body));
   }
-  const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+  return new Request(url, { method, headers, body });
+}
+
+/** The answer as a test reads it: the body parsed when the answer says it is JSON. */
+async function testResponse(response: Response): Promise<TestResponse> {
   const text = await response.text();
-  let parsed: unknown = text;
-  if (response.headers.get("content-type")?.includes("json")) parsed = JSON.parse(text);
-  return { status: response.status, headers: response.headers, body: parsed as any, text };
+  const json = response.headers.get("content-type")?.includes("json");
+  return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text, text };
+}
+
+/** A request to an app in-process, through app.handle(). */
+export async function call(app: AnyElysia, method: string, path: string, options: RequestOptions = {}) {
+  return testResponse(await app.handle(testRequest(`http://localhost${path}`, method, options)));
+}
+
+/** A request over HTTP, to a service or the web app listening somewhere. */
+export async function http(method: string, url: string, options: RequestOptions = {}) {
+  return testResponse(await fetch(testRequest(url, method, options)));
 }
 
 let nextUserId = 1000;

@@ -1,4 +1,5 @@
 import { escapeHtml } from "@kitajs/html";
+import { HTML_CONTENT_TYPE, wantsHtml } from "./html";
 
 /** An error with an HTTP status that the error handler answers as `{error, message}`. */
 export class HttpError extends Error {
@@ -14,7 +15,6 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (message: string) => new HttpError(400, "bad_request", message);
 export const unauthorized = (message = "Authentication required") => new HttpError(401, "unauthorized", message);
 export const paymentRequired = (message: string) => new HttpError(402, "payment_required", message);
 export const forbidden = (message = "You are not allowed to do this") => new HttpError(403, "forbidden", message);
@@ -37,3 +37,11 @@ export type ErrorBody = { error: string; message: string; fields?: unknown; requ
 /** The HTML fragment HTMX swaps in for an error: readable text, never raw JSON. */
 export const errorFragment = (body: ErrorBody) =>
   `<div class="error" role="alert" data-error="${escapeHtml(body.error)}">${escapeHtml(body.message)}</div>`;
+
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** An error body as the caller can read it: the fragment for HTMX, JSON for everyone else. */
+export const renderError = (request: Request, body: ErrorBody) =>
+  wantsHtml(request)
+    ? { contentType: HTML_CONTENT_TYPE, text: errorFragment(body) }
+    : { contentType: JSON_CONTENT_TYPE, text: JSON.stringify(body) };

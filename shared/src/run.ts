@@ -71,16 +71,7 @@ function openContext(name: ServiceName, config: ReturnType<typeof serviceConfig>
  * supervises the workers, see ./workers.ts); each worker comes back here and only serves.
  */
 export async function runService(definition: ServiceDefinition) {
-  let config: ReturnType<typeof serviceConfig>;
-  try {
-    config = serviceConfig(definition.name);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${definition.name}: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = configOrExit(definition.name, () => serviceConfig(definition.name));
   configureLog(definition.name, config.LOG_LEVEL);
   const worker = workerIndex();
   if (worker === null) {
@@ -107,8 +98,33 @@ export async function runService(definition: ServiceDefinition) {
   // Joined once listening: the primary's list of siblings then means every worker serves.
   const group = worker === null ? null : joinWorkerGroup(context.metrics);
 
+  stopOnSignal(async () => {
+    await app.stop(false);
+    group?.close();
+    await Promise.all([db.close(), cache.close()]);
+  });
+}
+
+/** The process's configuration, or one line naming what is wrong and exit code 1. */
+export function configOrExit<C>(name: string, load: () => C): C {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${name}: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A graceful stop on SIGTERM/SIGINT: `stop` (finish in-flight requests, close what is open) runs
+ * once, and the process exits 1 if it takes longer than SHUTDOWN_GRACE_MS.
+ */
+export function stopOnSignal(stop: () => Promise<unknown>) {
   let stopping = false;
-  const stop = async (signal: string) => {
+  const onSignal = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log("info", "stopping", { signal });
@@ -116,12 +132,10 @@ export async function runService(definition: ServiceDefinition) {
       log("warn", "in-flight requests did not finish in time; exiting");
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
-    await app.stop(false);
-    group?.close();
-    await Promise.all([db.close(), cache.close()]);
+    await stop();
     clearTimeout(forced);
     process.exit(0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void onSignal("SIGTERM"));
+  process.on("SIGINT", () => void onSignal("SIGINT"));
 }

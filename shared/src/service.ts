@@ -4,7 +4,7 @@ import type { Cache } from "./cache";
 import type { Config } from "./config";
 import type { Db } from "./db";
 import { asInvalidInput, asUnavailable } from "./db";
-import { type ErrorBody, errorFragment, HttpError, lengthRequired, payloadTooLarge } from "./errors";
+import { type ErrorBody, HttpError, lengthRequired, payloadTooLarge, renderError } from "./errors";
 import { log } from "./log";
 import { type Metrics, metricsPlugin } from "./metrics";
 import { authGuard } from "./security";
@@ -38,18 +38,28 @@ function checkBodySize(request: Request) {
   if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
 }
 
+/** Deeper than any body the platform's schemas describe, far below what breaks a string conversion. */
+const MAX_DESCRIBABLE_DEPTH = 64;
+
+function cannotBeDescribed(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (depth > MAX_DESCRIBABLE_DEPTH) return true;
+  // parsed JSON can only hold a non-function here, and then `${value}` throws
+  if (!Array.isArray(value) && (Object.hasOwn(value, "toString") || Object.hasOwn(value, "valueOf"))) return true;
+  return Object.values(value).some((item) => cannotBeDescribed(item, depth + 1));
+}
+
 /**
  * Elysia 1.4.30 builds a validation error's summary with `${value}`, which throws for a value no
  * string conversion works on: a TypeError for `{"title": {"toString": 1}}`, a RangeError (stack
- * overflow) for an array nested thousands deep. The request was invalid all the same: not a 500.
+ * overflow) for an array nested thousands deep. The request was invalid all the same (not a 500):
+ * told by the body that failed, not by the text of the stack the failure left.
  */
-export const isBrokenValidationReport = (error: unknown) =>
-  (error instanceof TypeError || error instanceof RangeError) && (error.stack ?? "").includes("new ValidationError");
+export const isUndescribableBody = (error: unknown, body: unknown) =>
+  (error instanceof TypeError || error instanceof RangeError) && cannotBeDescribed(body, 0);
 
 const requestIds = new WeakMap<Request, string>();
 export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unknown";
-
-const wantsHtml = (request: Request) => request.headers.get("hx-request") === "true";
 
 type DecodeError = { error?: { path?: string; message?: string }; message?: string };
 
@@ -103,7 +113,7 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
       set.headers["x-request-id"] = id;
       checkBodySize(request);
     })
-    .onError({ as: "global" }, ({ code, error, request, set }) => {
+    .onError({ as: "global" }, ({ code, error, request, set, body: requestBody }) => {
       const requestId = requestIdOf(request);
       let body: ErrorBody;
       const known = asInvalidInput(asUnavailable(error));
@@ -114,7 +124,7 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
       } else if (code === "VALIDATION") {
         set.status = 422;
         body = validationBody(error as ValidationError | DecodeError);
-      } else if (isBrokenValidationReport(error)) {
+      } else if (isUndescribableBody(error, requestBody)) {
         set.status = 422;
         body = { error: "validation", message: "request: a value has the wrong type" };
       } else if (code === "PARSE") {
@@ -137,12 +147,9 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
           request_id: requestId,
         };
       }
-      if (wantsHtml(request)) {
-        set.headers["content-type"] = "text/html; charset=utf-8";
-        return errorFragment(body);
-      }
-      set.headers["content-type"] = "application/json; charset=utf-8";
-      return JSON.stringify(body);
+      const rendered = renderError(request, body);
+      set.headers["content-type"] = rendered.contentType;
+      return rendered.text;
     })
     .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
       log("info", "request", {

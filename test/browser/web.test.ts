@@ -5,7 +5,7 @@ import { Db } from "@lab/shared";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { UserService } from "../../services/identity/src/users/service";
-import { throwAwayStack } from "../support";
+import { http, throwAwayStack } from "../support";
 
 /**
  * The web UI in a real browser (Debian's Chromium, headless) against the whole platform started by
@@ -24,26 +24,14 @@ let web: string;
 let teacherToken: string;
 let adminToken: string;
 
-async function api(method: string, url: string, options: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
-
 async function login(email: string) {
-  const answer = await api("POST", `${stack.urls.identity}/login`, { body: { email, password: PASSWORD } });
+  const answer = await http("POST", `${stack.urls.identity}/login`, { body: { email, password: PASSWORD } });
   expect(answer.status).toBe(200);
   return answer.body.access_token as string;
 }
 
 async function createCourse(title: string, price_cents: number, description = "A course made for the browser tests.") {
-  const answer = await api("POST", `${stack.urls.course}/courses`, {
+  const answer = await http("POST", `${stack.urls.course}/courses`, {
     token: teacherToken,
     body: { title, description, level: "beginner", price_cents, duration_hours: 3 },
   });
@@ -271,8 +259,8 @@ describe("web UI in Chromium", () => {
         expect(await page.locator("form[action='/courses/new']").count()).toBe(0);
         await shot(page, "teacher-pending.png");
 
-        const me = await api("GET", `${stack.urls.identity}/me`, { token: await login(email) });
-        const verified = await api("POST", `${stack.urls.identity}/users/${me.body.id}/verify`, { token: adminToken });
+        const me = await http("GET", `${stack.urls.identity}/me`, { token: await login(email) });
+        const verified = await http("POST", `${stack.urls.identity}/users/${me.body.id}/verify`, { token: adminToken });
         expect(verified.status).toBe(200);
         await page.reload();
         await page.getByText("An admin has verified your account.").waitFor();
@@ -424,7 +412,7 @@ describe("Lab page", () => {
     async () => {
       // A browsing mix over every service, mostly answered 200, with an unknown course (404) and a
       // missing token (401) now and then so the error columns and chart have something to show.
-      const registered = await api("POST", `${stack.urls.identity}/register`, {
+      const registered = await http("POST", `${stack.urls.identity}/register`, {
         body: { email: "lab-student@lab.test", password: PASSWORD, full_name: "Lab Student", role: "student" },
       });
       expect(registered.status).toBe(201);

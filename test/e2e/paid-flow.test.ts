@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ROOT, type Stack } from "../../scripts/lib/stack";
-import { throwAwayStack } from "../support";
+import { http, throwAwayStack } from "../support";
 
 /**
  * The roadmap's flows over real HTTP, against every service started by the launcher of
@@ -13,23 +13,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => stack?.stop(), 30_000);
-
-type Reply = { status: number; body: any };
-async function http(
-  method: string,
-  url: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  return { status: response.status, body: await response.json() };
-}
 
 async function account(email: string, role: "student" | "teacher") {
   const password = "long enough password";

@@ -12,6 +12,8 @@ import { buildAssets } from "../../web-htmx/src/assets";
 import { ServiceClient } from "../../web-htmx/src/services";
 import { type Harness, serviceHarness } from "../support";
 
+export { http } from "../support";
+
 const builders: Record<ServiceName, (context: ServiceContext) => AnyElysia> = {
   identity: identityApp,
   course: courseApp,
@@ -74,27 +76,6 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<P
     await Promise.all(Object.values(harness).map((h) => h.close()));
   };
   return { harness, urls, user, close };
-}
-
-export type Reply = { status: number; headers: Headers; body: any; text: string };
-
-/** One JSON request over HTTP; the body is parsed when the answer says it is JSON. */
-export async function http(
-  method: string,
-  url: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers["content-type"] ??= "application/json";
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  const json = response.headers.get("content-type")?.includes("json");
-  return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text, text };
 }
 
 /** The web app over the platform's services, listening on a free port. */

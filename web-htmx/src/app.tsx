@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-import { activeFlags, HttpError, isBrokenValidationReport, log, Metrics, metricsPlugin } from "@lab/shared";
+import { activeFlags, HttpError, isUndescribableBody, log, Metrics, metricsPlugin } from "@lab/shared";
 import { Elysia } from "elysia";
 import { accountController } from "./account";
 import { assetsController } from "./assets";
@@ -29,7 +29,7 @@ export const webFrame = (context: WebContext) =>
         });
       }
     })
-    .onError({ as: "global" }, async ({ code, error, request }) => {
+    .onError({ as: "global" }, async ({ code, error, request, body }) => {
       const user = await sessionUser(request, context.config.JWT_SECRET);
       if (error instanceof HttpError) {
         const response = await errorPage(context, request, user, error.status, error.message);
@@ -37,7 +37,7 @@ export const webFrame = (context: WebContext) =>
         return response;
       }
       if (code === "NOT_FOUND") return errorPage(context, request, user, 404, "There is no page at this address.");
-      if (code === "VALIDATION" || code === "PARSE" || isBrokenValidationReport(error)) {
+      if (code === "VALIDATION" || code === "PARSE" || isUndescribableBody(error, body)) {
         return errorPage(context, request, user, 400, "The form sent something this page does not understand.");
       }
       log("error", "unhandled error", {

@@ -1,4 +1,4 @@
-import { type ErrorBody, errorFragment, SERVICE_NAMES, type ServiceName, wantsHtml } from "@lab/shared";
+import { type ErrorBody, renderError, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { Elysia } from "elysia";
 import type { WebContext } from "./context";
 import { serviceLabel } from "./services";
@@ -20,13 +20,10 @@ const FORWARDED_REQUEST = [
 const FORWARDED_RESPONSE = ["content-type", "retry-after", "x-request-id", "vary", "location", "idempotent-replayed"];
 
 function errorAnswer(request: Request, status: number, body: ErrorBody) {
-  const html = wantsHtml(request);
-  return new Response(html ? errorFragment(body) : JSON.stringify(body), {
+  const rendered = renderError(request, body);
+  return new Response(rendered.text, {
     status,
-    headers: {
-      "content-type": html ? "text/html; charset=utf-8" : "application/json; charset=utf-8",
-      "cache-control": "no-store",
-    },
+    headers: { "content-type": rendered.contentType, "cache-control": "no-store" },
   });
 }
 

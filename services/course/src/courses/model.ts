@@ -1,8 +1,7 @@
+import { MAX_PAGE_SIZE, PageOf, PageQuery } from "@lab/shared";
 import { t } from "elysia";
 
 const Level = t.Union([t.Literal("beginner"), t.Literal("intermediate"), t.Literal("advanced")]);
-
-export const MAX_PAGE = 100;
 
 export const ListQuery = t.Object({
   q: t.Optional(
@@ -12,8 +11,7 @@ export const ListQuery = t.Object({
     }),
   ),
   level: t.Optional(Level),
-  limit: t.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 }),
-  offset: t.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+  ...PageQuery.properties,
 });
 
 export const CreateCourseBody = t.Object({
@@ -37,20 +35,15 @@ export const Course = t.Object({
 });
 
 /** A page without a total: counting an unindexed ILIKE would scan the table on every request. */
-export const CoursePage = t.Object({
-  items: t.Array(Course),
-  limit: t.Integer(),
-  offset: t.Integer(),
-  has_more: t.Boolean(),
-});
+export const CoursePage = PageOf(Course);
 
 export const CourseIdParams = t.Object({ id: t.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 
 /** A plain pattern rather than t.Array: Elysia's array-query decoding fails outside the validation error shape. */
 export const BatchQuery = t.Object({
   ids: t.String({
-    pattern: `^[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,${MAX_PAGE - 1}}$`,
-    description: `Up to ${MAX_PAGE} comma-separated course ids, e.g. ids=1,2,3`,
+    pattern: `^[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,${MAX_PAGE_SIZE - 1}}$`,
+    description: `Up to ${MAX_PAGE_SIZE} comma-separated course ids, e.g. ids=1,2,3`,
   }),
 });
 
@@ -60,4 +53,5 @@ export const CourseBatch = t.Object({ items: t.Array(Course) });
 export type ListInput = typeof ListQuery.static;
 export type CreateCourseInput = typeof CreateCourseBody.static;
 export type CourseRow = typeof Course.static;
+export type CoursePageRow = typeof CoursePage.static;
 export type Level = typeof Level.static;

@@ -1,14 +1,12 @@
-import { type AuthUser, type Db, notFound } from "@lab/shared";
+import { type AuthUser, type Db, notFound, pageOf } from "@lab/shared";
 import type { Cache } from "@lab/shared/cache";
-import type { CourseRow, CreateCourseInput, ListInput } from "./model";
+import type { CoursePageRow, CourseRow, CreateCourseInput, ListInput } from "./model";
 
 /** `%` and `_` typed by a user match themselves: escape them (and the escape character) for ILIKE. */
 export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`;
 
 /** Every cached list page belongs to this group: creating a course drops them all at once. */
 const LIST_GROUP = "courses:list";
-
-type CoursePageRow = { items: CourseRow[]; limit: number; offset: number; has_more: boolean };
 
 /** The cache holds JSON: dates come back as ISO strings and are turned into Dates again. */
 const reviveCourse = (course: CourseRow): CourseRow => ({ ...course, created_at: new Date(course.created_at) });
@@ -39,7 +37,6 @@ export class CourseService {
     const sql = this.db.sql;
     const term = q?.trim();
     const search = term ? containsPattern(term) : null;
-    // One row more than asked tells whether another page exists, without a COUNT(*) over the filter.
     const rows = await this.db.query<CourseRow>`
       SELECT id, title, description, level, price_cents, duration_hours, teacher_id, teacher_name, created_at
       FROM courses
@@ -48,7 +45,7 @@ export class CourseService {
         ${level ? sql`AND level = ${level}` : sql``}
       ORDER BY created_at DESC, id DESC
       LIMIT ${limit + 1} OFFSET ${offset}`;
-    return { items: rows.slice(0, limit), limit, offset, has_more: rows.length > limit };
+    return pageOf(rows, { limit, offset });
   }
 
   byId(id: number): Promise<CourseRow> {
