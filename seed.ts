@@ -4,8 +4,8 @@
  * with --check verifies one. Uses <SERVICE>_DATABASE_URL where set, otherwise the embedded server
  * of `bun run start` (started for the length of the command when it is not running).
  */
-import { parseArgs } from "node:util";
 import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
+import { parseCommandLine } from "./scripts/lib/args";
 import { serviceDatabases } from "./scripts/lib/databases";
 import { DEMO_ACCOUNTS, LAB_PASSWORD } from "./scripts/seed/accounts";
 import { checkSeed } from "./scripts/seed/check";
@@ -13,9 +13,9 @@ import { seedDatabases } from "./scripts/seed/load";
 import { formatCount, formatSeconds } from "./scripts/seed/progress";
 import { DATASET_FLAGS, datasetFromFlags, type SeedSizes } from "./scripts/seed/sizes";
 
-const USAGE = `usage: bun run seed [--full] [--users N] [--courses N] [--enrollments N] [--payments N]
-                    [--seed N] [--reset] [--check]
-  (no flags)   the demo dataset: 500 users, 1,000 courses, 2,000 enrollments, 500 payments
+const USAGE =
+  "usage: bun run seed [--full] [--users N] [--courses N] [--enrollments N] [--payments N] [--seed N] [--reset] [--check]";
+const HELP = `  (no flags)   the demo dataset: 500 users, 1,000 courses, 2,000 enrollments, 500 payments
   --full       the roadmap's: 50,000 users, 100,000 courses, 200,000 enrollments, 50,000 payments
   --users N …  one size at a time, on top of the demo or --full sizes
   --seed N     which dataset (default 1): the same seed and sizes give the same rows
@@ -26,18 +26,17 @@ const say = (line: string) => console.log(line);
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 async function main(): Promise<number> {
-  let values: ReturnType<typeof parseFlags>["values"];
+  const { values, fail } = parseCommandLine({
+    name: "seed",
+    usage: USAGE,
+    help: HELP,
+    options: { ...DATASET_FLAGS, reset: { type: "boolean" }, check: { type: "boolean" } },
+  });
   let dataset: { sizes: SeedSizes; seed: number };
   try {
-    values = parseFlags().values;
-    if (values.help) {
-      say(USAGE);
-      return 0;
-    }
     dataset = datasetFromFlags(values);
   } catch (error) {
-    console.error(`seed: ${message(error)}\n${USAGE}`);
-    return 2;
+    return fail(message(error));
   }
 
   const databases = await serviceDatabases(SERVICE_NAMES);
@@ -58,18 +57,6 @@ async function main(): Promise<number> {
   } finally {
     await databases.done();
   }
-}
-
-function parseFlags() {
-  return parseArgs({
-    args: Bun.argv.slice(2),
-    options: {
-      ...DATASET_FLAGS,
-      reset: { type: "boolean" },
-      check: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 async function seed(

@@ -4,28 +4,26 @@
  * Without --password (or ADMIN_PASSWORD) a random one is generated and printed once.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Db, migrate } from "@lab/shared";
 import { SQL } from "bun";
 import { UserService } from "../services/identity/src/users/service";
+import { parseCommandLine } from "./lib/args";
 import { serviceDatabases } from "./lib/databases";
 import { ROOT } from "./lib/stack";
 
-const { values, positionals } = parseArgs({
-  args: Bun.argv.slice(2),
+const { values, positionals, fail } = parseCommandLine({
+  name: "admin:create",
+  usage: 'usage: bun run admin:create EMAIL [--name "Full Name"] [--password PASSWORD]',
+  help: `Creates an admin account in the identity database (*_DATABASE_URL, or the embedded server of bun run start).
+  --name       the account's full name (default Administrator)
+  --password   at least 8 characters (or ADMIN_PASSWORD); without either a random one is printed once`,
   options: { name: { type: "string" }, password: { type: "string" } },
-  allowPositionals: true,
+  positionals: { min: 1, max: 1 },
 });
-const email = positionals[0];
-if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) {
-  console.error('usage: bun run admin:create EMAIL [--name "Full Name"] [--password PASSWORD]');
-  process.exit(2);
-}
+const email = positionals[0] as string;
+if (!/^[^@\s]+@[^@\s]+$/.test(email)) fail(`${JSON.stringify(email)} is not an email address`);
 const password = values.password ?? process.env.ADMIN_PASSWORD ?? crypto.randomUUID().replaceAll("-", "").slice(0, 20);
-if (password.length < 8) {
-  console.error("admin:create: the password must have at least 8 characters");
-  process.exit(2);
-}
+if (password.length < 8) fail("the password must have at least 8 characters");
 
 const target = await serviceDatabases(["identity"]);
 const url = target.urls.identity;

@@ -8,25 +8,34 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { migrate, SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
 import { $, SQL } from "bun";
+import { parseCommandLine, wholeNumber } from "./lib/args";
 import { ensureDatabases, freePort, startEmbeddedPostgres } from "./lib/postgres";
 import { hashLabPassword } from "./seed/accounts";
 import { checkSeed } from "./seed/check";
 import { generateDataset, type TableLoad, tableLoads } from "./seed/generate";
 import { migrationsOf, SEED_TABLES, seedDatabases } from "./seed/load";
 import { formatCount, formatSeconds } from "./seed/progress";
-import { DATASET_FLAGS, datasetFromFlags } from "./seed/sizes";
+import { DATASET_FLAGS, datasetFromFlags, SeedError } from "./seed/sizes";
 
 const PSQL = process.env.PSQL ?? "psql";
-const { values } = parseArgs({
-  args: Bun.argv.slice(2),
+const line = parseCommandLine({
+  name: "bench:seed",
+  usage: "usage: bun run bench:seed [--rounds N] [--users N] [--courses N] [--enrollments N] [--payments N] [--seed N]",
+  help: `Times the seed against psql \\copy of the same rows on a throw-away embedded PostgreSQL (the --full sizes unless given).
+  --rounds N   how many times each load runs (default 3); the medians are compared`,
   options: { ...DATASET_FLAGS, rounds: { type: "string" } },
 });
-const { sizes, seed } = datasetFromFlags({ ...values, full: true });
-const rounds = Number(values.rounds ?? 3);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a whole number ≥ 1");
+const { values } = line;
+const { sizes, seed } = (() => {
+  try {
+    return datasetFromFlags({ ...values, full: true });
+  } catch (error) {
+    return line.fail(error instanceof SeedError ? error.message : String(error));
+  }
+})();
+const rounds = values.rounds === undefined ? 3 : wholeNumber(line, "rounds", values.rounds, { min: 1 });
 
 const say = (line: string) => console.log(line);
 const psqlVersion = (await $`${PSQL} --version`.text()).trim();

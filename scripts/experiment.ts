@@ -1,53 +1,44 @@
 /**
- * bun run experiment <name> [--profile rate|standard|capacity|smoke] (default rate) [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]
- * --step-users: users added per step of the capacity profile (default 100): larger steps find the limit sooner, coarser.
- * --rates: the offered req/s of the rate profile's ladder, in rising order (default: the profile's).
- * Runs one experiment of experiments/ and writes experiments/<name>/results/<run-id>/.
+ * bun run experiment <name> [--profile …]: runs one experiment of experiments/ and writes
+ * experiments/<name>/results/<run-id>/ (the flags are in the usage below, --help prints them).
  */
-import { parseArgs } from "node:util";
 import { experimentNames, FlagsError } from "./experiments/flags";
-import { isProfileName, PROFILE_NAMES, PROFILES } from "./experiments/profiles";
+import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, type SeedSize } from "./experiments/profiles";
 import { runExperiment } from "./experiments/runner";
 import { MissingToolsError } from "./experiments/tools";
+import { parseCommandLine } from "./lib/args";
 
-const usage = `usage: bun run experiment <${experimentNames().join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]`;
-
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({
-      args: Bun.argv.slice(2),
-      options: {
-        profile: { type: "string", default: "rate" },
-        "step-users": { type: "string" },
-        rates: { type: "string" },
-        "seed-size": { type: "string" },
-        "data-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-    });
-  } catch (error) {
-    // An unknown flag or a flag without its value: one line and the usage, not a stack trace.
-    console.error(`${(error as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-})();
-const [name] = positionals;
+const names = experimentNames();
+const { values, positionals, fail } = parseCommandLine({
+  name: "experiment",
+  usage: `usage: bun run experiment <${names.join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]`,
+  help: `Runs one experiment with Locust and writes experiments/<name>/results/<run-id>/.
+  --profile     the load (default rate): rate, an offered req/s ladder; standard, 100 users for 5 minutes; capacity, users in steps; smoke, a quick check
+  --seed-size   full (the roadmap's data) or small (the demo's); each profile has its own default
+  --data-dir    where the experiments' PostgreSQL keeps its data (default .data/experiments/postgres)
+  --step-users  users added per step of the capacity profile (default 100)
+  --rates       the rate profile's offered req/s, rising (e.g. 10,25,50)`,
+  options: {
+    profile: { type: "string", default: "rate" },
+    "step-users": { type: "string" },
+    rates: { type: "string" },
+    "seed-size": { type: "string" },
+    "data-dir": { type: "string" },
+  },
+  positionals: { min: 1, max: 1 },
+});
+const name = positionals[0] as string;
+if (!names.includes(name)) fail(`no experiment ${JSON.stringify(name)} (have: ${names.join(", ")})`);
 const seedSize = values["seed-size"];
-if (values.help || !name || positionals.length > 1) {
-  console.error(usage);
-  process.exit(values.help ? 0 : 2);
-}
-if (!isProfileName(values.profile) || (seedSize !== undefined && seedSize !== "full" && seedSize !== "small")) {
-  console.error(usage);
-  process.exit(2);
-}
+const profileName = values.profile ?? "rate";
+if (!isProfileName(profileName)) fail(`--profile takes ${PROFILE_NAMES.join(", ")}`);
+const profileChosen = profileName as ProfileName;
+if (seedSize !== undefined && seedSize !== "full" && seedSize !== "small") fail("--seed-size takes full or small");
 
 const stepUsers = values["step-users"] === undefined ? undefined : Number(values["step-users"]);
-const profile = PROFILES[values.profile];
+const profile = PROFILES[profileChosen];
 if (stepUsers !== undefined && (profile.kind !== "step" || !Number.isInteger(stepUsers) || stepUsers < 1)) {
-  console.error("--step-users takes a whole number ≥ 1 and goes with --profile capacity");
-  process.exit(2);
+  fail("--step-users takes a whole number ≥ 1 and goes with --profile capacity");
 }
 
 const rates = values.rates?.split(",").map(Number);
@@ -57,21 +48,20 @@ if (
     !rates.length ||
     !rates.every((rate, index) => Number.isFinite(rate) && rate > 0 && (index === 0 || rate > rates[index - 1]!)))
 ) {
-  console.error("--rates takes rising numbers > 0 separated by commas (e.g. 10,25,50) and goes with --profile rate");
-  process.exit(2);
+  fail("--rates takes rising numbers > 0 separated by commas (e.g. 10,25,50) and goes with --profile rate");
 }
 
 try {
   const { summary } = await runExperiment({
     experiment: name,
-    profile: values.profile,
+    profile: profileChosen,
     load:
       stepUsers !== undefined && profile.kind === "step"
         ? { ...profile, stepUsers }
         : rates !== undefined && profile.kind === "rate"
           ? { ...profile, rates }
           : undefined,
-    seedSize,
+    seedSize: seedSize as SeedSize | undefined,
     dataDir: values["data-dir"],
     say: (line) => console.log(`[experiment] ${line}`),
   });

@@ -1,5 +1,5 @@
 /**
- * bun scripts/explain-search.ts [--courses N] [--prepared | --unprepared]
+ * bun run explain-search [--courses N] [--prepared | --unprepared]
  * The catalog search's EXPLAIN (ANALYZE, BUFFERS) before (SEARCH_INDEX=none) and after (trgm), for
  * the seed's first common and first rare term, on a throw-away embedded PostgreSQL on a free port
  * seeded with the roadmap's 100,000 courses: the plans quoted in docs/architecture/03-course-and-search.md.
@@ -10,49 +10,29 @@
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Db, SERVICE_NAMES, SERVICES } from "@lab/shared";
 import { matchSearchIndex } from "../services/course/src/search-index";
 import { explainSearch } from "./experiments/explain";
+import { parseCommandLine, wholeNumber } from "./lib/args";
 import { ensureDatabases, freePort, startEmbeddedPostgres } from "./lib/postgres";
 import { seedDatabases } from "./seed/load";
 import { DEFAULT_SEED, FULL_SIZES } from "./seed/sizes";
 import { SEARCH_TERMS } from "./seed/vocabulary";
 
-const usage = "usage: bun scripts/explain-search.ts [--courses N] [--prepared | --unprepared]";
-const help = `${usage}
+const line = parseCommandLine({
+  name: "explain-search",
+  usage: "usage: bun run explain-search [--courses N] [--prepared | --unprepared]",
+  help: `The catalog search's EXPLAIN (ANALYZE, BUFFERS) before and after the trigram index, on a throw-away PostgreSQL.
   --courses N     courses to seed (default ${FULL_SIZES.courses})
   --prepared      only the service's default mode: a prepared statement, the plan after 6 executions
   --unprepared    only the mode behind PgBouncer (DB_VIA_PGBOUNCER=1): no prepared statements
-  with neither, each SEARCH_INDEX is explained in both modes`;
-
-/** A usage error: one line on stderr, exit 2. */
-function refuse(message: string): never {
-  console.error(`explain-search: ${message} (${usage})`);
-  process.exit(2);
-}
-
-let values: { courses?: string; prepared?: boolean; unprepared?: boolean; help?: boolean };
-try {
-  ({ values } = parseArgs({
-    args: Bun.argv.slice(2),
-    options: {
-      courses: { type: "string" },
-      prepared: { type: "boolean" },
-      unprepared: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  }));
-} catch (error) {
-  refuse(String(error instanceof Error ? error.message : error).split("\n")[0] as string);
-}
-if (values.help) {
-  console.log(help);
-  process.exit(0);
-}
-const courses = values.courses === undefined ? FULL_SIZES.courses : Number(values.courses);
-if (!Number.isInteger(courses) || courses < 1) refuse("--courses takes a whole number ≥ 1");
-if (values.prepared && values.unprepared) refuse("--prepared and --unprepared exclude each other");
+  with neither, each SEARCH_INDEX is explained in both modes`,
+  options: { courses: { type: "string" }, prepared: { type: "boolean" }, unprepared: { type: "boolean" } },
+});
+const { values } = line;
+const courses =
+  values.courses === undefined ? FULL_SIZES.courses : wholeNumber(line, "courses", values.courses, { min: 1 });
+if (values.prepared && values.unprepared) line.fail("--prepared and --unprepared exclude each other");
 const modes = values.prepared ? [true] : values.unprepared ? [false] : [true, false];
 const terms = { common: SEARCH_TERMS.common[0], rare: SEARCH_TERMS.rare[0]! };
 

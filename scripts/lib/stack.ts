@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { databaseUrlVar, SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
 import { type PgBouncer, startPgBouncer } from "./pgbouncer";
 import { type EmbeddedServer, ensureDatabases, startEmbeddedPostgres } from "./postgres";
+import { type RedisServer, redisServerBinary, startRedis } from "./redis";
 
 export const ROOT = join(import.meta.dir, "../..");
 
@@ -12,7 +13,7 @@ export type StackOptions = {
   /** Where the embedded PostgreSQL keeps its data (kept between runs). */
   dataDir?: string;
   /** Ports to use instead of the contract's (tests pick free ones). */
-  ports?: Partial<Record<ServiceName | "web" | "postgres" | "pgbouncer", number>>;
+  ports?: Partial<Record<ServiceName | "web" | "postgres" | "pgbouncer" | "redis", number>>;
   /** Where each process's output goes: inherited by default, or a file. */
   logFile?: string;
   say?: (line: string) => void;
@@ -26,6 +27,8 @@ export type Stack = {
   embedded: boolean;
   /** With DB_VIA_PGBOUNCER=1: the PgBouncer the services talk to (databaseUrls stay the direct ones). */
   pgbouncer?: { port: number; adminUrl: string; urls: Record<ServiceName, string> };
+  /** With CACHE=redis and no REDIS_URL given: the Redis started for the services. */
+  redis?: { port: number; url: string; pid: number };
   /** The service and web processes (a service with WORKERS>1 is its primary; the workers are its children). */
   processes: { name: string; pid: number }[];
   stop: () => Promise<void>;
@@ -74,6 +77,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const withWeb = existsSync(webEntry);
   for (const name of services) assertPortFree(host, ports[name], name);
   if (withWeb) assertPortFree(host, webPort, "web");
+  // CACHE=redis without a REDIS_URL: a Redis of its own, as DB_VIA_PGBOUNCER=1 gets its PgBouncer.
+  const ownRedis = (env.CACHE ?? process.env.CACHE) === "redis" && !(env.REDIS_URL ?? process.env.REDIS_URL);
+  const redisPort = options.ports?.redis ?? envPort("redis", 6379);
+  if (ownRedis) {
+    redisServerBinary(); // a missing program is said before anything starts
+    assertPortFree("127.0.0.1", redisPort, "redis");
+  }
 
   const external = SERVICE_NAMES.every((name) => process.env[databaseUrlVar(name)]);
   let postgres: EmbeddedServer | undefined;
@@ -120,6 +130,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     say(`PgBouncer: transaction pooling, port ${bouncerPort}, config in ${dir}`);
   }
+  let redis: RedisServer | undefined;
+  if (ownRedis) {
+    try {
+      redis = await startRedis({ port: redisPort });
+    } catch (error) {
+      await pgbouncer?.stop();
+      await postgres?.stop();
+      throw error;
+    }
+    env.REDIS_URL = redis.url;
+    say(`Redis: cache for CACHE=redis, port ${redisPort}, nothing kept on disk`);
+  }
   const viaBouncer = (name: ServiceName): Record<string, string> =>
     pgbouncer
       ? { DATABASE_URL: pgbouncer.urls[name] as string, DIRECT_DATABASE_URL: databaseUrls[name] }
@@ -153,6 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (const child of children) child.process.kill("SIGKILL");
     });
     await Promise.race([exited, timeout]);
+    await redis?.stop();
     await pgbouncer?.stop();
     await postgres?.stop();
   };
@@ -164,7 +187,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw error;
   }
   const processes = children.map((child) => ({ name: child.name, pid: child.process.pid }));
-  return { urls, databaseUrls, embedded: !external, processes, pgbouncer: pgbouncer && bouncerInfo(pgbouncer), stop };
+  return {
+    urls,
+    databaseUrls,
+    embedded: !external,
+    processes,
+    pgbouncer: pgbouncer && bouncerInfo(pgbouncer),
+    redis: redis && { port: redis.port, url: redis.url, pid: redis.pid },
+    stop,
+  };
 }
 
 const bouncerInfo = (bouncer: PgBouncer) => ({

@@ -43,7 +43,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
     evidence: "${name.toUpperCase()}_DATABASE_URL",
   },
   {
-    names: [...SERVICE_NAMES, "web", "pgbouncer"].map((name) => `${name.toUpperCase()}_PORT`),
+    names: [...SERVICE_NAMES, "web", "pgbouncer", "redis"].map((name) => `${name.toUpperCase()}_PORT`),
     file: "scripts/lib/stack.ts",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the template as written in that source
     evidence: "process.env[`${name.toUpperCase()}_PORT`]",

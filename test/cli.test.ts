@@ -1,0 +1,75 @@
+/**
+ * Every command of package.json answers --help and refuses what it does not know with one line and
+ * its usage (exit 2), before it starts anything: no stack trace, and nothing on stdout, where each
+ * command announces what it starts.
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { ROOT } from "../scripts/lib/stack";
+
+const TOOLS = new Set(["typecheck", "lint", "format"]);
+const scripts = Object.keys((await Bun.file(join(ROOT, "package.json")).json()).scripts).filter(
+  (name) => !TOOLS.has(name),
+);
+
+async function run(script: string, args: string[]) {
+  const child = Bun.spawn(["bun", "run", "--silent", script, ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
+describe("command lines", () => {
+  test("the commands people run are package.json scripts", () => {
+    for (const name of ["start", "seed", "admin:create", "bench:seed", "experiment", "lab", "explain-search"]) {
+      expect(scripts).toContain(name);
+    }
+  });
+
+  test.each(scripts)(
+    "bun run %s --bogus: one line and the usage on stderr, exit 2, nothing started",
+    async (script) => {
+      const { stdout, stderr, code } = await run(script, ["--bogus"]);
+      expect(code).toBe(2);
+      expect(stdout).toBe("");
+      const [problem, usage, ...rest] = stderr.trimEnd().split("\n");
+      expect(problem).toBe(`${script.replace(/^locust:input$/, "locust-input")}: Unknown option '--bogus'`);
+      expect(usage).toStartWith("usage: ");
+      expect(rest).toEqual([]);
+    },
+  );
+
+  test.each(scripts)("bun run %s --help: the usage on stdout, exit 0", async (script) => {
+    const { stdout, stderr, code } = await run(script, ["--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toStartWith("usage: ");
+    expect(stderr).toBe("");
+  });
+
+  test("a bad value is one line and the usage, exit 2", async () => {
+    const cases: [string, string[], string][] = [
+      ["start", ["--experiment", "99-nope"], 'start: no experiment "99-nope"'],
+      ["seed", ["--users", "lots"], 'seed: --users must be a whole number ≥ 0, got "lots"'],
+      ["bench:seed", ["--rounds", "0"], "bench:seed: --rounds takes a whole number ≥ 1"],
+      ["admin:create", ["not-an-email"], 'admin:create: "not-an-email" is not an email address'],
+      ["experiment", ["01-baseline", "--profile", "fast"], "experiment: --profile takes"],
+      ["lab", ["--repeat", "99"], "lab: --repeat takes a whole number from 1 to 20"],
+      ["explain-search", ["--prepared", "--unprepared"], "explain-search: --prepared and --unprepared exclude"],
+    ];
+    for (const [script, args, message] of cases) {
+      const { stdout, stderr, code } = await run(script, args);
+      expect({ script, code, stdout }).toEqual({ script, code: 2, stdout: "" });
+      const lines = stderr.trimEnd().split("\n");
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toStartWith(message);
+      expect(lines[1]).toStartWith("usage: ");
+    }
+  });
+});
