@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { forbidden, HttpError, unauthorized } from "./errors";
+import { errorResponses, forbidden, internalError, unauthorized } from "./errors";
 
 export const ROLES = ["student", "teacher", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -59,14 +59,32 @@ export function authorize(user: AuthUser, rule: AuthRule): void {
   }
 }
 
+/** The OpenAPI security scheme of a route with the `auth` option (declared in ./api-docs.ts). */
+export const BEARER_SCHEME = "bearerAuth";
+
+/** What a rule can answer besides the route's own statuses: 401 always, 403 when it asks more than a token. */
+const authErrors = (rule: AuthRule) =>
+  errorResponses(rule === true ? { 401: true } : { 401: true, 403: forbiddenMeaning(rule) });
+
+const forbiddenMeaning = (rule: Exclude<AuthRule, true>) =>
+  [
+    rule.roles && `The token's role is not ${rule.roles.join(" or ")}`,
+    rule.verifiedTeacher && "The token is not a verified teacher's",
+  ]
+    .filter(Boolean)
+    .join("; ");
+
 /**
  * The `auth` route option. The token is checked in `transform`, which runs before body validation,
  * so an anonymous or forbidden caller learns nothing about the body schema; `resolve` hands the user on.
+ * It also documents the route: the bearer scheme and its 401/403 answers (see ./api-docs.ts).
  */
 export const authGuard = (secret: string) => {
   const checked = new WeakMap<Request, AuthUser>();
   return new Elysia({ name: "lab.auth", seed: secret }).macro({
     auth: (rule: AuthRule) => ({
+      detail: { security: [{ [BEARER_SCHEME]: [] }] },
+      response: authErrors(rule),
       async transform({ request }) {
         const token = bearerToken(request.headers.get("authorization"));
         if (!token) throw unauthorized();
@@ -77,7 +95,7 @@ export const authGuard = (secret: string) => {
       },
       resolve({ request }) {
         const user = checked.get(request);
-        if (!user) throw new HttpError(500, "internal", "auth transform did not run");
+        if (!user) throw internalError("auth transform did not run");
         return { user };
       },
     }),

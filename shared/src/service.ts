@@ -1,5 +1,5 @@
-import { openapi } from "@elysiajs/openapi";
 import { Elysia, ValidationError } from "elysia";
+import { apiDocs, databaseErrors, Healthz, NotReady, Readyz, requestErrors } from "./api-docs";
 import type { Cache } from "./cache";
 import type { Config } from "./config";
 import type { Db } from "./db";
@@ -98,12 +98,8 @@ function validationBody(error: ValidationError | DecodeError): ErrorBody {
  */
 export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
   return new Elysia({ name: `lab.service.${name}` })
-    .use(
-      openapi({
-        path: "/swagger",
-        documentation: { info: { title: `Coursework Lab — ${name} service`, version: "0.1.0" } },
-      }),
-    )
+    .use(apiDocs(name))
+    .use(requestErrors())
     .use(metricsPlugin(metrics))
     .use(authGuard(config.JWT_SECRET))
     .error({ HttpError })
@@ -159,17 +155,22 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
         status: set.status ?? 200,
       });
     })
-    .get("/healthz", () => ({ status: "ok", service: name, pid: process.pid }), {
-      detail: { tags: ["ops"], description: "Alive; `pid` tells apart the processes of a service run with WORKERS>1" },
+    .get("/healthz", () => ({ status: "ok" as const, service: name, pid: process.pid }), {
+      response: { 200: Healthz },
+      detail: { tags: ["ops"], description: "Alive: answers without asking the database" },
     })
     .get(
       "/readyz",
       async ({ set }) => {
-        if (await db.ping()) return { status: "ready", service: name };
+        if (await db.ping()) return { status: "ready" as const, service: name };
         set.status = 503;
         set.headers["retry-after"] = "2";
-        return { error: "not_ready", message: "Database does not answer" };
+        return { error: "not_ready" as const, message: "Database does not answer" };
       },
-      { detail: { tags: ["ops"] } },
-    );
+      {
+        response: { 200: Readyz, 503: NotReady },
+        detail: { tags: ["ops"], description: "Ready: its database answers" },
+      },
+    )
+    .use(databaseErrors());
 }

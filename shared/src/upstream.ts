@@ -1,4 +1,4 @@
-import { badGateway, HttpError, serviceUnavailable } from "./errors";
+import { badGateway, ERROR_CODES, HttpError, serviceUnavailable } from "./errors";
 
 export type UpstreamCall = {
   /** The caller's token, forwarded where the other service enforces ownership itself. */
@@ -51,7 +51,7 @@ export class Upstream {
       body && typeof body === "object" && "message" in body && typeof body.message === "string"
         ? body.message
         : `HTTP ${status}`;
-    if (status === 404) throw new HttpError(404, "not_found", message);
+    if (status === 404) throw new HttpError(404, ERROR_CODES[404], message);
     if (status >= 500) throw serviceUnavailable(`The ${this.name} service failed: ${message}`);
     throw badGateway(`The ${this.name} service refused the request (${status}): ${message}`);
   }

@@ -1,4 +1,11 @@
-import { authGuard, htmlFragments, type ServiceContext, unprocessable } from "@lab/shared";
+import {
+  authGuard,
+  errorResponses,
+  htmlFragments,
+  type ServiceContext,
+  unprocessable,
+  withPageDefaults,
+} from "@lab/shared";
 import { Elysia } from "elysia";
 import { BatchQuery, Course, CourseBatch, CourseIdParams, CoursePage, CreateCourseBody, ListQuery } from "./model";
 import { CourseService } from "./service";
@@ -9,19 +16,19 @@ export const coursesController = ({ db, config, cache }: ServiceContext) => {
   return new Elysia({ name: "course.courses", prefix: "/courses", detail: { tags: ["courses"] } })
     .use(authGuard(config.JWT_SECRET))
     .use(htmlFragments)
-    .get("", ({ query }) => courses.list(query), {
+    .get("", ({ query }) => courses.list(withPageDefaults(query)), {
       query: ListQuery,
-      response: { 200: CoursePage },
+      response: { 200: CoursePage, ...errorResponses({ 422: true }) },
       fragment: CourseList,
     })
     .get("/batch", ({ query }) => courses.byIds(query.ids.split(",").map(Number)), {
       query: BatchQuery,
-      response: { 200: CourseBatch },
+      response: { 200: CourseBatch, ...errorResponses({ 422: true }) },
       detail: { description: "Several courses by id in one call (e.g. titles for a list of enrollments)" },
     })
     .get("/:id", ({ params }) => courses.byId(params.id), {
       params: CourseIdParams,
-      response: { 200: Course },
+      response: { 200: Course, ...errorResponses({ 404: "No course has this id", 422: true }) },
       fragment: CourseDetail,
     })
     .post(
@@ -31,6 +38,11 @@ export const coursesController = ({ db, config, cache }: ServiceContext) => {
         set.status = 201;
         return courses.create(body, user);
       },
-      { auth: { verifiedTeacher: true }, body: CreateCourseBody, response: { 201: Course }, fragment: CourseCreated },
+      {
+        auth: { verifiedTeacher: true },
+        body: CreateCourseBody,
+        response: { 201: Course, ...errorResponses({ 400: true, 422: true }) },
+        fragment: CourseCreated,
+      },
     );
 };

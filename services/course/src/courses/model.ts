@@ -1,4 +1,4 @@
-import { MAX_PAGE_SIZE, PageOf, PageQuery } from "@lab/shared";
+import { MAX_PAGE_SIZE, type PageInput, PageOf, PageQuery } from "@lab/shared";
 import { t } from "elysia";
 
 const Level = t.Union([t.Literal("beginner"), t.Literal("intermediate"), t.Literal("advanced")]);
@@ -50,7 +50,7 @@ export const BatchQuery = t.Object({
 /** The courses that exist among the ids asked for, by id; unknown ids are left out. */
 export const CourseBatch = t.Object({ items: t.Array(Course) });
 
-export type ListInput = typeof ListQuery.static;
+export type ListInput = typeof ListQuery.static & PageInput;
 export type CreateCourseInput = typeof CreateCourseBody.static;
 export type CourseRow = typeof Course.static;
 export type CoursePageRow = typeof CoursePage.static;

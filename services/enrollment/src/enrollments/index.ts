@@ -1,4 +1,13 @@
-import { authGuard, htmlFragments, PageQuery, requestIdOf, type ServiceContext, Upstream } from "@lab/shared";
+import {
+  authGuard,
+  errorResponses,
+  htmlFragments,
+  PageQuery,
+  requestIdOf,
+  type ServiceContext,
+  Upstream,
+  withPageDefaults,
+} from "@lab/shared";
 import { Elysia } from "elysia";
 import { CourseIdParams, CreateEnrollmentBody, Enrollment, EnrollmentCount, MyEnrollmentPage } from "./model";
 import { EnrollmentService } from "./service";
@@ -22,24 +31,38 @@ export const enrollmentsController = ({ db, config }: ServiceContext) => {
       {
         auth: { roles: ["student"] },
         body: CreateEnrollmentBody,
-        response: { 201: Enrollment },
+        response: {
+          201: Enrollment,
+          ...errorResponses({
+            400: true,
+            402: "A paid course without a usable payment: none given, not the caller's, not completed, or for another course or price",
+            404: "No course has this id",
+            409: "Already enrolled in the course, or the payment already paid for an enrollment",
+            422: true,
+            502: "The course or payment service refused the request",
+          }),
+        },
         fragment: EnrollmentCreated,
         detail: {
-          description:
-            "402 for a paid course without a usable payment, 409 when already enrolled or the payment is spent, " +
-            "503 when the course or payment service does not answer (nothing is written then)",
+          description: "Asks course (and payment, for a paid course) first: a 503 from them leaves nothing written",
         },
       },
     )
-    .get("/me", ({ query, user, request }) => enrollments.mine(user, query, requestIdOf(request)), {
+    .get("/me", ({ query, user, request }) => enrollments.mine(user, withPageDefaults(query), requestIdOf(request)), {
       auth: true,
       query: PageQuery,
-      response: { 200: MyEnrollmentPage },
+      response: {
+        200: MyEnrollmentPage,
+        ...errorResponses({
+          422: true,
+          502: "The course service refused the titles' request",
+        }),
+      },
       fragment: MyEnrollments,
     })
     .get("/course/:id/count", ({ params }) => enrollments.count(params.id), {
       params: CourseIdParams,
-      response: { 200: EnrollmentCount },
+      response: { 200: EnrollmentCount, ...errorResponses({ 422: true }) },
       fragment: CountView,
     });
 };

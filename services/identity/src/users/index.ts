@@ -1,4 +1,4 @@
-import { authGuard, type ServiceContext } from "@lab/shared";
+import { authGuard, errorResponses, type ServiceContext } from "@lab/shared";
 import { Elysia } from "elysia";
 import { LoginBody, RegisterBody, Token, User, UserIdParams } from "./model";
 import { normalizeEmail, UserService } from "./service";
@@ -25,7 +25,11 @@ export const usersController = ({ db, config }: ServiceContext) => {
         set.status = 201;
         return users.register(body);
       },
-      { transform: normalizeBodyEmail, body: RegisterBody, response: { 201: User } },
+      {
+        transform: normalizeBodyEmail,
+        body: RegisterBody,
+        response: { 201: User, ...errorResponses({ 400: true, 409: "This email is already registered", 422: true }) },
+      },
     )
     .post(
       "/login",
@@ -36,14 +40,24 @@ export const usersController = ({ db, config }: ServiceContext) => {
       {
         transform: normalizeBodyEmail,
         body: LoginBody,
-        response: { 200: Token },
-        detail: { description: "429 with Retry-After after too many failed logins for the email or from the client" },
+        response: {
+          200: Token,
+          ...errorResponses({
+            400: true,
+            401: "Wrong email or password",
+            422: true,
+            429: "Too many failed logins for the email or from the client; Retry-After says when to try again",
+          }),
+        },
       },
     )
-    .get("/me", ({ user }) => users.byId(user.id), { auth: true, response: { 200: User } })
+    .get("/me", ({ user }) => users.byId(user.id), {
+      auth: true,
+      response: { 200: User, ...errorResponses({ 404: "The token's user no longer exists" }) },
+    })
     .post("/users/:id/verify", ({ params }) => users.verify(params.id), {
       auth: { roles: ["admin"] },
       params: UserIdParams,
-      response: { 200: User },
+      response: { 200: User, ...errorResponses({ 404: "No user has this id", 422: true }) },
     });
 };

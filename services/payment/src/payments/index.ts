@@ -1,4 +1,11 @@
-import { authGuard, htmlFragments, PageQuery, type ServiceContext } from "@lab/shared";
+import {
+  authGuard,
+  errorResponses,
+  htmlFragments,
+  PageQuery,
+  type ServiceContext,
+  withPageDefaults,
+} from "@lab/shared";
 import { Elysia } from "elysia";
 import { CreatePaymentBody, Payment, PaymentHeaders, PaymentIdParams, PaymentPage } from "./model";
 import { PaymentService } from "./service";
@@ -21,21 +28,30 @@ export const paymentsController = ({ db, config }: ServiceContext) => {
         auth: { roles: ["student"] },
         body: CreatePaymentBody,
         headers: PaymentHeaders,
-        response: { 200: Payment, 201: Payment },
+        response: {
+          200: Payment,
+          201: Payment,
+          ...errorResponses({
+            400: true,
+            422: "A field is invalid, or the Idempotency-Key was used with another body",
+          }),
+        },
         fragment: PaymentReceipt,
         detail: { description: "201 for a new payment; 200 when an Idempotency-Key retry returns the stored one" },
       },
     )
-    .get("/me", ({ query, user }) => payments.mine(user, query), {
+    .get("/me", ({ query, user }) => payments.mine(user, withPageDefaults(query)), {
       auth: true,
       query: PageQuery,
-      response: { 200: PaymentPage },
+      response: { 200: PaymentPage, ...errorResponses({ 422: true }) },
       fragment: PaymentList,
     })
     .get("/:id", ({ params, user }) => payments.byId(params.id, user), {
       auth: true,
       params: PaymentIdParams,
-      response: { 200: Payment },
-      detail: { description: "Only the payer sees a payment; for anyone else it is a 404" },
+      response: {
+        200: Payment,
+        ...errorResponses({ 404: "No payment of the caller's has this id (anyone else's is a 404 too)", 422: true }),
+      },
     });
 };
