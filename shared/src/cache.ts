@@ -1,7 +1,7 @@
-import Redis from "ioredis";
 import type { Config } from "./config";
 import { log } from "./log";
 import type { Metrics } from "./metrics";
+import { RedisLink, sharedRedisUrl } from "./redis";
 
 /** One read-through look-up: `load` runs when the key is absent or the cache is unusable. */
 export type CacheEntry<T> = {
@@ -48,71 +48,45 @@ export type RedisCacheOptions = {
   commandTimeoutMs?: number;
 };
 
-const CONNECT_TIMEOUT_MS = 500;
-const RECONNECT_MAX_DELAY_MS = 2_000;
-/** After a failed command, Redis is left alone this long: a hung server costs one timeout, not one per request. */
-const BACKOFF_AFTER_FAILURE_MS = 1_000;
-
 /**
  * CACHE=redis. Redis is never a single point of failure: while it is down every look-up is
- * answered from `load` at once (no offline queue, no retries, short timeouts) and counted as
- * cache_requests_total{result="error"}; the client keeps reconnecting in the background and
- * the cache is used again as soon as Redis answers. A server that accepts connections but does
- * not answer (overloaded, stopped) costs one command timeout, then is skipped for a second.
+ * answered from `load` at once (see RedisLink: no offline queue, no retries, short timeouts) and
+ * counted as cache_requests_total{result="error"}; the cache is used again as soon as Redis
+ * answers. A server that accepts connections but does not answer (overloaded, stopped) costs one
+ * command timeout, then is skipped for a second.
  */
 export class RedisCache implements Cache {
-  readonly client: Redis;
+  private readonly link: RedisLink;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
   private readonly metrics?: Metrics;
-  private reportedDown = false;
-  private skipUntil = 0;
-  private closing = false;
 
   constructor(options: RedisCacheOptions) {
     this.prefix = options.prefix;
     this.ttlSeconds = options.ttlSeconds;
     this.metrics = options.metrics;
-    this.client = new Redis(options.url, {
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      commandTimeout: options.commandTimeoutMs ?? 250,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
-      enableAutoPipelining: true,
+    this.link = new RedisLink({
+      url: options.url,
+      commandTimeoutMs: options.commandTimeoutMs,
+      whileDown: "serving cached reads from the database",
+      whenBack: "caching again",
     });
-    const redis = redactUrl(options.url);
-    // One line per outage: without an error listener ioredis would print every failed reconnect.
-    const reportDown = (reason: string) => {
-      if (this.reportedDown) return;
-      this.reportedDown = true;
-      log("warn", "cache unreachable, serving from the database", { redis, reason });
-    };
-    this.client.on("error", (error: Error) => reportDown(error.message));
-    this.client.on("close", () => {
-      if (!this.closing) reportDown("connection closed");
-    });
-    this.client.on("ready", () => {
-      if (this.reportedDown) log("info", "cache reachable again", { redis });
-      this.reportedDown = false;
-    });
+  }
+
+  get client() {
+    return this.link.client;
   }
 
   get state(): CacheState {
-    return this.usable() ? "up" : "down";
-  }
-
-  private usable() {
-    return this.client.status === "ready" && Date.now() >= this.skipUntil;
+    return this.link.usable ? "up" : "down";
   }
 
   private failed(what: string, key: string, error: unknown) {
-    this.skipUntil = Date.now() + BACKOFF_AFTER_FAILURE_MS;
-    log("debug", what, { key, error: String(error) });
+    this.link.failed(what, `${key}: ${String(error)}`);
   }
 
   async remember<T>(entry: CacheEntry<T>): Promise<T> {
-    if (!this.usable()) {
+    if (!this.link.usable) {
       this.metrics?.cacheRequests.inc({ result: "error" });
       return entry.load();
     }
@@ -120,6 +94,7 @@ export class RedisCache implements Cache {
     try {
       key = entry.group ? `${await this.versionedPrefix(entry.group)}${entry.key}` : `${this.prefix}${entry.key}`;
       const stored = await this.client.get(key);
+      this.link.answered();
       if (stored !== null) {
         const value = JSON.parse(stored);
         this.metrics?.cacheRequests.inc({ result: "hit" });
@@ -151,8 +126,7 @@ export class RedisCache implements Cache {
   }
 
   async close() {
-    this.closing = true;
-    this.client.disconnect();
+    this.link.close();
   }
 
   private versionKey(group: string) {
@@ -166,13 +140,12 @@ export class RedisCache implements Cache {
   }
 }
 
-const redactUrl = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
-
 /** The cache a service's CACHE flag asks for; `off` opens no connection at all. */
 export function openCache(config: Config, service: string, metrics?: Metrics): Cache {
-  if (config.CACHE === "off") return new NoCache();
+  const url = sharedRedisUrl(config);
+  if (config.CACHE === "off" || !url) return new NoCache();
   return new RedisCache({
-    url: config.REDIS_URL,
+    url,
     prefix: `${service}:`,
     ttlSeconds: config.CACHE_TTL_SECONDS,
     metrics,

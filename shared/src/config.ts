@@ -25,7 +25,11 @@ export const EnvSchema = T.Object({
   DB_VIA_PGBOUNCER: oneOf(["0", "1"], "0"),
   SEARCH_INDEX: oneOf(["none", "trgm"], "none"),
   CACHE: oneOf(["off", "redis"], "off"),
-  REDIS_URL: url("redis://127.0.0.1:6379"),
+  /**
+   * The Redis that replicas share (identity's login throttling, and the cache with CACHE=redis).
+   * Unset: CACHE=redis looks on 127.0.0.1:6379, and without CACHE=redis no Redis is used at all.
+   */
+  REDIS_URL: T.Optional(T.String({ minLength: 1 })),
   /** How long a cached course page or course lives; creating a course drops the pages at once. */
   CACHE_TTL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   WORKERS: T.Integer({ minimum: 1, maximum: 64, default: 1 }),

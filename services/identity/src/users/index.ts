@@ -1,4 +1,5 @@
 import { authGuard, errorResponses, type ServiceContext } from "@lab/shared";
+import { RedisLink, sharedRedisUrl } from "@lab/shared/redis";
 import { Elysia } from "elysia";
 import { LoginBody, RegisterBody, Token, User, UserIdParams } from "./model";
 import { normalizeEmail, UserService } from "./service";
@@ -12,12 +13,23 @@ const normalizeBodyEmail = ({ body }: { body: unknown }) => {
 
 export const usersController = ({ db, config }: ServiceContext) => {
   const users = new UserService(db, { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
+  const redisUrl = sharedRedisUrl(config);
+  // Its own connection: the cache's may be off (CACHE=off) while replicas still share their counts.
+  const redis = redisUrl
+    ? new RedisLink({
+        url: redisUrl,
+        whileDown: "counting failed logins in this process",
+        whenBack: "counting failed logins in Redis",
+      })
+    : undefined;
   const throttle = new LoginThrottle({
     perAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
     perClient: config.LOGIN_FAILURES_PER_CLIENT,
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
+    redis,
   });
   return new Elysia({ name: "identity.users", detail: { tags: ["users"] } })
+    .onStop(() => redis?.close())
     .use(authGuard(config.JWT_SECRET))
     .post(
       "/register",

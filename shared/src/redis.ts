@@ -1,0 +1,99 @@
+import Redis from "ioredis";
+import type { Config } from "./config";
+import { log } from "./log";
+
+/** Where CACHE=redis looks when REDIS_URL is not set (the Redis that `bun run start` expects). */
+export const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
+
+/**
+ * The Redis a service shares with its other replicas, or undefined when it has none: REDIS_URL
+ * when set, else the local one when CACHE=redis asks for a cache. Without either, nothing that
+ * could be shared in Redis (the cache, login throttling) opens a connection.
+ */
+export function sharedRedisUrl(config: Pick<Config, "REDIS_URL" | "CACHE">): string | undefined {
+  return config.REDIS_URL ?? (config.CACHE === "redis" ? LOCAL_REDIS_URL : undefined);
+}
+
+export type RedisLinkOptions = {
+  url: string;
+  /** How long one command may take before the caller falls back. */
+  commandTimeoutMs?: number;
+  /** What the service does instead while Redis is down, for the one warning per outage. */
+  whileDown: string;
+  /** What it does again once Redis answers. */
+  whenBack: string;
+};
+
+const CONNECT_TIMEOUT_MS = 500;
+const RECONNECT_MAX_DELAY_MS = 2_000;
+/** After a failed command, Redis is left alone this long: a hung server costs one timeout, not one per request. */
+const BACKOFF_AFTER_FAILURE_MS = 1_000;
+
+/**
+ * A Redis connection that never makes a caller wait for a Redis that is down: no offline queue,
+ * no retries, short timeouts, so a command fails at once (or after one command timeout) and the
+ * caller does without. The client reconnects in the background; `usable` is true again as soon as
+ * Redis answers. One warning per outage, one line when it is over.
+ */
+export class RedisLink {
+  readonly client: Redis;
+  private readonly redis: string;
+  private readonly whileDown: string;
+  private readonly whenBack: string;
+  private reportedDown = false;
+  private skipUntil = 0;
+  private closing = false;
+
+  constructor(options: RedisLinkOptions) {
+    this.redis = options.url.replace(/\/\/[^@/]*@/, "//***@");
+    this.whileDown = options.whileDown;
+    this.whenBack = options.whenBack;
+    this.client = new Redis(options.url, {
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      commandTimeout: options.commandTimeoutMs ?? 250,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
+      enableAutoPipelining: true,
+    });
+    // Without an error listener ioredis would print every failed reconnect.
+    this.client.on("error", (error: Error) => this.reportDown(error.message));
+    this.client.on("close", () => {
+      if (!this.closing) this.reportDown("connection closed");
+    });
+    this.client.on("ready", () => this.reportBack());
+  }
+
+  /** Connected and not skipped after a failed command. */
+  get usable() {
+    return this.client.status === "ready" && Date.now() >= this.skipUntil;
+  }
+
+  /** After a command failed or timed out: Redis is skipped for a moment and the outage reported once. */
+  failed(what: string, error: unknown) {
+    this.skipUntil = Date.now() + BACKOFF_AFTER_FAILURE_MS;
+    log("debug", what, { error: String(error) });
+    this.reportDown(String(error));
+  }
+
+  /** After a command answered: ends an outage that was reported without a reconnect (a hung server). */
+  answered() {
+    if (this.reportedDown) this.reportBack();
+  }
+
+  close() {
+    this.closing = true;
+    this.client.disconnect();
+  }
+
+  private reportDown(reason: string) {
+    if (this.reportedDown) return;
+    this.reportedDown = true;
+    log("warn", `redis unreachable, ${this.whileDown}`, { redis: this.redis, reason });
+  }
+
+  private reportBack() {
+    if (this.reportedDown) log("info", `redis reachable again, ${this.whenBack}`, { redis: this.redis });
+    this.reportedDown = false;
+  }
+}
