@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { Db } from "@lab/shared";
 import { courseApp } from "../../services/course/src/app";
 import { containsPattern } from "../../services/course/src/courses/service";
 import { matchSearchIndex } from "../../services/course/src/search-index";
@@ -90,5 +91,20 @@ describe("SEARCH_INDEX flag", () => {
     await matchSearchIndex(api.db, "none");
     expect(await indexes()).toEqual([]);
     expect(await plan(RARE)).not.toContain("trgm");
+  });
+});
+
+describe("replicas starting at once", () => {
+  test("each matches the index from its own pool: none fails, the indexes exist once", async () => {
+    await matchSearchIndex(api.db, "none");
+    const replicas = Array.from({ length: 4 }, () => new Db({ url: api.url, max: 1, acquireTimeoutMs: 30_000 }));
+    try {
+      await Promise.all(replicas.map((db) => matchSearchIndex(db, "trgm")));
+      expect(await indexes()).toEqual(["courses_description_trgm_idx", "courses_title_trgm_idx"]);
+      await Promise.all(replicas.map((db) => matchSearchIndex(db, "none")));
+      expect(await indexes()).toEqual([]);
+    } finally {
+      await Promise.all(replicas.map((db) => db.close()));
+    }
   });
 });

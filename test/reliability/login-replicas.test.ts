@@ -136,11 +136,13 @@ describe("two identity replicas sharing one redis-server", () => {
     await redis.stop();
     const email = await account();
     // logins still work on both, without waiting for the Redis that is gone
+    const outageLoginMs: number[] = [];
     for (const replica of replicas) {
       const outage = await login(replica, email, PASSWORD, newClient());
       expect(outage.status).toBe(200);
       // a hang would take the connect or command timeout at every login; a fallback takes a hash
       expect(outage.ms).toBeLessThan(5_000);
+      outageLoginMs.push(Math.round(outage.ms));
     }
     // per process: replica A blocks after its own 4 failures, replica B has counted none of them
     const [a, b] = replicas;
@@ -154,11 +156,18 @@ describe("two identity replicas sharing one redis-server", () => {
     for (const replica of replicas) expect(lines(replica, FALLBACK_WARNING)).toBe(1);
 
     redis = await startRedis({ port: redis.port });
+    const restarted = performance.now();
     await waitUntil(async () => replicas.every((replica) => lines(replica, BACK_LINE) === 1), {
       timeoutMs: 15_000,
       intervalMs: 100,
       failure: "the replicas did not report Redis back",
     });
+    const sharedAgainMs = Math.round(performance.now() - restarted);
+    console.log(
+      JSON.stringify({
+        login_replicas_redis_outage: { login_ms_during_outage: outageLoginMs, shared_again_ms: sharedAgainMs },
+      }),
+    );
     await expectOneLimitAcrossBoth();
   });
 });

@@ -6,12 +6,17 @@ const TRGM_INDEXES = {
   courses_description_trgm_idx: "description",
 } as const;
 
+/** Held while one process matches the indexes: replicas starting at once would race on the catalog. */
+const SEARCH_INDEX_LOCK_KEY = 727_002;
+
 /**
  * SEARCH_INDEX=trgm creates pg_trgm GIN indexes on what the search filters; `none` drops them,
- * so a run of the baseline after an improved run really scans again.
+ * so a run of the baseline after an improved run really scans again. Replicas starting at once
+ * take turns (two CREATE INDEX IF NOT EXISTS of one name at once fail with a duplicate key).
  */
 export async function matchSearchIndex(db: Db, mode: "none" | "trgm") {
-  await db.run(async (sql) => {
+  await db.transaction(async (sql) => {
+    await sql`SELECT pg_advisory_xact_lock(${SEARCH_INDEX_LOCK_KEY})`;
     for (const [name, column] of Object.entries(TRGM_INDEXES)) {
       if (mode === "trgm") {
         await sql.unsafe(`CREATE INDEX IF NOT EXISTS ${name} ON courses USING gin (${column} gin_trgm_ops)`);
