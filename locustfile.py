@@ -1,8 +1,10 @@
 """Coursework Lab load: students (70%), searchers (20%) and teachers (10%) against the five services.
 
-Runs on Debian's python3-locust 2.12 and on current Locust. `bun run experiment` starts it with:
+Runs on Debian's python3-locust 2.12 and on current Locust. `bun run experiment` (headless) and
+`bun run locust` (the web UI) start it with:
   IDENTITY_URL, COURSE_URL, ENROLLMENT_URL, PAYMENT_URL, NOTIFICATION_URL  base URL of each service
-      (the contract's ports 8001-8005 when unset)
+      (the contract's ports 8001-8005 when unset); a Host given to Locust moves them all to that
+      machine, each on its own port (services_on)
   LAB_INPUT_FILE   JSON exported by the runner from the seeded database and scripts/seed/vocabulary.ts:
       {"password": ..., "students": [emails], "teachers": [verified teachers' emails],
        "vocabulary": {"common": [words], "rare": [words]}}
@@ -24,7 +26,7 @@ import random
 import time
 import uuid
 from collections import deque
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import gevent
 from gevent.queue import Channel, Full
@@ -36,11 +38,32 @@ def service_url(name, port):
     return os.environ.get(f"{name}_URL", f"http://127.0.0.1:{port}").rstrip("/")
 
 
-IDENTITY = service_url("IDENTITY", 8001)
-COURSE = service_url("COURSE", 8002)
-ENROLLMENT = service_url("ENROLLMENT", 8003)
-PAYMENT = service_url("PAYMENT", 8004)
-NOTIFICATION = service_url("NOTIFICATION", 8005)
+SERVICE_URLS = {
+    "identity": service_url("IDENTITY", 8001),
+    "course": service_url("COURSE", 8002),
+    "enrollment": service_url("ENROLLMENT", 8003),
+    "payment": service_url("PAYMENT", 8004),
+    "notification": service_url("NOTIFICATION", 8005),
+}
+
+
+def services_on(host):
+    """The services' URLs on the machine Locust's Host names (-H, or the web UI's Host field).
+
+    One Host cannot name five services, so it names the machine (scheme and host name) and each service
+    keeps its own port; the default Host, the course service's URL, leaves every URL as configured.
+    """
+    if not host or host.rstrip("/") == SERVICE_URLS["course"]:
+        return dict(SERVICE_URLS)
+    target = urlsplit(host if "://" in host else f"http://{host}")
+    if not target.hostname:
+        return dict(SERVICE_URLS)
+    moved = {}
+    for name, url in SERVICE_URLS.items():
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+        moved[name] = f"{target.scheme}://{target.hostname}{port}{parts.path}".rstrip("/")
+    return moved
 
 PAGE_SIZE = 20
 # Most visitors stay on the first catalog pages; deep offsets are rare.
@@ -57,7 +80,7 @@ RATE = None
 def read_input():
     path = os.environ.get("LAB_INPUT_FILE")
     if not path:
-        raise SystemExit("LAB_INPUT_FILE is not set: run the load through `bun run experiment`, which exports it")
+        raise SystemExit("LAB_INPUT_FILE is not set: run Locust with `bun run locust` or `bun run experiment`, which write it")
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     for key in ("password", "students", "teachers", "vocabulary") + (("tokens",) if RATED else ()):
@@ -110,8 +133,8 @@ def call(user, method, url, name, expect=(200,), tolerate=(), token=None, **kwar
 
 class LabUser(FastHttpUser):
     abstract = True
-    # FastHttpUser needs a host; every request below names its service's absolute URL.
-    host = COURSE
+    # FastHttpUser needs a host; every request below names its service's absolute URL (services_on).
+    host = SERVICE_URLS["course"]
     # Under the rate profile the arrival schedule paces every request (call); the users do not think.
     wait_time = constant(0) if RATED else between(0.5, 1.5)
     network_timeout = 30.0
@@ -120,12 +143,16 @@ class LabUser(FastHttpUser):
     def on_start(self):
         self.token = None
         self.seen = []
+        urls = services_on(self.host)
+        self.identity, self.course, self.enrollment, self.payment, self.notification = (
+            urls[name] for name in ("identity", "course", "enrollment", "payment", "notification")
+        )
 
     def login(self, email):
         outcome = call(
             self,
             "POST",
-            f"{IDENTITY}/login",
+            f"{self.identity}/login",
             "/login",
             json={"email": email, "password": INPUT["password"]},
         )
@@ -134,12 +161,12 @@ class LabUser(FastHttpUser):
 
     def browse_catalog(self):
         offset = random.choice(CATALOG_PAGES) * PAGE_SIZE
-        outcome = call(self, "GET", f"{COURSE}/courses?limit={PAGE_SIZE}&offset={offset}", "/courses")
+        outcome = call(self, "GET", f"{self.course}/courses?limit={PAGE_SIZE}&offset={offset}", "/courses")
         if outcome.ok and outcome.body["items"]:
             self.seen = outcome.body["items"]
 
     def open_course(self, course):
-        call(self, "GET", f"{COURSE}/courses/{course['id']}", "/courses/:id")
+        call(self, "GET", f"{self.course}/courses/{course['id']}", "/courses/:id")
 
 
 class StudentUser(LabUser):
@@ -167,7 +194,7 @@ class StudentUser(LabUser):
             return self.browse_catalog()
         course = random.choice(self.seen)
         self.open_course(course)
-        call(self, "GET", f"{ENROLLMENT}/enrollments/course/{course['id']}/count", "/enrollments/course/:id/count")
+        call(self, "GET", f"{self.enrollment}/enrollments/course/{course['id']}/count", "/enrollments/course/:id/count")
 
     @task(1)
     def enroll(self):
@@ -184,7 +211,7 @@ class StudentUser(LabUser):
         payment = call(
             self,
             "POST",
-            f"{PAYMENT}/payments",
+            f"{self.payment}/payments",
             "/payments",
             expect=(201,),
             token=self.token,
@@ -197,7 +224,7 @@ class StudentUser(LabUser):
             call(
                 self,
                 "POST",
-                f"{NOTIFICATION}/notifications",
+                f"{self.notification}/notifications",
                 "/notifications",
                 expect=(201,),
                 token=self.token,
@@ -210,7 +237,7 @@ class StudentUser(LabUser):
             body["payment_id"] = payment_id
         # 409: the seed may already have enrolled this student in the course.
         outcome = call(
-            self, "POST", f"{ENROLLMENT}/enrollments", "/enrollments", expect=(201,), tolerate=(409,),
+            self, "POST", f"{self.enrollment}/enrollments", "/enrollments", expect=(201,), tolerate=(409,),
             token=self.token, json=body,
         )
         return outcome.ok
@@ -219,14 +246,14 @@ class StudentUser(LabUser):
     def my_courses(self):
         if not self.authorised():
             return
-        outcome = call(self, "GET", f"{ENROLLMENT}/enrollments/me", "/enrollments/me", token=self.token)
+        outcome = call(self, "GET", f"{self.enrollment}/enrollments/me", "/enrollments/me", token=self.token)
         if outcome.ok:
             self.enrolled.update(item["course_id"] for item in items_of(outcome.body))
 
     @task(1)
     def notifications(self):
         if self.authorised():
-            call(self, "GET", f"{NOTIFICATION}/notifications/me", "/notifications/me", token=self.token)
+            call(self, "GET", f"{self.notification}/notifications/me", "/notifications/me", token=self.token)
 
 
 def items_of(body):
@@ -245,7 +272,7 @@ class SearchUser(LabUser):
         offset = 0
         # Some searchers page on while there are more results.
         while True:
-            outcome = call(self, "GET", f"{COURSE}/courses?q={quote(term)}&limit={PAGE_SIZE}&offset={offset}", name)
+            outcome = call(self, "GET", f"{self.course}/courses?q={quote(term)}&limit={PAGE_SIZE}&offset={offset}", name)
             if not outcome.ok:
                 return
             if outcome.body["items"]:
@@ -277,7 +304,7 @@ class TeacherUser(LabUser):
         outcome = call(
             self,
             "POST",
-            f"{COURSE}/courses",
+            f"{self.course}/courses",
             "/courses (create)",
             expect=(201,),
             token=self.token,

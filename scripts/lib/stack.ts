@@ -62,6 +62,21 @@ const envPort = (name: string, fallback: number) => {
 };
 
 /**
+ * Where a running `bun run start` answers, as a command beside it finds it: each service at
+ * `<SERVICE>_URL`, else HOST and `<SERVICE>_PORT` as the launcher picks them; the web app at WEB_PORT.
+ */
+export function runningStackUrls(): Record<ServiceName | "web", string> {
+  const host = process.env.HOST ?? "127.0.0.1";
+  const urls = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [
+      name,
+      (process.env[serviceUrlVar(name)] ?? `http://${host}:${envPort(name, SERVICES[name].port)}`).replace(/\/+$/, ""),
+    ]),
+  ) as Record<ServiceName, string>;
+  return { ...urls, web: `http://${host}:${envPort("web", WEB_PORT)}` };
+}
+
+/**
  * Starts the platform: PostgreSQL (embedded unless every <SERVICE>_DATABASE_URL is set), its
  * databases, every service (each runs its migrations), and the web app; waits until all are ready.
  */

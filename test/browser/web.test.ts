@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Db } from "@lab/shared";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../../scripts/lib/chromium";
 import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { UserService } from "../../services/identity/src/users/service";
 import { http, throwAwayStack } from "../support";
@@ -12,7 +13,6 @@ import { http, throwAwayStack } from "../support";
  * the launcher of `bun run start`: own PostgreSQL, free ports, a throw-away data directory. One
  * stack and one browser serve every test; each test has its own browser context (own cookies).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FAILURES = join(ROOT, "test-results");
 const SCREENSHOTS = join(ROOT, "docs/screenshots");
 const PASSWORD = "browser-test-pw";
@@ -73,19 +73,7 @@ beforeAll(async () => {
   await createCourse("<script>alert(1)</script>", 0, "<img src=x onerror=alert(2)> is just text here.");
 
   // a fresh, empty user-data directory is made by Playwright for this launch and removed after it
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
