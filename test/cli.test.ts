@@ -7,6 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT } from "../scripts/lib/stack";
 
+/** Each command is a fresh Bun (and Locust's check a Python) process: slow on a busy machine. */
+const SPAWN_TIMEOUT_MS = 30_000;
 const TOOLS = new Set(["typecheck", "lint", "format"]);
 const scripts = Object.keys((await Bun.file(join(ROOT, "package.json")).json()).scripts).filter(
   (name) => !TOOLS.has(name),
@@ -48,30 +50,39 @@ describe("command lines", () => {
     },
   );
 
-  test.each(scripts)("bun run %s --help: the usage on stdout, exit 0", async (script) => {
-    const { stdout, stderr, code } = await run(script, ["--help"]);
-    expect(code).toBe(0);
-    expect(stdout).toStartWith("usage: ");
-    expect(stderr).toBe("");
-  });
+  test.each(scripts)(
+    "bun run %s --help: the usage on stdout, exit 0",
+    async (script) => {
+      const { stdout, stderr, code } = await run(script, ["--help"]);
+      expect(code).toBe(0);
+      expect(stdout).toStartWith("usage: ");
+      expect(stderr).toBe("");
+    },
+    SPAWN_TIMEOUT_MS,
+  );
 
-  test("a bad value is one line and the usage, exit 2", async () => {
-    const cases: [string, string[], string][] = [
-      ["start", ["--experiment", "99-nope"], 'start: no experiment "99-nope"'],
-      ["seed", ["--users", "lots"], 'seed: --users must be a whole number ≥ 0, got "lots"'],
-      ["bench:seed", ["--rounds", "0"], "bench:seed: --rounds takes a whole number ≥ 1"],
-      ["admin:create", ["not-an-email"], 'admin:create: "not-an-email" is not an email address'],
-      ["experiment", ["01-baseline", "--profile", "fast"], "experiment: --profile takes"],
-      ["lab", ["--repeat", "99"], "lab: --repeat takes a whole number from 1 to 20"],
-      ["explain-search", ["--prepared", "--unprepared"], "explain-search: --prepared and --unprepared exclude"],
-    ];
-    for (const [script, args, message] of cases) {
-      const { stdout, stderr, code } = await run(script, args);
-      expect({ script, code, stdout }).toEqual({ script, code: 2, stdout: "" });
-      const lines = stderr.trimEnd().split("\n");
-      expect(lines).toHaveLength(2);
-      expect(lines[0]).toStartWith(message);
-      expect(lines[1]).toStartWith("usage: ");
-    }
-  });
+  test(
+    "a bad value is one line and the usage, exit 2",
+    async () => {
+      const cases: [string, string[], string][] = [
+        ["start", ["--experiment", "99-nope"], 'start: no experiment "99-nope"'],
+        ["seed", ["--users", "lots"], 'seed: --users must be a whole number ≥ 0, got "lots"'],
+        ["bench:seed", ["--rounds", "0"], "bench:seed: --rounds takes a whole number ≥ 1"],
+        ["admin:create", ["not-an-email"], 'admin:create: "not-an-email" is not an email address'],
+        ["experiment", ["01-baseline", "--profile", "fast"], "experiment: --profile takes"],
+        ["lab", ["--repeat", "99"], "lab: --repeat takes a whole number from 1 to 20"],
+        ["explain-search", ["--prepared", "--unprepared"], "explain-search: --prepared and --unprepared exclude"],
+      ];
+      const answers = await Promise.all(cases.map(([script, args]) => run(script, args)));
+      for (const [index, [script, , message]] of cases.entries()) {
+        const { stdout, stderr, code } = answers[index]!;
+        expect({ script, code, stdout }).toEqual({ script, code: 2, stdout: "" });
+        const lines = stderr.trimEnd().split("\n");
+        expect(lines).toHaveLength(2);
+        expect(lines[0]).toStartWith(message);
+        expect(lines[1]).toStartWith("usage: ");
+      }
+    },
+    SPAWN_TIMEOUT_MS,
+  );
 });
