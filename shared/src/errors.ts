@@ -59,7 +59,8 @@ export const badGateway = (message: string) => httpError(502, message);
 export const serviceUnavailable = (message: string, retryAfterSeconds = 1) =>
   httpError(503, message, { "retry-after": String(retryAfterSeconds) });
 
-const ERROR_MEANINGS: Record<ErrorStatus, string> = {
+/** What each status usually means on this platform; a route may document its own meaning instead. */
+export const ERROR_MEANINGS: Record<ErrorStatus, string> = {
   400: "The body does not parse as its Content-Type says",
   401: "No bearer token, or one that is invalid or expired",
   402: "Payment required",

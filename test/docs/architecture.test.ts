@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseEnv, SERVICE_NAMES, type ServiceContext, type ServiceName } from "@lab/shared";
-import type { AnyElysia } from "elysia";
-import { courseApp } from "../../services/course/src/app";
-import { enrollmentApp } from "../../services/enrollment/src/app";
-import { identityApp } from "../../services/identity/src/app";
-import { notificationApp } from "../../services/notification/src/app";
-import { paymentApp } from "../../services/payment/src/app";
+import { parseEnv, SERVICE_NAMES } from "@lab/shared";
+import { SERVICE_APPS } from "../../scripts/lib/apps";
 import { webApp } from "../../web-htmx/src/app";
 import { buildAssets } from "../../web-htmx/src/assets";
 import { ServiceClient } from "../../web-htmx/src/services";
@@ -92,13 +87,6 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
   })),
 ];
 
-const builders: Record<ServiceName, (context: ServiceContext) => AnyElysia> = {
-  identity: identityApp,
-  course: courseApp,
-  enrollment: enrollmentApp,
-  payment: paymentApp,
-  notification: notificationApp,
-};
 /** Served by every service but left out of its OpenAPI document; each is requested to show it is there. */
 const UNLISTED_ROUTES = ["/metrics", "/swagger", "/swagger/json"];
 
@@ -108,7 +96,7 @@ let facts: Facts;
 
 beforeAll(async () => {
   for (const name of SERVICE_NAMES) {
-    const harness = await serviceHarness(name, join(ROOT, "services", name, "migrations"), builders[name]);
+    const harness = await serviceHarness(name, join(ROOT, "services", name, "migrations"), SERVICE_APPS[name]);
     harnesses.push(harness);
     const document = await harness.request("GET", "/swagger/json");
     expect(document.status).toBe(200);

@@ -2,12 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BEARER_SCHEME, MAX_BODY_BYTES, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import type { AnyElysia } from "elysia";
+import { type OpenApiDocument, type OpenApiOperation, SERVICE_APPS } from "../../scripts/lib/apps";
 import { freePort } from "../../scripts/lib/postgres";
-import { courseApp } from "../../services/course/src/app";
-import { enrollmentApp } from "../../services/enrollment/src/app";
-import { identityApp } from "../../services/identity/src/app";
-import { notificationApp } from "../../services/notification/src/app";
-import { paymentApp } from "../../services/payment/src/app";
 import { call, type Harness, type RequestOptions, serviceHarness, type TestResponse, tokenFor } from "../support";
 import { ROOT } from "./repo-facts";
 
@@ -19,33 +15,7 @@ import { ROOT } from "./repo-facts";
  * that route's document with the error body's schema, and its `error` code must be the documented one.
  */
 
-type Schema = {
-  type?: string;
-  const?: unknown;
-  default?: unknown;
-  required?: string[];
-  properties?: Record<string, Schema>;
-};
-type Parameter = { name: string; in: "path" | "query" | "header"; required: boolean; schema: Schema };
-type Operation = {
-  security?: Record<string, string[]>[];
-  parameters?: Parameter[];
-  requestBody?: object;
-  responses?: Record<string, { description: string; content?: Record<string, { schema: Schema }> }>;
-};
-type OpenApiDocument = {
-  paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes?: Record<string, Record<string, string>> };
-};
-type Route = { method: string; path: string; operation: Operation };
-
-const builders: Record<ServiceName, (context: Parameters<typeof identityApp>[0]) => AnyElysia> = {
-  identity: identityApp,
-  course: courseApp,
-  enrollment: enrollmentApp,
-  payment: paymentApp,
-  notification: notificationApp,
-};
+type Route = { method: string; path: string; operation: OpenApiOperation };
 
 const routesOf = (document: OpenApiDocument): Route[] =>
   Object.entries(document.paths).flatMap(([path, operations]) =>
@@ -159,14 +129,14 @@ const migrations = (name: ServiceName) => join(ROOT, "services", name, "migratio
 
 beforeAll(async () => {
   for (const name of ["identity", "course", "payment", "notification"] as const) {
-    harnesses[name] = await serviceHarness(name, migrations(name), builders[name]);
+    harnesses[name] = await serviceHarness(name, migrations(name), SERVICE_APPS[name]);
   }
-  harnesses.enrollment = await serviceHarness("enrollment", migrations("enrollment"), enrollmentApp, {
+  harnesses.enrollment = await serviceHarness("enrollment", migrations("enrollment"), SERVICE_APPS.enrollment, {
     COURSE_URL: listen(harnesses.course.app),
     PAYMENT_URL: listen(harnesses.payment.app),
   });
   const nowhere = `http://127.0.0.1:${freePort()}`;
-  enrollmentAlone = await serviceHarness("enrollment", migrations("enrollment"), enrollmentApp, {
+  enrollmentAlone = await serviceHarness("enrollment", migrations("enrollment"), SERVICE_APPS.enrollment, {
     COURSE_URL: nowhere,
     PAYMENT_URL: nowhere,
   });
@@ -238,7 +208,7 @@ describe("each service's OpenAPI document", () => {
       ...documents.course.paths,
       "/courses": { get: { parameters: [{ name: "limit", in: "query", required: true, schema: {} }] } },
     };
-    expect(documentProblems({ ...documents.course, paths } as OpenApiDocument)).toContain(
+    expect(documentProblems({ ...documents.course, paths } as unknown as OpenApiDocument)).toContain(
       "GET /courses: limit is required or has no default",
     );
   });
