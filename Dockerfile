@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image per app of the Bun workspace, chosen when building (compose.yaml builds all six):
 #   docker build --build-arg APP_DIR=services/course --build-arg APP_PORT=8002 -t coursework-lab/course .
-#   docker build --target web --build-arg APP_DIR=web-htmx --build-arg APP_PORT=3000 -t coursework-lab/web .
+#   docker build --build-arg APP_DIR=web-htmx --build-arg APP_PORT=3000 -t coursework-lab/web .
 # APP_DIR is services/<name> or web-htmx; APP_PORT is its port in the contract (8001-8005, 3000).
 ARG BUN_VERSION=1.4
 
@@ -18,6 +18,8 @@ COPY ${APP_DIR}/package.json ${APP_DIR}/
 RUN bun install --frozen-lockfile --production
 
 # The runtime: the slim image (no compilers, no curl), the app's source, the image's non-root user.
+# The web app's Tailwind build scans only web-htmx and the UI kit in shared/src/ui: no service's
+# source comes along.
 FROM oven/bun:${BUN_VERSION}-slim AS app
 ARG APP_DIR
 ARG APP_PORT
@@ -37,11 +39,3 @@ EXPOSE ${APP_PORT}
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["bun", "/app/docker/healthcheck.ts"]
 ENTRYPOINT ["/bin/sh", "/app/docker/entrypoint.sh"]
 CMD ["bun", "src/index.ts"]
-
-# The web app compiles its Tailwind CSS at start-up, scanning the class names of the HTML fragments
-# the services render too (web-htmx/src/styles.css, @source): their sources come along, unexecuted.
-FROM app AS web
-COPY services /app/services/
-
-# A service (the default target).
-FROM app AS service

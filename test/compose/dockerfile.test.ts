@@ -11,7 +11,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { SERVICE_NAMES } from "@lab/shared";
 import { SQL } from "bun";
 import { validate } from "dockerfile-utils";
 import { freePort } from "../../scripts/lib/postgres";
@@ -42,10 +41,8 @@ describe("Dockerfile", () => {
     expect(external.length).toBeGreaterThanOrEqual(2);
     expect(external.map((from) => from.getImageName())).toEqual(external.map(() => "oven/bun"));
     const slim = external.find((from) => /^\$\{BUN_VERSION\}-slim$/.test(from.getImageTag() ?? ""))?.getBuildStage();
-    // Both targets compose builds derive from the slim stage; "service" is the default (last) one.
-    const targets = Object.fromEntries(froms.map((from) => [from.getBuildStage(), from.getImageName()]));
-    expect([targets.service, targets.web]).toEqual([slim, slim]);
-    expect(froms.at(-1)?.getBuildStage()).toBe("service");
+    // Compose builds the last stage for every app, web included: it is the slim one.
+    expect(froms.at(-1)?.getBuildStage()).toBe(slim);
     const runs = dockerfile
       .getInstructions()
       .filter((i) => i.getKeyword() === "RUN")
@@ -54,7 +51,7 @@ describe("Dockerfile", () => {
   });
 
   test("the final stage runs as the non-root bun user, exposes the port, checks /healthz, exec form", () => {
-    // The stage both targets (service, web) derive from: the one on the slim image.
+    // The stage every app runs: the one on the slim image.
     const instructions = parseDockerfile().getInstructions();
     const slim = instructions.findIndex((i) => i.getKeyword() === "FROM" && i.getArgumentsContent()?.includes("-slim"));
     const runtime = instructions.slice(slim);
@@ -125,36 +122,12 @@ async function stop(running: Running) {
   return running.process.exited;
 }
 
-const escapeClass = (name: string) => name.replace(/[:/.]/g, (c) => `\\${c}`);
-
-/**
- * Tailwind utilities used only in the services' HTML fragments (never in web-htmx or shared),
- * which the web app's CSS must still contain: the reference is the web app's own compile over
- * this checkout, where every source is present.
- */
-async function serviceOnlyClasses(): Promise<string[]> {
-  const text = (dir: string, pattern: RegExp) =>
-    readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
-      .filter((file) => pattern.test(file))
-      .map((file) => readFileSync(join(ROOT, dir, file), "utf8"))
-      .join("\n");
-  const elsewhere = new Set(`${text("web-htmx/src", /\.tsx?$/)}\n${text("shared/src", /\.tsx?$/)}`.split(/[\s"'`{}]+/));
-  const used = [...text("services", /src\/.*\.tsx$/).matchAll(/class="([^"]+)"/g)].flatMap((m) => m[1]!.split(/\s+/));
-  const candidates = [...new Set(used)].filter((name) => name && !elsewhere.has(name)).sort();
-  const { compileCss } = await import("../../web-htmx/src/assets");
-  const reference = await compileCss();
-  const expected = candidates.filter((name) => reference.includes(`.${escapeClass(name)}`));
-  expect(expected.length, "the services' views use utilities of their own").toBeGreaterThan(0);
-  return expected;
-}
-
-/** Which of the service-only utilities the web app's stylesheet (as its pages link it) defines. */
-async function stylesheetClasses(port: number, names: string[]): Promise<string[]> {
+/** The web app's stylesheet as its pages link it. */
+async function stylesheet(port: number): Promise<string> {
   const page = await (await fetch(`http://127.0.0.1:${port}/login`)).text();
   const href = /<link rel="stylesheet" href="([^"]+)"/.exec(page)?.[1];
   expect(href, "the login page links a stylesheet").toBeDefined();
-  const css = await (await fetch(`http://127.0.0.1:${port}${href}`)).text();
-  return names.filter((name) => css.includes(`.${escapeClass(name)}`));
+  return (await fetch(`http://127.0.0.1:${port}${href}`)).text();
 }
 
 /** Debian's PgBouncer with docker/pgbouncer/pgbouncer.ini, its hosts pointed at the test server. */
@@ -226,10 +199,8 @@ describe("each app's image, built and run without Docker", () => {
       expect(image.expose).toEqual([String(app.port)]);
       expect(image.env).toMatchObject({ NODE_ENV: "production", HOST: "0.0.0.0", PORT: String(app.port) });
       const services = join(image.root, "app/services");
-      // The web image carries the services' sources for Tailwind to scan (see the Dockerfile's web stage).
-      expect((existsSync(services) ? readdirSync(services) : []).sort()).toEqual(
-        isService(app) ? [app.name] : [...SERVICE_NAMES].sort(),
-      );
+      // The web image holds no service: its CSS comes from web-htmx and the UI kit in shared/src/ui.
+      expect(existsSync(services) ? readdirSync(services) : []).toEqual(isService(app) ? [app.name] : []);
       expect(existsSync(join(image.root, "app/web-htmx"))).toBe(!isService(app));
       expect(existsSync(join(image.root, "app", app.dir, "test"))).toBe(false);
       // Root devDependencies (the linter, the compiler, the embedded PostgreSQL) stay out.
@@ -252,9 +223,10 @@ describe("each app's image, built and run without Docker", () => {
         const ready = await fetch(`http://127.0.0.1:${r.port}/${isService(r.app) ? "readyz" : "healthz"}`);
         expect(ready.status, r.app.service).toBe(200);
       }
+      // Without any service's source the web image compiles the very CSS this checkout does.
       const web = running.find((r) => !isService(r.app))!;
-      const expected = await serviceOnlyClasses();
-      expect(await stylesheetClasses(web.port, expected)).toEqual(expected);
+      const { compileCss } = await import("../../web-htmx/src/assets");
+      expect(await stylesheet(web.port)).toBe(await compileCss());
     } finally {
       const codes = await Promise.all(running.map(stop));
       expect(codes, "graceful exit on SIGTERM").toEqual(running.map(() => 0));

@@ -8,7 +8,7 @@ export type Assets = { css: Asset; htmx: Asset };
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const fingerprint = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 12);
 
-/** Tailwind CSS 4 compiled from src/styles.css (scanning the web app, the services' views and shared) into one file. */
+/** Tailwind CSS 4 compiled from src/styles.css (scanning the web app and the shared UI kit) into one file. */
 export async function compileCss(): Promise<string> {
   const cli = join(dirname(Bun.resolveSync("@tailwindcss/cli/package.json", import.meta.dir)), "dist/index.mjs");
   const build = Bun.spawn([process.execPath, cli, "-i", join(import.meta.dir, "styles.css"), "--minify"], {

@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { Alert } from "@lab/shared/ui";
 import type { ServiceAnswer } from "./services";
 
 /** Error text per form field, shown next to the field. */
@@ -127,14 +128,7 @@ export const Select = ({
 );
 
 /** A message about the whole form (e.g. wrong password), announced to screen readers. */
-export const FormAlert = ({ message }: { message?: string }) =>
-  message ? (
-    <div class="error" role="alert" safe>
-      {message}
-    </div>
-  ) : (
-    ""
-  );
+export const FormAlert = ({ message }: { message?: string }) => (message ? <Alert text={message} /> : "");
 
 /** Form values as strings, trimmed except passwords; missing fields are empty. */
 export function formValues<K extends string>(body: unknown, names: readonly K[]): Record<K, string> {

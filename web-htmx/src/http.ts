@@ -1,4 +1,5 @@
 import { HTML_CONTENT_TYPE, wantsHtml } from "@lab/shared";
+import { webLinks } from "@lab/shared/ui";
 
 /**
  * A request HTMX makes to swap part of a page. A history restore (Back to a pushed URL) is also
@@ -30,4 +31,6 @@ export function seeOther(request: Request, location: string) {
 
 /** Where a form may send the user after signing in: only a path of this site. */
 export const safeNext = (next: unknown) =>
-  typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\")
+    ? next
+    : webLinks.catalog();

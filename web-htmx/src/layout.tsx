@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import type { AuthUser } from "@lab/shared";
+import { webLinks } from "@lab/shared/ui";
 import type { Assets } from "./assets";
 
 export type LayoutProps = {
@@ -56,31 +57,31 @@ const NavLink = ({ href, path, children }: { href: string; path?: string; childr
 export const Header = ({ user, unread, path }: Pick<LayoutProps, "user" | "unread" | "path">) => (
   <header class="border-b border-slate-200 bg-white">
     <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3">
-      <a href="/" class="mr-auto text-lg font-bold tracking-tight text-slate-900 hover:no-underline">
+      <a href={webLinks.catalog()} class="mr-auto text-lg font-bold tracking-tight text-slate-900 hover:no-underline">
         Coursework Lab
       </a>
       <nav aria-label="Main" class="flex flex-wrap items-center gap-1">
-        <NavLink href="/" path={path}>
+        <NavLink href={webLinks.catalog()} path={path}>
           Catalog
         </NavLink>
         {user?.role === "student" && (
-          <NavLink href="/my-courses" path={path}>
+          <NavLink href={webLinks.myCourses()} path={path}>
             My courses
           </NavLink>
         )}
         {user?.role === "teacher" && (
-          <NavLink href="/courses/new" path={path}>
+          <NavLink href={webLinks.newCourse()} path={path}>
             New course
           </NavLink>
         )}
         {user && (
-          <NavLink href="/notifications" path={path}>
+          <NavLink href={webLinks.notifications()} path={path}>
             <span class="inline-flex items-center gap-1">
               Notifications <UnreadBadge count={unread} />
             </span>
           </NavLink>
         )}
-        <NavLink href="/lab" path={path}>
+        <NavLink href={webLinks.lab()} path={path}>
           Lab
         </NavLink>
       </nav>
@@ -91,7 +92,7 @@ export const Header = ({ user, unread, path }: Pick<LayoutProps, "user" | "unrea
               {user.name}
             </span>
             <RoleBadge user={user} />
-            <form method="post" action="/logout">
+            <form method="post" action={webLinks.logout()}>
               <button type="submit" class="button-secondary px-3 py-1">
                 Log out
               </button>
@@ -99,10 +100,10 @@ export const Header = ({ user, unread, path }: Pick<LayoutProps, "user" | "unrea
           </>
         ) : (
           <>
-            <a href="/login" class="button-secondary px-3 py-1">
+            <a href={webLinks.login()} class="button-secondary px-3 py-1">
               Log in
             </a>
-            <a href="/register" class="button px-3 py-1">
+            <a href={webLinks.register()} class="button px-3 py-1">
               Register
             </a>
           </>

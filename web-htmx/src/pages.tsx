@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import type { AuthUser, Role } from "@lab/shared";
+import { Alert, webLinks } from "@lab/shared/ui";
 import { Elysia } from "elysia";
 import type { WebContext } from "./context";
 import { fullPage, isFragmentRequest, PAGE_HEADERS, seeOther } from "./http";
@@ -40,11 +41,7 @@ export async function errorPage(
   status: number,
   message: string,
 ) {
-  const alert = (
-    <div class="error" role="alert" safe>
-      {message}
-    </div>
-  );
+  const alert = <Alert text={message} />;
   if (isFragmentRequest(request)) {
     return new Response(await alert, { status, headers: PAGE_HEADERS });
   }
@@ -59,7 +56,7 @@ export async function errorPage(
         </h1>
         {alert}
         <p>
-          <a href="/">Back to the catalog</a>
+          <a href={webLinks.catalog()}>Back to the catalog</a>
         </p>
       </section>
     ),
@@ -86,8 +83,8 @@ export const pages = (context: WebContext) =>
         async beforeHandle({ user, request }) {
           if (!user) {
             const url = new URL(request.url);
-            const back = request.method === "GET" ? url.pathname + url.search : "/";
-            return seeOther(request, `/login?next=${encodeURIComponent(back)}`);
+            const back = request.method === "GET" ? url.pathname + url.search : webLinks.catalog();
+            return seeOther(request, webLinks.login(back));
           }
           if (rule !== true && !rule.includes(user.role)) {
             return errorPage(context, request, user, 403, `This page is for ${rule.join(" or ")} accounts.`);

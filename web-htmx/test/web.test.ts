@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseEnv, SERVICE_NAMES, type ServiceName, serviceUrlVar } from "@lab/shared";
+import { WEB_ROUTES, type WebPath, type WebRoute, webLinks } from "@lab/shared/ui";
 import type { AnyElysia } from "elysia";
 import { freePort } from "../../scripts/lib/postgres";
 import { courseApp } from "../../services/course/src/app";
@@ -151,13 +152,48 @@ describe("pages and assets", () => {
     expect(css.status).toBe(200);
     expect(css.headers.get("content-type")).toStartWith("text/css");
     expect(css.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
-    // classes used only by the services' fragments made it into the one CSS file
+    // classes of the UI kit's components, which render the services' fragments, made it into the one CSS file
     expect(css.text).toContain(".line-clamp-2");
     expect(css.text).toContain(".error");
     const script = await call(web, "GET", assets.htmx.path);
     expect(script.headers.get("content-type")).toStartWith("text/javascript");
     expect(script.text).toContain("4.0.1");
     expect((await call(web, "GET", "/assets/other.js")).status).toBe(404);
+  });
+});
+
+describe("the web app's routes", () => {
+  /** One link of each kind, built by the kit: a route added to WEB_ROUTES needs one here. */
+  const LINKS: Record<WebRoute, WebPath> = {
+    catalog: webLinks.catalog({ q: "rust", level: "beginner", offset: 12 }),
+    login: webLinks.login(webLinks.course(7)),
+    register: webLinks.register(),
+    logout: webLinks.logout(),
+    newCourse: webLinks.newCourse(),
+    course: webLinks.course(7),
+    enroll: webLinks.enroll(7),
+    myCourses: webLinks.myCourses({ offset: 20 }),
+    notifications: webLinks.notifications(),
+    readNotification: webLinks.readNotification(3),
+    lab: webLinks.lab(),
+    labLive: webLinks.labLive(),
+  };
+  const matches = (pattern: string, path: string) =>
+    new RegExp(`^${pattern.replace(/:\w+/g, "[^/]+")}$`).test(new URL(path, ORIGIN).pathname);
+
+  test("every route of the kit's table is one the app serves, and each link builder builds its route", () => {
+    const served = web.routes.map((route) => route.path);
+    for (const [name, pattern] of Object.entries(WEB_ROUTES) as [WebRoute, string][]) {
+      expect(served, name).toContain(pattern);
+      expect(matches(pattern, LINKS[name]), `${name}: ${LINKS[name]}`).toBe(true);
+    }
+  });
+
+  test("the pages behind the GET links answer (a visitor is sent to log in), never 404", async () => {
+    for (const name of ["catalog", "login", "register", "newCourse", "myCourses", "notifications", "lab"] as const) {
+      const answer = await call(web, "GET", LINKS[name]);
+      expect([200, 303], `${name}: ${LINKS[name]}`).toContain(answer.status);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { webLinks } from "@lab/shared/ui";
 import { type Harness, serviceHarness, tokenFor } from "../../../test/support";
 import { courseApp } from "../src/app";
 
@@ -27,7 +28,7 @@ describe("course HTML fragments (HX-Request: true)", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toStartWith("text/html");
     expect(response.headers.get("vary")).toBe("HX-Request");
-    expect(response.text).toContain(`href="/courses/${course.id}"`);
+    expect(response.text).toContain(`href="${webLinks.course(course.id)}"`);
     expect(response.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(response.text).not.toContain("<script>");
     expect(response.text).toContain("&lt;b&gt;bold&lt;/b&gt;");
@@ -45,11 +46,11 @@ describe("course HTML fragments (HX-Request: true)", () => {
   test("paging links keep the search and point at the web catalog", async () => {
     for (const n of [1, 2, 3]) await create(`Paging course ${n}`);
     const first = await api.request("GET", "/courses?q=paging&limit=2", { headers: HX });
-    expect(first.text).toContain('href="/?q=paging&offset=2"');
+    expect(first.text).toContain(`href="${webLinks.catalog({ q: "paging", offset: 2 })}"`);
     expect(first.text).toContain('hx-push-url="true"');
     expect(first.text).not.toContain('rel="prev"');
     const second = await api.request("GET", "/courses?q=paging&limit=2&offset=2", { headers: HX });
-    expect(second.text).toContain('href="/?q=paging"');
+    expect(second.text).toContain(`href="${webLinks.catalog({ q: "paging" })}"`);
     expect(second.text).not.toContain('rel="next"');
   });
 
@@ -90,7 +91,8 @@ describe("course HTML fragments (HX-Request: true)", () => {
       body: { title: "Made via HTMX", description: "", level: "advanced", price_cents: 500, duration_hours: 1 },
     });
     expect(response.status).toBe(201);
-    expect(response.text).toMatch(/href="\/courses\/\d+"/);
+    const [made] = (await api.request("GET", "/courses?q=Made%20via%20HTMX")).body.items;
+    expect(response.text).toContain(`href="${webLinks.course(made.id)}"`);
     expect(response.text).toContain("Made via HTMX");
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { webLinks } from "@lab/shared/ui";
 import type { AnyElysia } from "elysia";
 import { type Harness, serviceHarness, tokenFor } from "../../../test/support";
 import { courseApp } from "../../course/src/app";
@@ -50,7 +51,7 @@ describe("enrollment HTML fragments (HX-Request: true)", () => {
       body: { course_id: courseId },
     });
     expect(enrolled.status).toBe(201);
-    expect(enrolled.text).toContain('href="/my-courses"');
+    expect(enrolled.text).toContain(`href="${webLinks.myCourses()}"`);
     const one = await api.request("GET", `/enrollments/course/${courseId}/count`, { headers: HX });
     expect(one.text).toContain("1 student enrolled");
 
@@ -69,7 +70,7 @@ describe("enrollment HTML fragments (HX-Request: true)", () => {
     await api.request("POST", "/enrollments", { token: student, body: { course_id: courseId } });
     const response = await api.request("GET", "/enrollments/me", { token: student, headers: HX });
     expect(response.status).toBe(200);
-    expect(response.text).toContain(`href="/courses/${courseId}"`);
+    expect(response.text).toContain(`href="${webLinks.course(courseId)}"`);
     expect(response.text).toContain("&lt;b&gt;Bold&lt;/b&gt; &amp; free");
     expect(response.text).toContain("Free · enrolled");
   });
@@ -78,6 +79,6 @@ describe("enrollment HTML fragments (HX-Request: true)", () => {
     const student = await tokenFor({ role: "student" });
     const response = await api.request("GET", "/enrollments/me", { token: student, headers: HX });
     expect(response.text).toContain("You are not enrolled in any course yet.");
-    expect(response.text).toContain('href="/"');
+    expect(response.text).toContain(`href="${webLinks.catalog()}"`);
   });
 });

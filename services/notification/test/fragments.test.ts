@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { webLinks } from "@lab/shared/ui";
 import { type Harness, serviceHarness, tokenFor } from "../../../test/support";
 import { notificationApp } from "../src/app";
 
@@ -31,8 +32,8 @@ describe("notification HTML fragments (HX-Request: true)", () => {
     expect(response.text).toContain("You enrolled in “&lt;script&gt;alert(1)&lt;/script&gt;”.");
     expect(response.text).not.toContain("<script>");
     expect(response.text).toContain(`id="notification-${first.id}"`);
-    expect(response.text).toContain(`method="post" action="/notifications/${first.id}/read"`);
-    expect(response.text).toContain(`hx-post="/notifications/${first.id}/read"`);
+    expect(response.text).toContain(`method="post" action="${webLinks.readNotification(first.id)}"`);
+    expect(response.text).toContain(`hx-post="${webLinks.readNotification(first.id)}"`);
     expect(response.text).toContain('data-read="false"');
   });
 

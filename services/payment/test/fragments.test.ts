@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { webLinks } from "@lab/shared/ui";
 import { type Harness, serviceHarness, tokenFor } from "../../../test/support";
 import { paymentApp } from "../src/app";
 
@@ -29,7 +30,7 @@ describe("payment HTML fragments (HX-Request: true)", () => {
     const response = await api.request("GET", "/payments/me", { token, headers: HX });
     expect(response.status).toBe(200);
     expect(response.text).toContain("<table");
-    expect(response.text).toContain('href="/courses/3"');
+    expect(response.text).toContain(`href="${webLinks.course(3)}"`);
     expect(response.text).toContain("$19.99");
     expect(response.text).toContain("completed");
   });

@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia } from "elysia";
 import type { WebContext } from "../context";
 import { fieldErrors, formValues } from "../forms";
@@ -35,10 +36,10 @@ async function signIn(context: WebContext, request: Request, email: string, pass
 export const accountController = (context: WebContext) =>
   new Elysia({ name: "web.account" })
     .use(pages(context))
-    .get("/login", ({ page, query }) =>
+    .get(WEB_ROUTES.login, ({ page, query }) =>
       page({ title: "Log in", body: <LoginForm values={{ email: "", next: safeNext(query.next) }} /> }),
     )
-    .post("/login", async ({ page, body, request }) => {
+    .post(WEB_ROUTES.login, async ({ page, body, request }) => {
       const values = formValues(body, ["email", "password", "next"]);
       const next = safeNext(values.next);
       if (values.email && values.password) {
@@ -58,14 +59,14 @@ export const accountController = (context: WebContext) =>
         body: <LoginForm values={{ email: values.email, next }} error="Invalid email or password." />,
       });
     })
-    .get("/register", ({ page }) =>
+    .get(WEB_ROUTES.register, ({ page }) =>
       page({ title: "Register", body: <RegisterForm values={{ email: "", full_name: "", role: "student" }} /> }),
     )
-    .post("/register", async ({ page, body, request }) => {
+    .post(WEB_ROUTES.register, async ({ page, body, request }) => {
       const values = formValues(body, ["email", "password", "full_name", "role"]);
       const answer = await context.services.call("identity", "POST", "/register", { body: values });
       if (answer.ok) {
-        const start = values.role === "teacher" ? "/courses/new" : "/";
+        const start = values.role === "teacher" ? webLinks.newCourse() : webLinks.catalog();
         const { response } = await signIn(context, request, values.email, values.password, start);
         if (response) return response;
       }
@@ -90,9 +91,9 @@ export const accountController = (context: WebContext) =>
         body: <RegisterForm values={form} error={messageOf(answer)} />,
       });
     })
-    .post("/logout", () => {
+    .post(WEB_ROUTES.logout, () => {
       return new Response(null, {
         status: 303,
-        headers: { location: "/", "set-cookie": clearedSessionCookie(), "cache-control": "no-store" },
+        headers: { location: webLinks.catalog(), "set-cookie": clearedSessionCookie(), "cache-control": "no-store" },
       });
     });

@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { webLinks } from "@lab/shared/ui";
 import { Field, type FieldErrors, FormAlert } from "../forms";
 
 export type LoginValues = { email: string; next: string };
@@ -8,7 +9,7 @@ export const LoginForm = ({ values, error }: { values: LoginValues; error?: stri
   <section class="mx-auto flex w-full max-w-md flex-col gap-4">
     <h1 class="text-2xl font-bold">Log in</h1>
     <FormAlert message={error} />
-    <form method="post" action="/login" class="card flex flex-col gap-4">
+    <form method="post" action={webLinks.login()} class="card flex flex-col gap-4">
       <input type="hidden" name="next" value={values.next} />
       <Field name="email" label="Email" type="email" value={values.email} autocomplete="username" required />
       <Field name="password" label="Password" type="password" autocomplete="current-password" required />
@@ -17,7 +18,7 @@ export const LoginForm = ({ values, error }: { values: LoginValues; error?: stri
       </button>
     </form>
     <p class="text-sm text-slate-600">
-      No account yet? <a href="/register">Register</a>
+      No account yet? <a href={webLinks.register()}>Register</a>
     </p>
   </section>
 );
@@ -39,7 +40,7 @@ export const RegisterForm = ({
   <section class="mx-auto flex w-full max-w-md flex-col gap-4">
     <h1 class="text-2xl font-bold">Create an account</h1>
     <FormAlert message={error} />
-    <form method="post" action="/register" class="card flex flex-col gap-4" novalidate>
+    <form method="post" action={webLinks.register()} class="card flex flex-col gap-4" novalidate>
       <Field
         name="full_name"
         label="Full name"
@@ -103,7 +104,7 @@ export const RegisterForm = ({
       </button>
     </form>
     <p class="text-sm text-slate-600">
-      Already registered? <a href="/login">Log in</a>
+      Already registered? <a href={webLinks.login()}>Log in</a>
     </p>
   </section>
 );

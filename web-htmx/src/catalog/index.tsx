@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { queryString } from "@lab/shared";
+import { WEB_ROUTES } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
 import type { WebContext } from "../context";
 import { html, isFragmentRequest } from "../http";
@@ -21,7 +22,7 @@ const CatalogQuery = t.Object({
  */
 export const catalogController = (context: WebContext) =>
   new Elysia({ name: "web.catalog" }).use(pages(context)).get(
-    "/",
+    WEB_ROUTES.catalog,
     async ({ page, query, request }) => {
       const q = (query.q ?? "").trim().slice(0, 100);
       const level = LEVELS.some((l) => l.value === query.level) ? (query.level as string) : "";

@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { CATALOG_RESULTS_ID, Heading, webLinks } from "@lab/shared/ui";
 
 export const LEVELS = [
   { value: "beginner", label: "Beginner" },
@@ -13,12 +14,12 @@ export const LEVELS = [
 export const SearchForm = ({ q, level }: { q: string; level: string }) => (
   <search>
     <form
-      action="/"
+      action={webLinks.catalog()}
       method="get"
       class="card flex flex-col gap-3 sm:flex-row sm:items-end"
-      hx-get="/"
+      hx-get={webLinks.catalog()}
       hx-trigger="input changed delay:300ms, submit"
-      hx-target="#results"
+      hx-target={`#${CATALOG_RESULTS_ID}`}
       hx-push-url="true"
       hx-sync="this:replace"
       hx-indicator="#search-indicator"
@@ -69,11 +70,11 @@ export const SearchForm = ({ q, level }: { q: string; level: string }) => (
 export const CatalogPage = ({ q, level, results }: { q: string; level: string; results: string }) => (
   <>
     <div class="flex flex-col gap-1">
-      <h1 class="text-2xl font-bold tracking-tight sm:text-3xl">Find a course</h1>
+      <Heading text="Find a course" />
       <p class="text-slate-600">Search by title or description, filter by level.</p>
     </div>
     <SearchForm q={q} level={level} />
-    <section id="results" aria-label="Courses" aria-live="polite">
+    <section id={CATALOG_RESULTS_ID} aria-label="Courses" aria-live="polite">
       {results}
     </section>
   </>

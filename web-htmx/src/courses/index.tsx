@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { type AuthUser, HttpError } from "@lab/shared";
+import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
 import type { WebContext } from "../context";
 import {
@@ -54,7 +55,7 @@ export const coursesController = (context: WebContext) =>
   new Elysia({ name: "web.courses" })
     .use(pages(context))
     .get(
-      "/courses/new",
+      WEB_ROUTES.newCourse,
       async ({ page, me, request }) => {
         if (!me.is_verified) {
           // the token says unverified until the next login; identity knows whether an admin verified since
@@ -71,7 +72,7 @@ export const coursesController = (context: WebContext) =>
       { signedIn: ["teacher"] },
     )
     .post(
-      "/courses/new",
+      WEB_ROUTES.newCourse,
       async ({ page, me, body, request }) => {
         if (!me.is_verified) {
           return page({ title: "New course", status: 403, body: <VerificationPending verifiedSince={false} /> });
@@ -85,7 +86,7 @@ export const coursesController = (context: WebContext) =>
           token: sessionToken(request),
           body: input,
         });
-        if (answer.ok) return seeOther(request, `/courses/${answer.json.id}`);
+        if (answer.ok) return seeOther(request, webLinks.course(answer.json.id));
         if (answer.status === 422) {
           const { price_cents, ...rest } = fieldErrors(answer, COURSE_HINTS);
           const shown = price_cents ? { ...rest, price: price_cents } : rest;
@@ -100,7 +101,7 @@ export const coursesController = (context: WebContext) =>
       { signedIn: ["teacher"], body: t.Record(t.String(), t.String()) },
     )
     .get(
-      "/courses/:id",
+      WEB_ROUTES.course,
       async ({ params, user, request }) => {
         const id = courseId(params.id);
         if (id === null) throw new HttpError(404, "not_found", "There is no such course.");
@@ -113,7 +114,7 @@ export const coursesController = (context: WebContext) =>
       { params: t.Object({ id: t.String() }) },
     )
     .post(
-      "/courses/:id/enroll",
+      WEB_ROUTES.enroll,
       async ({ params, body, me, request }) => {
         const id = courseId(params.id);
         if (id === null) throw new HttpError(404, "not_found", "There is no such course.");
@@ -139,7 +140,7 @@ export const coursesController = (context: WebContext) =>
           );
           return html((await panel) + (await oob), result.status);
         }
-        if (result.status === 201) return seeOther(request, `/courses/${id}`);
+        if (result.status === 201) return seeOther(request, webLinks.course(id));
         return coursePage(context, request, me, course, panel, result.status);
       },
       { signedIn: ["student"], body: t.Object({ idempotency_key: t.Optional(t.String()) }) },

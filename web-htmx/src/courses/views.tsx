@@ -1,4 +1,5 @@
 /** @jsxImportSource @kitajs/html */
+import { Notice, webLinks } from "@lab/shared/ui";
 import { LEVELS } from "../catalog/views";
 import { Field, type FieldErrors, FormAlert, Select, TextArea } from "../forms";
 
@@ -6,7 +7,7 @@ import { Field, type FieldErrors, FormAlert, Select, TextArea } from "../forms";
 export const CoursePage = ({ detail, count, panel }: { detail: string; count: string; panel: JSX.Element }) => (
   <>
     <nav aria-label="Breadcrumb" class="text-sm">
-      <a href="/">← Catalog</a>
+      <a href={webLinks.catalog()}>← Catalog</a>
     </nav>
     <div class="card flex flex-col gap-6">
       {detail}
@@ -48,7 +49,7 @@ export const CourseForm = ({
   <section class="mx-auto flex w-full max-w-2xl flex-col gap-4">
     <h1 class="text-2xl font-bold">New course</h1>
     <FormAlert message={error} />
-    <form method="post" action="/courses/new" class="card flex flex-col gap-4" novalidate>
+    <form method="post" action={webLinks.newCourse()} class="card flex flex-col gap-4" novalidate>
       <Field name="title" label="Title" value={values.title} error={errors.title} maxlength={200} required />
       <TextArea
         name="description"
@@ -90,9 +91,9 @@ export const VerificationPending = ({ verifiedSince }: { verifiedSince: boolean 
   <section class="mx-auto flex w-full max-w-2xl flex-col gap-4">
     <h1 class="text-2xl font-bold">New course</h1>
     {verifiedSince ? (
-      <div class="notice" role="status">
+      <Notice>
         An admin has verified your account. <strong>Log out and log in again</strong> to start publishing courses.
-      </div>
+      </Notice>
     ) : (
       <div class="pending" role="status" data-testid="verification-pending">
         <strong>Verification pending.</strong> An admin has to verify your teacher account before you can publish

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { type AuthUser, formatPrice, HttpError, queryString } from "@lab/shared";
+import { WEB_ROUTES } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
 import type { WebContext } from "../context";
 import { pages } from "../pages";
@@ -115,7 +116,7 @@ export async function courseFacts(context: WebContext, courseId: number): Promis
 
 export const enrollmentsController = (context: WebContext) =>
   new Elysia({ name: "web.enrollments" }).use(pages(context)).get(
-    "/my-courses",
+    WEB_ROUTES.myCourses,
     async ({ page, request, query }) => {
       const token = sessionToken(request);
       const [enrollments, payments] = await Promise.all([

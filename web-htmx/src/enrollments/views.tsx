@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
-import { type AuthUser, formatPrice } from "@lab/shared";
+import type { AuthUser } from "@lab/shared";
+import { Alert, formatPrice, Link, Notice, webLinks } from "@lab/shared/ui";
 
 export type CourseFacts = { id: number; title: string; price_cents: number };
 /** Whether the student is enrolled: `unknown` when the enrollment service did not say (the button still shows). */
@@ -25,12 +26,12 @@ export const EnrollPanel = ({
   outcome?: EnrollOutcome;
   idempotencyKey?: string;
 }) => {
-  const action = `/courses/${course.id}/enroll`;
+  const action = webLinks.enroll(course.id);
   const paid = course.price_cents > 0;
   let content: JSX.Element;
   if (!user) {
     content = (
-      <a class="button" href={`/login?next=${encodeURIComponent(`/courses/${course.id}`)}`}>
+      <a class="button" href={webLinks.login(webLinks.course(course.id))}>
         Log in to enroll
       </a>
     );
@@ -38,19 +39,15 @@ export const EnrollPanel = ({
     content = <p class="text-sm text-slate-600">Students enroll in courses; this is a {user.role} account.</p>;
   } else if (state === "enrolled") {
     content = (
-      <div class="notice" role="status" data-enrolled="true">
+      <Notice data={{ enrolled: "true" }}>
         <span safe>{outcome?.message ?? "You are enrolled in this course."}</span>{" "}
-        <a href="/my-courses">Go to My courses</a>
-      </div>
+        <Link to={webLinks.myCourses()} text="Go to My courses" />
+      </Notice>
     );
   } else {
     content = (
       <>
-        {outcome?.kind === "failed" && (
-          <div class="error" role="alert" safe>
-            {outcome.message}
-          </div>
-        )}
+        {outcome?.kind === "failed" && <Alert text={outcome.message} />}
         <form
           method="post"
           action={action}

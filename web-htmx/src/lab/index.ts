@@ -1,4 +1,5 @@
 import { SERVICE_NAMES } from "@lab/shared";
+import { WEB_ROUTES } from "@lab/shared/ui";
 import { Elysia } from "elysia";
 import type { WebContext } from "../context";
 import { html } from "../http";
@@ -28,6 +29,6 @@ export const labController = (context: WebContext) => {
   const numbers = labNumbers(context);
   return new Elysia({ name: "web.lab" })
     .use(pages(context))
-    .get("/lab", async ({ page }) => page({ title: "Lab", body: LabPage(await live(numbers)) }))
-    .get("/lab/live", async () => html(await LabLive(await live(numbers))));
+    .get(WEB_ROUTES.lab, async ({ page }) => page({ title: "Lab", body: LabPage(await live(numbers)) }))
+    .get(WEB_ROUTES.labLive, async () => html(await LabLive(await live(numbers))));
 };

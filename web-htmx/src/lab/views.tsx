@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { FLAG_LABELS } from "@lab/shared/promql";
+import { webLinks } from "@lab/shared/ui";
 import type { LabCharts } from "./charts";
 import type { LabSnapshot, ServiceSummary } from "./model";
 import { HISTORY_SECONDS } from "./service";
@@ -140,7 +141,7 @@ export const LabPage = ({ snapshot, charts }: { snapshot: LabSnapshot; charts: L
         Run a load (see the experiments) and watch request rate, latency percentiles and errors move.
       </p>
     </div>
-    <div id="lab-live" hx-get="/lab/live" hx-trigger={POLL} hx-swap="innerHTML">
+    <div id="lab-live" hx-get={webLinks.labLive()} hx-trigger={POLL} hx-swap="innerHTML">
       <LabLive snapshot={snapshot} charts={charts} />
     </div>
   </section>

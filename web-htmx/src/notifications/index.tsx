@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 import { HttpError } from "@lab/shared";
+import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
 import type { WebContext } from "../context";
 import { html, isFragmentRequest, seeOther } from "../http";
@@ -14,7 +15,7 @@ export const notificationsController = (context: WebContext) =>
   new Elysia({ name: "web.notifications" })
     .use(pages(context))
     .get(
-      "/notifications",
+      WEB_ROUTES.notifications,
       async ({ page, request }) => {
         const list = await context.services.fragment("notification", "/notifications/me", sessionToken(request));
         return page({
@@ -31,7 +32,7 @@ export const notificationsController = (context: WebContext) =>
       { signedIn: true },
     )
     .post(
-      "/notifications/:id/read",
+      WEB_ROUTES.readNotification,
       async ({ params, request }) => {
         const id = notificationId(params.id);
         if (id === null) throw new HttpError(404, "not_found", "There is no such notification.");
@@ -43,7 +44,7 @@ export const notificationsController = (context: WebContext) =>
         });
         if (!fragment) {
           if (!answer.ok) throw failure(answer);
-          return seeOther(request, "/notifications");
+          return seeOther(request, webLinks.notifications());
         }
         // the notification service's item fragment (or its error fragment), and the header badge updated
         const unread = await unreadCount(context, token);

@@ -1,0 +1,3 @@
+export { formatDate, formatPrice } from "../html";
+export * from "./components";
+export * from "./routes";
