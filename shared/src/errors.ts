@@ -81,13 +81,7 @@ const fields = t.Array(FieldError, { description: "Each invalid field" });
 const requestId = t.String({ description: "Finds the error in the service's log" });
 
 /** Every error answer's JSON body (an `HX-Request: true` caller gets it as an HTML fragment instead). */
-export const ErrorBody = t.Object({
-  error: t.String({ description: "Machine-readable code" }),
-  message,
-  fields: t.Optional(fields),
-  request_id: t.Optional(requestId),
-});
-export type ErrorBody = typeof ErrorBody.static;
+export type ErrorBody = { error: string; message: string; fields?: FieldError[]; request_id?: string };
 
 /**
  * The error body of one status, with its code and what it means on the route, for a route's `response`
