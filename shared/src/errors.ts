@@ -1,7 +1,7 @@
-import { escapeHtml } from "@kitajs/html";
 import type { TObject, TProperties } from "@sinclair/typebox";
 import { t } from "elysia";
 import { HTML_CONTENT_TYPE, wantsHtml } from "./html";
+import { Alert } from "./ui/components";
 
 /** The `error` code of each status the platform answers with: one code per status, so clients can switch on either. */
 export const ERROR_CODES = {
@@ -102,9 +102,8 @@ export function errorResponses(statuses: { [Status in ErrorStatus]?: string | tr
   return responses;
 }
 
-/** The HTML fragment HTMX swaps in for an error: readable text, never raw JSON. */
-export const errorFragment = (body: ErrorBody) =>
-  `<div class="error" role="alert" data-error="${escapeHtml(body.error)}">${escapeHtml(body.message)}</div>`;
+/** The HTML fragment HTMX swaps in for an error: the kit's Alert (synchronous: a string), never raw JSON. */
+export const errorFragment = (body: ErrorBody) => Alert({ text: body.message, data: { error: body.error } }) as string;
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 

@@ -82,8 +82,8 @@ export const Notice = ({ data, children }: Children & { data?: Data }) => (
 );
 
 /** Something went wrong: the readable text, announced to screen readers. */
-export const Alert = ({ text }: { text: string }) => (
-  <div class="error" role="alert" safe>
+export const Alert = ({ text, data }: { text: string; data?: Data }) => (
+  <div class="error" role="alert" {...dataAttributes(data)} safe>
     {text}
   </div>
 );
