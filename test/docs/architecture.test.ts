@@ -94,6 +94,7 @@ const harnesses: Harness[] = [];
 const routes: Record<string, Set<string>> = {};
 let facts: Facts;
 
+// a long timeout: migrating five databases and building the assets takes seconds, more on a busy machine
 beforeAll(async () => {
   for (const name of SERVICE_NAMES) {
     const harness = await serviceHarness(name, join(ROOT, "services", name, "migrations"), SERVICE_APPS[name]);
@@ -121,7 +122,7 @@ beforeAll(async () => {
     generatedPaths: new Set(GENERATED_PATHS.map((entry) => entry.path)),
     pathExists: pathExistsIn(repoIndex()),
   };
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(harnesses.map((harness) => harness.close()));

@@ -16,10 +16,11 @@ import { envKeys, envValueProblem, pathExistsIn, ROOT, repoIndex } from "./repo-
 const documents = {} as Record<ServiceName, OpenApiDocument>;
 let contract: string;
 
+// a long timeout: building the five apps takes seconds, more on a busy machine
 beforeAll(async () => {
   for (const name of SERVICE_NAMES) documents[name] = await openApiDocument(name);
   contract = await Bun.file(join(ROOT, CONTRACT_FILE)).text();
-});
+}, 120_000);
 
 /** The rows of the first table under a `## heading`, as cells without their code ticks. */
 function tableUnder(heading: string): string[][] {

@@ -127,6 +127,7 @@ const listen = (app: AnyElysia) => {
 };
 const migrations = (name: ServiceName) => join(ROOT, "services", name, "migrations");
 
+// a long timeout: migrating six databases takes seconds, more on a busy machine
 beforeAll(async () => {
   for (const name of ["identity", "course", "payment", "notification"] as const) {
     harnesses[name] = await serviceHarness(name, migrations(name), SERVICE_APPS[name]);
@@ -145,7 +146,7 @@ beforeAll(async () => {
     expect(answer.status).toBe(200);
     documents[name] = answer.body;
   }
-});
+}, 120_000);
 
 afterAll(async () => {
   await harnesses.course.app.stop(true);
