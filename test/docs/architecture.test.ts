@@ -158,6 +158,21 @@ describe("the checker's lists", () => {
   });
 });
 
+/** Docs outside docs/architecture/ held to the same checks (paths, variables, endpoints, links). */
+const OTHER_DOCS = ["docs/scaling.md"];
+
+describe("other checked docs", () => {
+  for (const path of OTHER_DOCS) {
+    test(`${path}: every endpoint, variable, path and link exists`, async () => {
+      const scanned = scanDoc(await read(path), SERVICE_NAMES);
+      const dir = path.slice(0, path.lastIndexOf("/"));
+      const problems = [...scanned.problems, ...checkReferences(scanned.references, facts, dir)];
+      expect(problems.map((problem) => `${path}:${problem.line}: ${problem.message}`)).toEqual([]);
+      expect(scanned.references.length).toBeGreaterThan(10);
+    });
+  }
+});
+
 describe(DOCS_DIR, () => {
   test("holds the five numbered docs and nothing unchecked", () => {
     const present = readdirSync(join(ROOT, DOCS_DIR)).filter((name) => name.endsWith(".md"));
