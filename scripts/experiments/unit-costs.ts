@@ -39,55 +39,45 @@ const GROUPS = [...SERVICES, "postgres", "pgbouncer", "redis", "locust"] as cons
 
 type Median = { median: number; min: number; max: number };
 
-export type UnitCosts = {
+/** The figures of one run (T = number), or their medians over the repeats (T = Median). */
+type Figures<T> = {
+  /** CPU milliseconds per request of the mix, by process group (= cores per 1,000 req/s). */
+  cpuMs: Record<string, T>;
+  /** Database connections in use (mean over the window) per 1,000 req/s, by service. */
+  connectionsPer1k: Record<string, T>;
+  /** Database round trips (a query, or a transaction) per request of the mix, over the whole run. */
+  queriesPerRequest: T;
+  /** PostgreSQL CPU milliseconds per database round trip. */
+  postgresMsPerQuery: T;
+  /** Each service's share of the time spent in database round trips, over the whole run. */
+  queryTimeShare: Record<string, T>;
+  /** Cache misses (each writes one entry) per request of the mix, and the share of look-ups that hit. */
+  cacheMissesPerRequest: T;
+  cacheHitRatio: T;
+  /** Mean bytes of a course by id and of the largest list page, as Locust received them. */
+  courseBytes: T;
+  listPageBytes: T;
+  /** Share of the mix's requests that write (every POST). */
+  writeShare: T;
+  /** Each request name's share of the mix. */
+  endpointShare: Record<string, T>;
+  /** Identity CPU per login, measured before each ladder. */
+  loginCpuMs: T;
+};
+
+export type UnitCosts = Figures<Median> & {
   experiment: string;
   offeredRps: number;
   /** The runs' folders, relative to the repository. */
   runs: string[];
-  /** CPU milliseconds per request of the mix, by process group (= cores per 1,000 req/s). */
-  cpuMs: Record<string, Median>;
-  /** Database connections in use (mean over the window) per 1,000 req/s, by service. */
-  connectionsPer1k: Record<string, Median>;
-  /** Database round trips (a query, or a transaction) per request of the mix, over the whole run. */
-  queriesPerRequest: Median;
-  /** PostgreSQL CPU milliseconds per database round trip. */
-  postgresMsPerQuery: Median;
-  /** Each service's share of the time spent in database round trips, over the whole run. */
-  queryTimeShare: Record<string, Median>;
-  /** Cache misses (each writes one entry) per request of the mix, and the share of look-ups that hit. */
-  cacheMissesPerRequest: Median;
-  cacheHitRatio: Median;
-  /** Mean bytes of a course by id and of the largest list page, as Locust received them. */
-  courseBytes: Median;
-  listPageBytes: Median;
-  /** Share of the mix's requests that write (every POST). */
-  writeShare: Median;
-  /** Each request name's share of the mix. */
-  endpointShare: Record<string, Median>;
-  /** Identity CPU per login, measured before each ladder. */
-  loginCpuMs: Median;
 };
+
+type RunFigures = Figures<number>;
 
 const median = (values: readonly number[]): Median => {
   const result = spread(values);
   if (!result) throw new Error("no runs to take a median of");
   return { median: result.median, min: result.min, max: result.max };
-};
-
-/** One run's figures, before the median over the repeats. */
-type RunFigures = {
-  cpuMs: Record<string, number>;
-  connectionsPer1k: Record<string, number>;
-  queriesPerRequest: number;
-  postgresMsPerQuery: number;
-  queryTimeShare: Record<string, number>;
-  cacheMissesPerRequest: number;
-  cacheHitRatio: number;
-  courseBytes: number;
-  listPageBytes: number;
-  writeShare: number;
-  endpointShare: Record<string, number>;
-  loginCpuMs: number;
 };
 
 export class UnitCostError extends Error {}
