@@ -1,8 +1,11 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { changedFlags, experimentNames, FLAG_NAMES, type Flags, loadExperiment } from "../../scripts/experiments/flags";
 import { K8S_DIR, type K8sObject, kustomizations, render, workloads } from "./kustomize";
+
+// kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
+setDefaultTimeout(120_000);
 
 /** Every app: the Deployments whose pods carry the experiment flags. */
 const APP_COMPONENTS = new Set(["service", "web"]);

@@ -25,19 +25,23 @@ export function kustomizations(): string[] {
   return ["base", ...experiments];
 }
 
+let checkedKubectl: string | undefined;
 /** kubectl with kustomize v5 (kubectl 1.27 or later): components and `labels` need it. */
 export function kubectlBinary(): string {
+  if (checkedKubectl) return checkedKubectl;
   const binary = Bun.which("kubectl");
   if (!binary) {
     throw new Error(
       "kubectl is not installed, so the manifests cannot be rendered: apt-get install kubernetes-client (.ci/run does)",
     );
   }
-  const version = Bun.spawnSync([binary, "version", "--client"]).stdout.toString();
+  const run = Bun.spawnSync([binary, "version", "--client"]);
+  const version = `${run.stdout.toString()}${run.stderr.toString()}`;
   const kustomize = /Kustomize Version: v(\d+)/.exec(version);
   if (!kustomize || Number(kustomize[1]) < 5) {
     throw new Error(`${binary} must embed kustomize v5 or later (kubectl 1.27+), it says:\n${version}`);
   }
+  checkedKubectl = binary;
   return binary;
 }
 

@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
 import { type K8sObject, kustomizations, ROOT, render, selects, type Workload, workloads } from "./kustomize";
+
+// kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
+setDefaultTimeout(120_000);
 
 type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown; ipBlock?: unknown };
 type NetworkPolicy = K8sObject & {

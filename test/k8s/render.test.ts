@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -12,6 +12,9 @@ import {
   validateObject,
   workloads,
 } from "./kustomize";
+
+// kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
+setDefaultTimeout(120_000);
 
 const NAMESPACE = "coursework-lab";
 

@@ -1,0 +1,44 @@
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { serviceConfig } from "@lab/shared";
+import { environmentAfterEntrypoint } from "../compose/compose";
+import { type K8sObject, render, unknownFields, validateObject, workloads } from "./kustomize";
+
+// kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
+setDefaultTimeout(120_000);
+
+const EXAMPLE = "examples/external-database";
+const EXTERNAL = {
+  DIRECT_DATABASE_URL: "postgres://course:pw@course.db.example.internal:5432/course",
+  PGBOUNCER_DATABASE_URL: "postgres://course:pw@course-pooler.db.example.internal:5432/course",
+};
+
+test("the external-database example renders and validates like the overlays", async () => {
+  const objects = await render(EXAMPLE);
+  for (const object of objects) await validateObject(object);
+  expect(await unknownFields(objects)).toEqual([]);
+});
+
+test("course loses its in-cluster database and reads both URLs from the Secret course-database", async () => {
+  const objects = await render(EXAMPLE);
+  expect(objects.filter((object) => object.metadata.name === "course-db")).toEqual([]);
+  expect(workloads(objects).filter((workload) => workload.object.kind === "StatefulSet").length).toBe(4);
+  const course = workloads(objects).find((workload) => workload.name === "course")!.spec.containers[0]!;
+  const env = Object.fromEntries((course.env ?? []).map((variable) => [variable.name, variable]));
+  for (const name of Object.keys(EXTERNAL)) {
+    expect(env[name]?.value, name).toBeUndefined();
+    expect(env[name]?.valueFrom?.secretKeyRef, name).toEqual({ name: "course-database", key: name });
+  }
+  expect(env.POSTGRES_PASSWORD).toBeUndefined();
+});
+
+test("started as the image starts it, course connects where the Secret says, through the pooler from 03-pool on", async () => {
+  const objects = await render(EXAMPLE);
+  const flags = objects.find(
+    (object) => object.kind === "ConfigMap" && object.metadata.name.startsWith("lab-flags-"),
+  ) as K8sObject & { data: Record<string, string> };
+  const started = await environmentAfterEntrypoint({ ...flags.data, ...EXTERNAL, JWT_SECRET: "x".repeat(40) });
+  const config = serviceConfig("course", started);
+  expect(config.DB_VIA_PGBOUNCER).toBe("1");
+  expect(config.DATABASE_URL).toBe(EXTERNAL.PGBOUNCER_DATABASE_URL);
+  expect(config.DIRECT_DATABASE_URL).toBe(EXTERNAL.DIRECT_DATABASE_URL);
+});
