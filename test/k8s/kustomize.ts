@@ -25,6 +25,14 @@ export function kustomizations(): string[] {
   return ["base", ...experiments];
 }
 
+/** Overlays that show a variation of the base (deploy/k8s/examples), relative to deploy/k8s. */
+export function examples(): string[] {
+  return readdirSync(join(K8S_DIR, "examples"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `examples/${entry.name}`)
+    .sort();
+}
+
 let checkedKubectl: string | undefined;
 /** kubectl with kustomize v5 (kubectl 1.27 or later): components and `labels` need it. */
 export function kubectlBinary(): string {

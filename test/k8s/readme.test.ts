@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkReferences, SERVICE_LIKE, scanDoc } from "../docs/doc-check";
 import { envKeys, envValueProblem, pathExistsIn, repoIndex } from "../docs/repo-facts";
-import { K8S_DIR, kustomizations, render, workloads } from "./kustomize";
+import { examples, K8S_DIR, kustomizations, render, workloads } from "./kustomize";
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);
@@ -56,7 +56,7 @@ test("the README's overlay table lists every overlay, and the commands name real
   for (const dir of kustomizations().filter((dir) => dir.startsWith("experiments/")))
     expect(readme).toContain(`| \`${dir.replace("experiments/", "")}\` |`);
   for (const [, dir] of readme.matchAll(/kubectl apply -k deploy\/k8s\/(\S+)/g))
-    expect([...kustomizations(), "examples/external-database"]).toContain(dir ?? "");
+    expect([...kustomizations(), ...examples()]).toContain(dir ?? "");
 });
 
 test("the Secret and ConfigMap the README has you create carry the keys the pods read", async () => {

@@ -2,6 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  examples,
   type K8sObject,
   kubectlBinary,
   kustomizations,
@@ -23,7 +24,10 @@ const NAMESPACE = "coursework-lab";
  * secret and no cluster's seeded accounts are ever committed. Each with the keys the pods read.
  */
 const CREATED_BY_HAND = {
-  Secret: { "lab-secrets": ["JWT_SECRET", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"] },
+  Secret: {
+    "lab-secrets": ["JWT_SECRET", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"],
+    "course-database": ["DIRECT_DATABASE_URL", "PGBOUNCER_DATABASE_URL"],
+  },
   ConfigMap: { locust: ["locustfile.py", "input.json"] },
 } as const;
 
@@ -81,7 +85,7 @@ test("the validation rejects what the API server would refuse or drop", async ()
   ]);
 });
 
-for (const dir of kustomizations()) {
+for (const dir of [...kustomizations(), ...examples()]) {
   describe(`deploy/k8s/${dir}`, () => {
     test("renders with kubectl kustomize", async () => {
       expect((await render(dir)).length).toBeGreaterThan(0);
