@@ -8,10 +8,18 @@ const READY_TIMEOUT_MS = 30_000;
 
 export type ServiceProcess = { url: string; port: number; process: Bun.Subprocess; output: () => string };
 
-/** A service started as `bun services/<name>/src/index.ts` would be by the launcher, on a free port. */
-export async function spawnService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * A service (or the web app) started as `bun services/<name>/src/index.ts` would be by the launcher,
+ * on a free port; `wrapper` is a command that runs it (its arguments follow), e.g. in a namespace.
+ */
+export async function spawnService(
+  name: ServiceName | "web",
+  env: Record<string, string>,
+  options: { wrapper?: string[] } = {},
+): Promise<ServiceProcess> {
   const port = freePort();
-  const { child, output } = spawnCollecting(["bun", join(ROOT, "services", name, "src/index.ts")], {
+  const entry = name === "web" ? join(ROOT, "web-htmx/src/index.ts") : join(ROOT, "services", name, "src/index.ts");
+  const { child, output } = spawnCollecting([...(options.wrapper ?? []), "bun", entry], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(port), ...env },
   });
