@@ -2,7 +2,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { changedFlags, experimentNames, FLAG_NAMES, type Flags, loadExperiment } from "../../scripts/experiments/flags";
-import { K8S_DIR, type K8sObject, kustomizations, render, workloads } from "./kustomize";
+import { containerEnv, K8S_DIR, type K8sObject, kustomizations, render, workloads } from "./kustomize";
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);
@@ -39,15 +39,7 @@ type HorizontalPodAutoscaler = K8sObject & {
  * minReplicas, else the Deployment's replicas), the mapping deploy/k8s/components/replicas describes.
  */
 function effectiveFlags(objects: K8sObject[], app: ReturnType<typeof workloads>[number]): Flags & { perPod: string } {
-  const env: Record<string, string> = {};
-  for (const source of app.spec.containers[0]?.envFrom ?? []) {
-    const configMap = objects.find(
-      (object) => object.kind === "ConfigMap" && object.metadata.name === source.configMapRef?.name,
-    ) as (K8sObject & { data: Record<string, string> }) | undefined;
-    Object.assign(env, configMap?.data);
-  }
-  for (const variable of app.spec.containers[0]?.env ?? [])
-    if (variable.value !== undefined) env[variable.name] = variable.value;
+  const env = containerEnv(objects, app.spec.containers[0]!);
   const autoscaler = objects.find(
     (object) =>
       object.kind === "HorizontalPodAutoscaler" &&
@@ -149,6 +141,10 @@ describe("replicas: more processes are more pods, scaled on CPU", () => {
         { type: "Resource", resource: { name: "cpu", target: expect.objectContaining({ type: "Utilization" }) } },
       ]);
       expect(app.spec.containers[0]?.resources?.requests?.cpu, `${app.name} CPU request`).toBeDefined();
+      // spread over nodes, each app's pods by themselves
+      expect((app.spec as { topologySpreadConstraints?: unknown }).topologySpreadConstraints, app.name).toEqual([
+        expect.objectContaining({ topologyKey: "kubernetes.io/hostname", matchLabelKeys: ["app.kubernetes.io/name"] }),
+      ]);
       // a replicas field of its own would undo the autoscaler on every apply
       expect((app.object.spec as { replicas?: number }).replicas, app.name).toBeUndefined();
     }

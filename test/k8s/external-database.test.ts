@@ -1,7 +1,7 @@
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { serviceConfig } from "@lab/shared";
 import { environmentAfterEntrypoint } from "../compose/compose";
-import { type K8sObject, render, workloads } from "./kustomize";
+import { containerEnv, render, workloads } from "./kustomize";
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);
@@ -27,10 +27,9 @@ test("course loses its in-cluster database and reads both URLs from the Secret c
 
 test("started as the image starts it, course connects where the Secret says, through the pooler from 03-pool on", async () => {
   const objects = await render(EXAMPLE);
-  const flags = objects.find(
-    (object) => object.kind === "ConfigMap" && object.metadata.name.startsWith("lab-flags-"),
-  ) as K8sObject & { data: Record<string, string> };
-  const started = await environmentAfterEntrypoint({ ...flags.data, ...EXTERNAL, JWT_SECRET: "x".repeat(40) });
+  const course = workloads(objects).find((workload) => workload.name === "course")!.spec.containers[0]!;
+  const env = containerEnv(objects, course, { ...EXTERNAL, JWT_SECRET: "x".repeat(40) });
+  const started = await environmentAfterEntrypoint(env);
   const config = serviceConfig("course", started);
   expect(config.DB_VIA_PGBOUNCER).toBe("1");
   expect(config.DATABASE_URL).toBe(EXTERNAL.PGBOUNCER_DATABASE_URL);

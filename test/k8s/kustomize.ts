@@ -186,3 +186,21 @@ export function workloads(objects: K8sObject[]): Workload[] {
 /** Whether a label selector's matchLabels (or a Service's plain selector) picks pods with these labels. */
 export const selects = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
   selector !== undefined && Object.entries(selector).every(([key, value]) => labels[key] === value);
+
+/** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env with $(NAME) expanded; `secrets` stands in for the Secrets' keys. */
+export function containerEnv(objects: K8sObject[], container: Container, secrets: Record<string, string> = {}) {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    const configMap = objects.find(
+      (object) => object.kind === "ConfigMap" && object.metadata.name === source.configMapRef?.name,
+    ) as { data: Record<string, string> } | undefined;
+    Object.assign(env, configMap?.data);
+  }
+  for (const variable of container.env ?? []) {
+    const secret = variable.valueFrom?.secretKeyRef;
+    env[variable.name] = secret
+      ? (secrets[secret.key] ?? "")
+      : (variable.value ?? "").replace(/\$\(([A-Z0-9_]+)\)/g, (_, name: string) => env[name] ?? "");
+  }
+  return env;
+}

@@ -16,6 +16,7 @@ import {
 import { environmentAfterEntrypoint } from "../compose/compose";
 import {
   type Container,
+  containerEnv,
   type K8sObject,
   kustomizations,
   type Probe,
@@ -42,24 +43,6 @@ const UNPROBED: Record<string, string> = {
 };
 /** Workloads that talk to the Kubernetes API and so keep a service account token. */
 const API_CLIENTS = ["prometheus"];
-
-/** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env with $(NAME) expanded. */
-function containerEnv(objects: K8sObject[], container: Container, secrets: Record<string, string>) {
-  const env: Record<string, string> = {};
-  for (const source of container.envFrom ?? []) {
-    const configMap = objects.find(
-      (object) => object.kind === "ConfigMap" && object.metadata.name === source.configMapRef?.name,
-    ) as { data: Record<string, string> } | undefined;
-    Object.assign(env, configMap?.data);
-  }
-  for (const variable of container.env ?? []) {
-    const secret = variable.valueFrom?.secretKeyRef;
-    env[variable.name] = secret
-      ? (secrets[secret.key] ?? "")
-      : (variable.value ?? "").replace(/\$\(([A-Z0-9_]+)\)/g, (_, name: string) => env[name] ?? "");
-  }
-  return env;
-}
 
 const TEST_SECRETS = {
   JWT_SECRET: "a-test-secret-of-more-than-32-characters-0123",
