@@ -211,11 +211,11 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
   );
   if (hasExplain) lines.push(`- \`${EXPLAIN_FILE}\`: the search query's plan, EXPLAIN (ANALYZE, BUFFERS)`);
   if (summary.rate) {
-    lines.push(
-      "- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window (locustfile.py)",
-      "- `timeline.json`: CPU per process group and each service's pool, 503, event-loop and cache figures, every second",
-    );
+    lines.push("- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window (locustfile.py)");
   }
+  lines.push(
+    "- `timeline.json`: CPU per process group and each service's pool, 503, event-loop, cache and latency figures, every second",
+  );
   lines.push("- `metrics/`: each service's /metrics right after the run", "");
   return lines.join("\n");
 }

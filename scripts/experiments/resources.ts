@@ -1,4 +1,5 @@
 import { parseSamples, type Sample } from "@lab/shared/exposition";
+import { LATENCY_BUCKETS } from "@lab/shared/metrics";
 
 /**
  * The USE side of a rate run: every second, the CPU ticks of each process group and each service's
@@ -17,7 +18,15 @@ export type ServicePoint = {
   eventloop_lag_p99_s: number;
   cache_hit_total: number;
   cache_miss_total: number;
+  /** What the Lab page plots from a run (web-htmx/src/lab/run.ts): responses by class, latency histogram. */
+  responses_4xx_total?: number;
+  responses_5xx_total?: number;
+  /** Responses at or under each of the timeline's `latency_bounds`, every route added up. */
+  latency_buckets?: number[];
 };
+
+/** The figures every timeline has (the optional ones came later). */
+type CounterField = { [K in keyof ServicePoint]-?: ServicePoint[K] extends number ? K : never }[keyof ServicePoint];
 
 export type Timeline = {
   clock_ticks: number;
@@ -26,6 +35,8 @@ export type Timeline = {
   group_capacity: Record<string, number>;
   cpu: { at: number; ticks: Record<string, number> }[];
   metrics: { at: number; services: Record<string, ServicePoint> }[];
+  /** The services' latency histogram bounds in seconds (their LATENCY_BUCKETS), for `latency_buckets`. */
+  latency_bounds?: number[];
 };
 
 const sum = (
@@ -36,6 +47,8 @@ const sum = (
 
 export function servicePoint(text: string): ServicePoint {
   const samples = parseSamples(text);
+  const responses = (status: string) =>
+    sum(samples, "http_request_duration_seconds_count", (labels) => labels.status?.startsWith(status) ?? false);
   return {
     pool_size: sum(samples, "db_pool_size"),
     pool_in_use: sum(samples, "db_pool_in_use"),
@@ -46,6 +59,11 @@ export function servicePoint(text: string): ServicePoint {
     eventloop_lag_p99_s: sum(samples, "nodejs_eventloop_lag_p99_seconds"),
     cache_hit_total: sum(samples, "cache_requests_total", (labels) => labels.result === "hit"),
     cache_miss_total: sum(samples, "cache_requests_total", (labels) => labels.result === "miss"),
+    responses_4xx_total: responses("4"),
+    responses_5xx_total: responses("5"),
+    latency_buckets: LATENCY_BUCKETS.map((bound) =>
+      sum(samples, "http_request_duration_seconds_bucket", (labels) => Number(labels.le) === bound),
+    ),
   };
 }
 
@@ -162,12 +180,12 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
   const inside = timeline.metrics.filter((sample) => sample.at >= from && sample.at <= to);
   const names = new Set(timeline.metrics.flatMap((sample) => Object.keys(sample.services)));
   for (const name of names) {
-    const series = (field: keyof ServicePoint) =>
+    const series = (field: CounterField) =>
       timeline.metrics
         .filter((sample) => sample.services[name])
         .map((sample) => ({ at: sample.at, value: sample.services[name]![field] }));
     const gauges = inside.map((sample) => sample.services[name]).filter((point) => point !== undefined);
-    const delta = (field: keyof ServicePoint) => Math.max(0, Math.round(deltaOver(series(field), from, to) ?? 0));
+    const delta = (field: CounterField) => Math.max(0, Math.round(deltaOver(series(field), from, to) ?? 0));
     services[name] = {
       pool_size: Math.max(0, ...gauges.map((point) => point.pool_size)),
       pool_in_use_mean: round(gauges.reduce((total, point) => total + point.pool_in_use, 0) / (gauges.length || 1), 2),

@@ -2,6 +2,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { SERVICE_NAMES, serviceUrlVar } from "@lab/shared";
+import { LATENCY_BUCKETS } from "@lab/shared/metrics";
 import { SQL } from "bun";
 import { freePort } from "../lib/postgres";
 import { type RedisServer, startRedis } from "../lib/redis";
@@ -364,12 +365,10 @@ async function runLocust(input: {
   const groups = { locust: [child.pid], ...input.groups };
   const sampler = new CpuSampler(groups);
   sampler.start();
-  // The rate profile also reads every service's pools, 503s, event loop and cache per second.
-  const metrics =
-    load.kind === "rate"
-      ? new MetricsSampler(Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.urls[name]])))
-      : undefined;
-  metrics?.start();
+  // Every service's pools, 503s, event loop, cache and latency per second: the rate report's USE
+  // tables and the Lab page's replay of the run (bun run screenshot).
+  const metrics = new MetricsSampler(Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.urls[name]])));
+  metrics.start();
   const progress = new ProgressLine(progressFile, plannedSeconds(load), input.say);
   progress.start();
   const limitMs = (plannedSeconds(load) + LOCUST_GRACE_S) * 1000;
@@ -386,16 +385,15 @@ async function runLocust(input: {
   const cpu = sampler.stop();
   progress.stop();
   await rm(progressFile, { force: true });
-  if (metrics) {
-    const timeline: Timeline = {
-      clock_ticks: CLOCK_TICKS,
-      cores: availableParallelism(),
-      group_capacity: input.capacity,
-      cpu: sampler.timeline(),
-      metrics: await metrics.stop(),
-    };
-    await Bun.write(files.timeline, JSON.stringify(timeline));
-  }
+  const timeline: Timeline = {
+    clock_ticks: CLOCK_TICKS,
+    cores: availableParallelism(),
+    group_capacity: input.capacity,
+    cpu: sampler.timeline(),
+    metrics: await metrics.stop(),
+    latency_bounds: LATENCY_BUCKETS,
+  };
+  await Bun.write(files.timeline, JSON.stringify(timeline));
   const stats = csvFiles(dir).stats;
   const requests = (await Bun.file(stats).exists())
     ? ((await readStats(stats)).find((row) => row.name === AGGREGATED)?.requests ?? 0)

@@ -42,6 +42,8 @@ export const EnvSchema = T.Object({
   NOTIFICATION_URL: url("http://127.0.0.1:8005"),
   /** When set, the Lab page reads Prometheus instead of each service's /metrics. */
   PROMETHEUS_URL: T.Optional(T.String({ minLength: 1 })),
+  /** Where the Lab page finds finished runs (`/lab?run=`): the repository's experiments/ when unset. */
+  EXPERIMENTS_DIR: T.Optional(T.String({ minLength: 1 })),
   /** 1 behind a proxy the operator controls (the web app): the client address is X-Forwarded-For's last entry. */
   TRUST_PROXY: oneOf(["0", "1"], "0"),
   /** Failed logins for one email within the window before further attempts get 429 (identity). */

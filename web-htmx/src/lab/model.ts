@@ -34,6 +34,8 @@ export const LabSnapshot = t.Object({
   notice: t.Optional(t.String()),
   /** Seconds of traffic each summary and point is measured over. */
   windowSeconds: t.Number(),
+  /** A finished run replayed from its timeline (`/lab?run=`): the summaries cover from–to (ms since the epoch). */
+  range: t.Optional(t.Object({ run: t.String(), from: t.Number(), to: t.Number() })),
   services: t.Array(ServiceSummary),
   points: t.Array(
     t.Object({

@@ -47,8 +47,8 @@ export type Reading = {
   flags: Record<string, string>;
 };
 
-type WindowValues = Record<SeriesName, number | null>;
-const NO_VALUES: WindowValues = { rps: null, p50: null, p95: null, p99: null, errors4xx: null, errors5xx: null };
+export type WindowValues = Record<SeriesName, number | null>;
+export const NO_VALUES: WindowValues = { rps: null, p50: null, p95: null, p99: null, errors4xx: null, errors5xx: null };
 
 /** Parses a /metrics text into the totals the Lab page needs: every route, method and status added up. */
 export function readMetrics(text: string, time: number): Reading {
@@ -153,16 +153,9 @@ export class MetricsSource implements LabSource {
     const services: ServiceSummary[] = [];
     for (const service of Object.keys(this.targets)) {
       const readings = this.readings.get(service) ?? [];
-      let latest = NO_VALUES;
-      for (let index = 1; index < readings.length; index++) {
-        const to = readings[index]!;
-        const from = this.windowStart(readings, index);
-        latest = from ? windowValues(from, to) : NO_VALUES;
-        for (const series of SERIES) {
-          const value = latest[series];
-          if (value !== null) points.push({ time: to.time, service, series, value });
-        }
-      }
+      const series = seriesOf(service, readings, this.windowMs);
+      points.push(...series.points);
+      const latest = series.latest;
       const last = readings.at(-1);
       const up = last !== undefined && !this.down.has(service);
       services.push({
@@ -205,15 +198,35 @@ export class MetricsSource implements LabSource {
     );
     this.sampledAt = this.now();
   }
+}
 
-  /** The earliest reading within the window before `index`; the one just before when polls are sparse. */
-  private windowStart(readings: Reading[], index: number): Reading | undefined {
-    const end = readings[index]!.time;
-    const first = readings.findIndex((r) => end - r.time <= this.windowMs);
-    if (first < index) return readings[first];
-    const previous = readings[index - 1]!;
-    return end - previous.time <= 3 * this.windowMs ? previous : undefined;
+/** The earliest reading within the window before `index`; the one just before when polls are sparse. */
+function windowStart(readings: Reading[], index: number, windowMs: number): Reading | undefined {
+  const end = readings[index]!.time;
+  const first = readings.findIndex((r) => end - r.time <= windowMs);
+  if (first < index) return readings[first];
+  const previous = readings[index - 1]!;
+  return end - previous.time <= 3 * windowMs ? previous : undefined;
+}
+
+/**
+ * One service's points, each measured over the `windowMs` before its reading, and the last values;
+ * `every` keeps one reading in that many (a long run's replay need not draw every second).
+ */
+export function seriesOf(service: string, readings: Reading[], windowMs: number, every = 1) {
+  const points: Point[] = [];
+  let latest = NO_VALUES;
+  for (let index = 1; index < readings.length; index++) {
+    if ((readings.length - 1 - index) % every !== 0) continue;
+    const to = readings[index]!;
+    const from = windowStart(readings, index, windowMs);
+    latest = from ? windowValues(from, to) : NO_VALUES;
+    for (const series of SERIES) {
+      const value = latest[series];
+      if (value !== null) points.push({ time: to.time, service, series, value });
+    }
   }
+  return { points, latest };
 }
 
 type PrometheusResult = { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] };

@@ -9,6 +9,7 @@ import { HISTORY_SECONDS } from "./service";
 export const POLL = "every 2s";
 
 const dash = "—";
+const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 const fixed = (value: number | null, digits: number, unit = "") =>
   value === null ? dash : `${value.toFixed(digits)}${unit}`;
 const ms = (seconds: number | null) => (seconds === null ? dash : fixed(seconds * 1000, seconds < 0.01 ? 2 : 1, " ms"));
@@ -56,8 +57,10 @@ const FlagsTable = ({ services }: { services: ServiceSummary[] }) => (
 
 const SummaryTable = ({ snapshot }: { snapshot: LabSnapshot }) => (
   <table class="min-w-full text-sm" data-testid="lab-summary">
-    <caption class="pb-2 text-left text-base font-semibold text-slate-900">
-      {`Per service, over the last ${snapshot.windowSeconds} s`}
+    <caption class="pb-2 text-left text-base font-semibold text-slate-900" safe>
+      {snapshot.range
+        ? `Per service, ${utc(snapshot.range.from)} to ${utc(snapshot.range.to)} UTC (${Math.round((snapshot.range.to - snapshot.range.from) / 1000)} s)`
+        : `Per service, over the last ${snapshot.windowSeconds} s`}
     </caption>
     <thead class="text-xs uppercase tracking-wide text-slate-500">
       <tr>
@@ -144,5 +147,20 @@ export const LabPage = ({ snapshot, charts }: { snapshot: LabSnapshot; charts: L
     <div id="lab-live" hx-get={webLinks.labLive()} hx-trigger={POLL} hx-swap="innerHTML">
       <LabLive snapshot={snapshot} charts={charts} />
     </div>
+  </section>
+);
+
+/** A finished run's page (`/lab?run=`): the same tables and charts over the run's range, not polled. */
+export const LabRunPage = ({ snapshot, charts }: { snapshot: LabSnapshot; charts: LabCharts | null }) => (
+  <section class="flex flex-col gap-4">
+    <div>
+      <h1 class="text-2xl font-bold" safe>
+        {`Lab: ${snapshot.range?.run ?? ""}`}
+      </h1>
+      <p class="text-sm text-slate-600">
+        {`A finished run, replayed from its timeline (each service's /metrics read every second by bun run experiment): every chart point covers the ${snapshot.windowSeconds} s before it, the table the whole range.`}
+      </p>
+    </div>
+    <LabLive snapshot={snapshot} charts={charts} />
   </section>
 );

@@ -1,0 +1,126 @@
+import { join } from "node:path";
+import type { LabSnapshot, Point, ServiceSummary } from "./model";
+import { NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, windowValues } from "./service";
+
+/**
+ * A finished experiment run on the Lab page (`/lab?run=<experiment>/<run-id>`), replayed from the
+ * timeline `bun run experiment` writes beside its results: each service's /metrics read every second
+ * (scripts/experiments/resources.ts). Its numbers go through the same window arithmetic as the live
+ * page's, so a screenshot of a run reads like the page did while it ran.
+ */
+
+/** `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/. */
+export const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
+/** Readings drawn per service at most: a ten-minute run is one point every few seconds. */
+const MAX_POINTS = 240;
+
+/** What the page reads of run.json and timeline.json (written by scripts/experiments/runner.ts). */
+type RunRecord = { flags: Record<string, string>; started_at: string; finished_at: string };
+type TimelinePoint = {
+  pool_size: number;
+  pool_in_use: number;
+  pool_waiting: number;
+  responses_total: number;
+  responses_503_total: number;
+  responses_4xx_total?: number;
+  responses_5xx_total?: number;
+  latency_buckets?: number[];
+};
+type Timeline = { metrics: { at: number; services: Record<string, TimelinePoint> }[]; latency_bounds?: number[] };
+
+export class RunNotFoundError extends Error {}
+
+/** ms since the epoch; undefined for an absent bound, NaN for one that is not a whole number. */
+export const rangeBound = (value: string | undefined) =>
+  value === undefined || value === "" ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+
+const readJson = async <T>(file: string, run: string): Promise<T> => {
+  try {
+    return (await Bun.file(file).json()) as T;
+  } catch {
+    throw new RunNotFoundError(
+      `No run ${run} with a timeline: experiments/<experiment>/results/<run-id>/ needs run.json and timeline.json`,
+    );
+  }
+};
+
+/** A run's numbers from `from` to `to` (ms since the epoch; the run's start and end by default). */
+export async function runSnapshot(
+  experimentsDir: string,
+  run: string,
+  range: { from?: number; to?: number } = {},
+): Promise<LabSnapshot> {
+  const match = RUN_NAME.exec(run);
+  if (!match)
+    throw new RunNotFoundError(
+      `No run ${run}: a run is named <experiment>/<run-id>, e.g. 02-trgm-index/2026-11-30T10-59-01Z-rate`,
+    );
+  const dir = join(experimentsDir, match[1] as string, "results", match[2] as string);
+  const record = await readJson<RunRecord>(join(dir, "run.json"), run);
+  const timeline = await readJson<Timeline>(join(dir, "timeline.json"), run);
+  const from = range.from ?? Date.parse(record.started_at);
+  const to = range.to ?? Date.parse(record.finished_at);
+  const windowMs = WINDOW_SECONDS * 1000;
+  const bounds = timeline.latency_bounds;
+  // Timelines written before the page could replay runs have no latency histogram and no 4xx/5xx split.
+  const complete =
+    bounds !== undefined &&
+    timeline.metrics.some((sample) => Object.values(sample.services).some((p) => p.latency_buckets));
+
+  const names = [...new Set(timeline.metrics.flatMap((sample) => Object.keys(sample.services)))];
+  const points: Point[] = [];
+  const services = names.map((service): ServiceSummary => {
+    const readings: Reading[] = timeline.metrics.flatMap(({ at, services }) => {
+      const point = services[service];
+      const time = at * 1000;
+      if (!point || time < from - windowMs || time > to) return [];
+      return [
+        {
+          time,
+          requests: point.responses_total,
+          errors4xx: point.responses_4xx_total ?? 0,
+          errors5xx: point.responses_5xx_total ?? point.responses_503_total,
+          buckets:
+            bounds && point.latency_buckets
+              ? [
+                  ...bounds.map((le, index): [number, number] => [le, point.latency_buckets?.[index] ?? 0]),
+                  [Number.POSITIVE_INFINITY, point.responses_total],
+                ]
+              : [],
+          inFlight: null,
+          poolInUse: point.pool_in_use,
+          poolSize: point.pool_size,
+          poolWaiting: point.pool_waiting,
+          flags: record.flags,
+        },
+      ];
+    });
+    const series = seriesOf(service, readings, windowMs, Math.max(1, Math.ceil(readings.length / MAX_POINTS)));
+    points.push(...series.points.filter((point) => point.time >= from && (complete || point.series !== "errors4xx")));
+    const inside = readings.filter((reading) => reading.time >= from);
+    const first = inside[0];
+    const last = inside.at(-1);
+    const whole = first && last && last !== first ? windowValues(first, last) : NO_VALUES;
+    return {
+      service,
+      up: last !== undefined,
+      ...whole,
+      errors4xx: complete ? whole.errors4xx : null,
+      inFlight: null,
+      poolInUse: last?.poolInUse ?? null,
+      poolSize: last?.poolSize ?? null,
+      poolWaiting: last?.poolWaiting ?? null,
+      flags: record.flags,
+    };
+  });
+  return {
+    source: "metrics",
+    notice: complete
+      ? undefined
+      : "This run's timeline was recorded before it kept latency and 4xx figures: no latency here (see the run's report.md), and 5xx counts its 503s.",
+    windowSeconds: WINDOW_SECONDS,
+    range: { run, from, to },
+    services,
+    points,
+  };
+}
