@@ -3,8 +3,10 @@
  * Grafana accepts. `bun grafana/dashboard.ts` writes grafana/dashboards/coursework-lab.json; a test
  * checks the file matches this source and runs every query against a real Prometheus.
  *
- * Every query aggregates with `sum by (service, …)` (or max for gauges that are the same everywhere),
- * so it is right for one process per service and for a /metrics that merges WORKERS>1 processes.
+ * Every query of the services aggregates with `sum by (service, …)` (or max for gauges that are the
+ * same everywhere), so it is right for one process per service and for a /metrics that merges
+ * WORKERS>1 processes. The PostgreSQL, PgBouncer and Redis rows read their exporters
+ * (scripts/lib/exporters.ts, compose.yaml) and are not filtered by service.
  */
 import { join } from "node:path";
 import {
@@ -44,6 +46,12 @@ export const DATASOURCE = { type: "prometheus", uid: "prometheus" };
 const SCOPE: QueryScope = { selector: 'service=~"$service"', window: "$__rate_interval" };
 const SERVICE = SCOPE.selector;
 const WINDOW = `[${SCOPE.window}]`;
+
+/** The services' databases: not the server's own (postgres, the templates, "" for shared objects); anchored regex. */
+const DATABASES = 'datname!~"(postgres|template[01])?"';
+/** PgBouncer's own admin console is a database in its lists too. */
+const POOLED = 'database!="pgbouncer"';
+const rateOf = (metric: string, selector: string) => `rate(${metric}{${selector}}${WINDOW})`;
 
 const query = (refId: string, expr: string, legend: string) =>
   new DataqueryBuilder().datasource(DATASOURCE).refId(refId).expr(expr).legendFormat(legend).range();
@@ -188,6 +196,150 @@ export function labDashboard() {
         8,
       ),
     )
+    .withRow(new RowBuilder("PostgreSQL"))
+    .withPanel(
+      timeseries(
+        "PostgreSQL CPU",
+        "percentunit",
+        "CPU time per second of every PostgreSQL process, from /proc (1 = one core): what separates 01-baseline from 02-trgm-index",
+        [query("A", `sum(rate(lab_postgres_cpu_seconds_total${WINDOW}))`, "PostgreSQL")],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PostgreSQL connections by state",
+        "short",
+        "Backends per database: active (running a query), idle, idle in transaction",
+        [
+          query(
+            "A",
+            `sum by (datname, state) (pg_stat_activity_count{${DATABASES},state=~"active|idle|idle in transaction"})`,
+            "{{datname}} {{state}}",
+          ),
+        ],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PostgreSQL transactions/s",
+        "ops",
+        "Commits and rollbacks per database",
+        [
+          query(
+            "A",
+            `sum by (datname) (${rateOf("pg_stat_database_xact_commit", DATABASES)} + ${rateOf("pg_stat_database_xact_rollback", DATABASES)})`,
+            "{{datname}}",
+          ),
+        ],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PostgreSQL rows/s",
+        "rowsps",
+        "returned: rows scans read (a sequential scan reads the whole table); fetched: rows index scans fetched; written: inserted, updated, deleted",
+        [
+          query(
+            "A",
+            `sum by (datname) (${rateOf("pg_stat_database_tup_returned", DATABASES)})`,
+            "{{datname}} returned",
+          ),
+          query("B", `sum by (datname) (${rateOf("pg_stat_database_tup_fetched", DATABASES)})`, "{{datname}} fetched"),
+          query(
+            "C",
+            `sum by (datname) (${["inserted", "updated", "deleted"].map((kind) => rateOf(`pg_stat_database_tup_${kind}`, DATABASES)).join(" + ")})`,
+            "{{datname}} written",
+          ),
+        ],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PostgreSQL buffer cache hit ratio",
+        "percentunit",
+        "Blocks found in shared buffers / all blocks read; empty while a database reads nothing",
+        [
+          query(
+            "A",
+            `sum by (datname) (${rateOf("pg_stat_database_blks_hit", DATABASES)}) / (sum by (datname) (${rateOf("pg_stat_database_blks_hit", DATABASES)}) + sum by (datname) (${rateOf("pg_stat_database_blks_read", DATABASES)}))`,
+            "{{datname}}",
+          ),
+        ],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PostgreSQL locks by mode",
+        "short",
+        "Locks held or awaited in the services' databases, by mode",
+        [query("A", `sum by (mode) (pg_locks_count{${DATABASES}})`, "{{mode}}")],
+        8,
+      ),
+    )
+    .withRow(new RowBuilder("PgBouncer (DB_VIA_PGBOUNCER=1)"))
+    .withPanel(
+      timeseries(
+        "PgBouncer clients: active / waiting",
+        "short",
+        "Client connections (the services' pool connections) linked to a server connection, and those waiting for one",
+        [
+          query("A", `sum by (database) (pgbouncer_pools_client_active_connections{${POOLED}})`, "{{database}} active"),
+          query(
+            "B",
+            `sum by (database) (pgbouncer_pools_client_waiting_connections{${POOLED}})`,
+            "{{database}} waiting",
+          ),
+        ],
+        6,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PgBouncer server connections: active / idle",
+        "short",
+        "Connections to PostgreSQL serving a client's transaction, and those idle in the pool",
+        [
+          query("A", `sum by (database) (pgbouncer_pools_server_active_connections{${POOLED}})`, "{{database}} active"),
+          query("B", `sum by (database) (pgbouncer_pools_server_idle_connections{${POOLED}})`, "{{database}} idle"),
+        ],
+        6,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PgBouncer pool usage",
+        "percentunit",
+        "Server connections serving a client / the pool's size (default_pool_size): 1 means clients start to wait",
+        [
+          query(
+            "A",
+            `sum by (database) (pgbouncer_pools_server_active_connections{${POOLED}}) / sum by (database) (pgbouncer_databases_pool_size{${POOLED}})`,
+            "{{database}}",
+          ),
+        ],
+        6,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PgBouncer transactions/s",
+        "ops",
+        "Transactions pooled per database",
+        [
+          query(
+            "A",
+            `sum by (database) (${rateOf("pgbouncer_stats_sql_transactions_pooled_total", POOLED)})`,
+            "{{database}}",
+          ),
+        ],
+        6,
+      ),
+    )
     .withRow(new RowBuilder("Cache"))
     .withPanel(
       timeseries("Cache hit ratio", "percentunit", "hits / all look-ups; empty while CACHE=off", [
@@ -206,6 +358,49 @@ export function labDashboard() {
           "{{service}} {{result}}",
         ),
       ]),
+    )
+    .withRow(new RowBuilder("Redis (CACHE=redis)"))
+    .withPanel(
+      timeseries(
+        "Redis commands/s",
+        "ops",
+        "Commands Redis processed (the services' GET and SET)",
+        [query("A", `sum(rate(redis_commands_processed_total${WINDOW}))`, "commands")],
+        6,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Redis hit ratio",
+        "percentunit",
+        "Keyspace hits / look-ups, as Redis counts them",
+        [
+          query(
+            "A",
+            `sum(rate(redis_keyspace_hits_total${WINDOW})) / (sum(rate(redis_keyspace_hits_total${WINDOW})) + sum(rate(redis_keyspace_misses_total${WINDOW})))`,
+            "hit ratio",
+          ),
+        ],
+        6,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Redis memory",
+        "bytes",
+        "Memory Redis uses for data and overhead",
+        [query("A", "sum(redis_memory_used_bytes)", "used")],
+        6,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Redis clients",
+        "short",
+        "Connected clients (one per service process that caches)",
+        [query("A", "sum(redis_connected_clients)", "clients")],
+        6,
+      ),
     )
     .withRow(new RowBuilder("Processes"))
     .withPanel(

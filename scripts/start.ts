@@ -77,7 +77,7 @@ for (const name of SERVICE_NAMES) {
 if (stack.urls.web) say(`${"web".padEnd(13)} ${stack.urls.web}`);
 await showDemoAccounts(stack.databaseUrls.identity, say);
 prometheus = withPrometheus
-  ? await startLabPrometheus(ROOT, stack.urls, say).catch((error) => {
+  ? await startLabPrometheus(ROOT, stack, say).catch((error) => {
       say(`Prometheus did not start: ${error instanceof Error ? error.message : error}`);
       return undefined;
     })

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { assertPortFree } from "./stack";
+import { type ExportedParts, startExporters } from "./exporters";
+import { assertPortFree, type Stack } from "./stack";
 
 /** What the platform exposes to Prometheus: one scrape job per service (and the web app), named after it. */
 export type ScrapeTargets = Record<string, string>;
@@ -80,22 +81,30 @@ export async function startPrometheus(options: {
 export const localPrometheusUrl = () => `http://127.0.0.1:${Number(process.env.PROMETHEUS_PORT) || PROMETHEUS_PORT}`;
 
 /**
- * Starts Prometheus for the running stack with grafana/prometheus.local.yml (data in .data/prometheus).
- * When the stack runs on other ports than that file names, a config for the actual ports is written
- * to .data/ instead. Without a `prometheus` binary it says how to install one and returns undefined.
+ * Starts Prometheus for the running stack with grafana/prometheus.local.yml (data in .data/prometheus),
+ * and the exporters of the parts that run (scripts/lib/exporters.ts), which it scrapes and stops with
+ * itself. When the stack or an exporter runs on other ports than that file names, a config for the
+ * actual ports is written to .data/ instead. Without a `prometheus` binary it says how to install one
+ * and returns undefined.
  */
 export async function startLabPrometheus(
   root: string,
-  urls: Record<string, string | undefined>,
+  stack: Pick<Stack, "urls"> & ExportedParts,
   say: (line: string) => void,
 ): Promise<PrometheusServer | undefined> {
   if (!Bun.which("prometheus")) {
     say(`${INSTALL_HINT}; continuing without it`);
     return undefined;
   }
-  const targets = Object.fromEntries(
-    Object.entries(urls).flatMap(([job, url]) => (url ? [[job, targetOf(url)] as const] : [])),
-  );
+  const url = localPrometheusUrl();
+  assertPortFree("127.0.0.1", Number(new URL(url).port), "prometheus");
+  const exporters = await startExporters(stack, { say });
+  const targets = {
+    ...Object.fromEntries(
+      Object.entries(stack.urls).flatMap(([job, url]) => (url ? [[job, targetOf(url)] as const] : [])),
+    ),
+    ...exporters.targets,
+  };
   const defaults = join(root, "grafana/prometheus.local.yml");
   const listed = Bun.YAML.parse(await Bun.file(defaults).text()) as {
     scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
@@ -106,13 +115,14 @@ export async function startLabPrometheus(
     configFile = join(root, ".data/prometheus.yml");
     await Bun.write(configFile, scrapeConfig(targets));
   }
-  const url = localPrometheusUrl();
-  assertPortFree("127.0.0.1", Number(new URL(url).port), "prometheus");
   const server = await startPrometheus({
     configFile,
     dataDir: join(root, ".data/prometheus"),
     port: Number(new URL(url).port),
+  }).catch(async (error) => {
+    await exporters.stop();
+    throw error;
   });
   say(`${"prometheus".padEnd(13)} ${url}   (config ${configFile.slice(root.length + 1)}, data .data/prometheus)`);
-  return server;
+  return { url, stop: async () => void (await Promise.all([server.stop(), exporters.stop()])) };
 }

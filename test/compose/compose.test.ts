@@ -13,6 +13,7 @@ import {
   WEB_PORT,
 } from "@lab/shared";
 import { SQL } from "bun";
+import { EXPORTER_PORTS } from "../../scripts/lib/exporters";
 import { freshDatabase } from "../support";
 import {
   APPS,
@@ -165,12 +166,33 @@ describe("services and ports match the contract", () => {
     expect(settings.listen_port).toBe("6432");
   });
 
-  test("Prometheus scrapes every app at its compose name and port", () => {
+  test("Prometheus scrapes every app and exporter at its compose name and port", async () => {
     const prometheus = Bun.YAML.parse(readFileSync(join(ROOT, "grafana/prometheus.yml"), "utf8")) as {
       scrape_configs: { static_configs: { targets: string[] }[] }[];
     };
     const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets)).sort();
-    expect(targets).toEqual(APPS.map((app) => `${app.service}:${app.port}`).sort());
+    const exporters = Object.entries(EXPORTER_PORTS).map(([job, port]) => `${job}-exporter:${port}`);
+    expect(targets).toEqual([...APPS.map((app) => `${app.service}:${app.port}`), ...exporters].sort());
+    const { services } = await config("base");
+    for (const target of exporters) expect(services[target.split(":")[0] ?? ""], target).toBeDefined();
+  });
+
+  test("the exporters watch the five PostgreSQL servers, PgBouncer as its stats user, and Redis", async () => {
+    const { services } = await config("base");
+    const sources = (services["postgres-exporter"]?.environment?.DATA_SOURCE_NAME ?? "")
+      .split(",")
+      .map((s) => new URL(s));
+    expect(sources.map((url) => [url.host, url.pathname])).toEqual(
+      SERVICE_NAMES.map((name) => [`${name}-db:5432`, `/${SERVICES[name].database}`]),
+    );
+    expect(services["postgres-cpu-exporter"]?.pid).toBe("host");
+    const bouncer = services["pgbouncer-exporter"]?.command?.join(" ") ?? "";
+    const ini = readFileSync(join(ROOT, "docker/pgbouncer/pgbouncer.ini"), "utf8");
+    const statsUser = /^stats_users = (\S+)$/m.exec(ini)?.[1];
+    expect(new URL(bouncer.replace(/^.*?connectionString=/, "")).username).toBe(
+      statsUser ?? "(pgbouncer.ini names no stats_users)",
+    );
+    expect(services["redis-exporter"]?.environment?.REDIS_ADDR).toBe("redis://redis:6379");
   });
 
   test("Grafana: provisioning and dashboards mounted where its provisioning points, anonymous viewers", async () => {

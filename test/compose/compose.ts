@@ -18,6 +18,7 @@ export type ComposeService = {
   healthcheck?: Healthcheck;
   depends_on?: DependsOn;
   profiles?: string[];
+  pid?: string;
   restart?: string;
   init?: boolean;
   deploy?: { resources?: { limits?: { cpus?: string | number; memory?: string } } };
@@ -72,6 +73,7 @@ export type ConfigRun = { exitCode: number; stdout: string; stderr: string };
 export async function composeConfig(options: {
   files: readonly string[];
   profiles?: string[];
+  pid?: string;
   envFile?: string;
   env?: Record<string, string>;
 }): Promise<ConfigRun> {

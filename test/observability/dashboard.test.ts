@@ -2,9 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RedisClient, SQL } from "bun";
 import { DASHBOARD_FILE, DATASOURCE, labDashboard } from "../../grafana/dashboard";
+import { EXPORTER_PORTS, type Exporters, startExporters } from "../../scripts/lib/exporters";
+import { type PgBouncer, startPgBouncer } from "../../scripts/lib/pgbouncer";
 import { freePort } from "../../scripts/lib/postgres";
 import { type PrometheusServer, scrapeConfig, startPrometheus } from "../../scripts/lib/prometheus";
+import { type RedisServer, startRedis } from "../../scripts/lib/redis";
 import { courseApp } from "../../services/course/src/app";
 import { identityApp } from "../../services/identity/src/app";
 import { PrometheusSource } from "../../web-htmx/src/lab/service";
@@ -32,6 +36,9 @@ const queryPanels = dashboard.panels.filter((p) => p.type !== "row");
 const expressions = queryPanels.flatMap((panel) =>
   (panel.targets ?? []).map((target) => ({ panel: panel.title, refId: target.refId, expr: target.expr })),
 );
+/** The services' own metrics are filtered by the service variable; the exporters' rows are not. */
+const serviceExpressions = expressions.filter((e) => e.expr.includes("$service"));
+const exporterExpressions = expressions.filter((e) => !e.expr.includes("$service"));
 
 describe("grafana/dashboards/coursework-lab.json", () => {
   test("is what grafana/dashboard.ts builds (regenerate with `bun grafana/dashboard.ts`)", () => {
@@ -91,6 +98,19 @@ describe("grafana/dashboards/coursework-lab.json", () => {
       "lab_flags",
       "sum by (service, method, route)",
       "sum by (service, route, le)",
+      "lab_postgres_cpu_seconds_total",
+      "pg_stat_activity_count",
+      "pg_stat_database_xact_commit",
+      "pg_stat_database_tup_returned",
+      "pg_stat_database_blks_hit",
+      "pg_locks_count",
+      "pgbouncer_pools_client_waiting_connections",
+      "pgbouncer_pools_server_active_connections",
+      "pgbouncer_databases_pool_size",
+      "redis_commands_processed_total",
+      "redis_keyspace_hits_total",
+      "redis_memory_used_bytes",
+      "redis_connected_clients",
     ]) {
       expect(all).toContain(needle);
     }
@@ -105,11 +125,17 @@ describe("scrape configurations and provisioning", () => {
     );
 
   test("compose scrapes every container by name, the embedded default every port on 127.0.0.1", async () => {
-    expect(jobs(await readYaml("prometheus.yml"))).toEqual(
-      Object.fromEntries(Object.entries(ENDPOINTS).map(([name, port]) => [name, [`${name}:${port}`]])),
+    const exporterContainers = Object.fromEntries(
+      Object.entries(EXPORTER_PORTS).map(([job, port]) => [job, [`${job}-exporter:${port}`]]),
     );
+    expect(jobs(await readYaml("prometheus.yml"))).toEqual({
+      ...Object.fromEntries(Object.entries(ENDPOINTS).map(([name, port]) => [name, [`${name}:${port}`]])),
+      ...exporterContainers,
+    });
     expect(jobs(await readYaml("prometheus.local.yml"))).toEqual(
-      Object.fromEntries(Object.entries(ENDPOINTS).map(([name, port]) => [name, [`127.0.0.1:${port}`]])),
+      Object.fromEntries(
+        Object.entries({ ...ENDPOINTS, ...EXPORTER_PORTS }).map(([name, port]) => [name, [`127.0.0.1:${port}`]]),
+      ),
     );
   });
 
@@ -130,13 +156,19 @@ describe("scrape configurations and provisioning", () => {
   });
 });
 
-describe("every dashboard query against a real Prometheus scraping real services", () => {
+describe("every dashboard query against a real Prometheus scraping real services and exporters", () => {
   const SCRAPE = "1s";
   let identity: Harness;
   let course: Harness;
   const base = { identity: "", course: "" };
   let prometheus: PrometheusServer;
   let dataDir: string;
+  let redis: RedisServer;
+  let pgbouncer: PgBouncer;
+  let exporters: Exporters;
+  /** Clients of the PgBouncer and the Redis the exporters watch: what the services do with them under 03 and 04. */
+  let pooled: SQL;
+  let cache: RedisClient;
   let traffic: Promise<void>;
   let trafficOn = true;
 
@@ -191,6 +223,11 @@ describe("every dashboard query against a real Prometheus scraping real services
         expect((await fetch(`http://${base.course}/courses?limit=1`)).status).toBe(503);
         await holder;
       }
+      await Promise.all([
+        pooled`SELECT count(*) FROM courses`,
+        cache.set("course:1", "cached").then(() => cache.get("course:1")),
+        cache.get(`course:${900_000 + round}`),
+      ]);
       await Bun.sleep(50);
     }
   }
@@ -213,14 +250,36 @@ describe("every dashboard query against a real Prometheus scraping real services
       base[name] = `127.0.0.1:${harness.app.server!.port}`;
     }
     dataDir = await mkdtemp(join(tmpdir(), "lab-prometheus-"));
+    redis = await startRedis();
+    cache = new RedisClient(redis.url);
+    pgbouncer = await startPgBouncer({
+      // Not under dataDir: mkdtemp's 0700 keeps out the user PgBouncer runs as when started by root.
+      dir: join(tmpdir(), `lab-dashboard-pgbouncer-${process.pid}`),
+      databases: { identity: identity.url, course: course.url },
+      poolSize: 2,
+    });
+    pooled = new SQL({ url: pgbouncer.urls.course as string, max: 2, prepare: false });
+    const notes: string[] = [];
+    const free = Object.fromEntries(Object.keys(EXPORTER_PORTS).map((name) => [name, freePort()]));
+    exporters = await startExporters(
+      {
+        embedded: true,
+        databaseUrls: { identity: identity.url, course: course.url } as never,
+        pgbouncer: { port: pgbouncer.port, adminUrl: pgbouncer.adminUrl, urls: {} as never },
+        redis,
+      },
+      { say: (line) => notes.push(line), ports: free },
+    );
+    expect(Object.keys(exporters.targets).sort(), notes.join("\n")).toEqual(Object.keys(EXPORTER_PORTS).sort());
     const configFile = join(dataDir, "prometheus.yml");
-    await Bun.write(configFile, scrapeConfig(base, SCRAPE));
+    await Bun.write(configFile, scrapeConfig({ ...base, ...exporters.targets }, SCRAPE));
     prometheus = await startPrometheus({ configFile, dataDir: join(dataDir, "tsdb"), port: freePort() });
     traffic = sendTraffic();
     // Enough scrapes for rate() over the query window to see the traffic.
     await waitUntil(
       async () => {
-        const up = await instant("count(count_over_time(up[15s]) >= 6) == 2");
+        const targets = 2 + Object.keys(EXPORTER_PORTS).length;
+        const up = await instant(`count(count_over_time(up[15s]) >= 6 and up == 1) == ${targets}`);
         return up.length > 0;
       },
       { timeoutMs: 25_000, intervalMs: 250, failure: "Prometheus did not collect enough scrapes in time" },
@@ -231,6 +290,12 @@ describe("every dashboard query against a real Prometheus scraping real services
     trafficOn = false;
     await traffic;
     await prometheus?.stop();
+    await exporters?.stop();
+    await pooled?.close();
+    cache?.close();
+    await pgbouncer?.stop();
+    await rm(join(tmpdir(), `lab-dashboard-pgbouncer-${process.pid}`), { recursive: true, force: true });
+    await redis?.stop();
     for (const harness of [identity, course]) {
       await harness?.app.stop(true);
       await harness?.close();
@@ -251,7 +316,7 @@ describe("every dashboard query against a real Prometheus scraping real services
 
   test("each expression returns data without error, for All services and for one", async () => {
     for (const service of [".+", "course"]) {
-      for (const { panel, refId, expr } of expressions) {
+      for (const { panel, refId, expr } of serviceExpressions) {
         const result = await instant(asSent(expr, service));
         expect(result.length, `${panel} ${refId}: ${asSent(expr, service)}`).toBeGreaterThan(0);
         if (service === "course") expect(result.every((r) => r.metric.service === "course")).toBe(true);
@@ -302,6 +367,37 @@ describe("every dashboard query against a real Prometheus scraping real services
     expect(Number(exhausted[0]!.value[1])).toBeGreaterThan(0);
     const fiveXX = await instant(asSent(expressions.find((e) => e.panel === "5xx error rate")!.expr, "course"));
     expect(Number(fiveXX[0]!.value[1])).toBeGreaterThan(0);
+  });
+
+  test("each exporter panel's expression returns numbers from the real exporters", async () => {
+    expect(exporterExpressions.length).toBeGreaterThanOrEqual(15);
+    for (const { panel, refId, expr } of exporterExpressions) {
+      const result = await instant(asSent(expr, ".+"));
+      expect(result.length, `${panel} ${refId}: ${expr}`).toBeGreaterThan(0);
+      expect(
+        result.some((r) => Number.isFinite(Number(r.value[1]))),
+        `${panel} ${refId} has only NaN`,
+      ).toBe(true);
+    }
+  });
+
+  test("the exporters' numbers are the traffic: PostgreSQL busy, transactions through PgBouncer, Redis hits and misses", async () => {
+    const value = async (panel: string, database?: string) => {
+      const expr = exporterExpressions.find((e) => e.panel === panel)!.expr;
+      const result = await instant(asSent(expr, ".+"));
+      const row = database ? result.find((r) => (r.metric.datname ?? r.metric.database) === database) : result[0];
+      return Number(row?.value[1]);
+    };
+    const courseDb = new URL(course.url).pathname.slice(1);
+    expect(await value("PostgreSQL CPU")).toBeGreaterThan(0);
+    expect(await value("PostgreSQL transactions/s", courseDb)).toBeGreaterThan(0);
+    expect(await value("PgBouncer transactions/s", courseDb)).toBeGreaterThan(0);
+    const hitRatio = await value("Redis hit ratio");
+    expect(hitRatio).toBeGreaterThan(0);
+    expect(hitRatio).toBeLessThan(1);
+    expect(await value("Redis clients")).toBeGreaterThanOrEqual(1);
+    const processes = await instant("lab_postgres_processes");
+    expect(Number(processes[0]!.value[1])).toBeGreaterThan(1);
   });
 });
 
