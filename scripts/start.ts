@@ -14,7 +14,7 @@ const { values, fail } = parseCommandLine({
   help: `Starts the platform: PostgreSQL (embedded, data in .data/), every service and the web app. Ctrl-C stops everything.
   --experiment NAME  run with that experiment's flags (experiments/NAME/flags.env): ${experimentNames().join(", ")}
                      PgBouncer (DB_VIA_PGBOUNCER=1) and Redis (CACHE=redis, unless REDIS_URL is set) start with it
-  --prometheus       also run Prometheus on the stack (the Lab page then reads it)
+  --prometheus       also run Prometheus and exporters for PostgreSQL, PgBouncer, Redis (the Lab page reads it)
 Ports and every setting come from the environment: docs/configuration.md.`,
   options: { experiment: { type: "string" }, prometheus: { type: "boolean" } },
 });
