@@ -34,7 +34,7 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-type Child = { name: string; process: Bun.Subprocess; url: string };
+export type Child = { name: string; process: Bun.Subprocess; url: string };
 
 /** The services that exist in this checkout (later issues add theirs to services/). */
 export const existingServices = () =>
@@ -219,7 +219,8 @@ const bouncerInfo = (bouncer: PgBouncer) => ({
   urls: bouncer.urls as Record<ServiceName, string>,
 });
 
-async function waitReady(child: Child) {
+/** Polls the child's /readyz until it answers 200; fails early if the child exits. */
+export async function waitReady(child: Child) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.process.exitCode !== null) {

@@ -1,0 +1,210 @@
+/**
+ * bun run bench:http [--duration S] [--warmup S] [--connections N] [--threads N] [--repeat N] [--log-level L]
+ * The cost of the service's request path, in one run: wrk against (1) a bare Bun.serve answering a
+ * course's JSON from memory (the ceiling), (2) the course service's GET /courses/:id served from
+ * Redis (CACHE=redis) and (3) the same service reading PostgreSQL (CACHE=off). Everything it needs
+ * (an embedded PostgreSQL, redis-server, the three servers) is started on free ports and stopped at
+ * the end. Prints each target's median req/s over --repeat rounds and its ratio to the ceiling.
+ * Not a test: run it on a quiet machine (docs/benchmarks.md).
+ */
+import { appendFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { migrate, SERVICES } from "@lab/shared";
+import { SQL } from "bun";
+import { runWrk, WrkMissingError, type WrkOptions, wrkBinary } from "./bench/wrk";
+import { ensureDatabases, freePort, startEmbeddedPostgres } from "./lib/postgres";
+import { stopProcess } from "./lib/process";
+import { RedisMissingError, redisServerBinary, startRedis } from "./lib/redis";
+import { ROOT, waitReady } from "./lib/stack";
+
+const usage =
+  "usage: bun run bench:http [--duration S (10)] [--warmup S (2)] [--connections N (64)] [--threads N (2)] [--repeat N (3)] [--log-level debug|info|warn|error (info)]";
+const fail = (message: string): never => {
+  console.error(`${message}\n${usage}`);
+  process.exit(2);
+};
+const { values } = (() => {
+  try {
+    return parseArgs({
+      args: Bun.argv.slice(2),
+      options: {
+        duration: { type: "string", default: "10" },
+        warmup: { type: "string", default: "2" },
+        connections: { type: "string", default: "64" },
+        threads: { type: "string", default: "2" },
+        repeat: { type: "string", default: "3" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+})();
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const wholeNumber = (flag: string, text: string, min: number, max: number) => {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) fail(`--${flag} takes a whole number from ${min} to ${max}`);
+  return value;
+};
+const seconds = wholeNumber("duration", values.duration, 1, 300);
+const warmup = wholeNumber("warmup", values.warmup, 0, 60);
+const connections = wholeNumber("connections", values.connections, 1, 10_000);
+const threads = wholeNumber("threads", values.threads, 1, 64);
+const repeat = wholeNumber("repeat", values.repeat, 1, 20);
+if (threads > connections) fail("--threads cannot exceed --connections (wrk gives each thread a connection)");
+const logLevel = values["log-level"];
+if (!["debug", "info", "warn", "error"].includes(logLevel)) fail("--log-level takes debug, info, warn or error");
+
+try {
+  wrkBinary();
+  redisServerBinary();
+} catch (error) {
+  if (!(error instanceof WrkMissingError || error instanceof RedisMissingError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const say = (line: string) => console.log(line);
+const load = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
+const COURSE_PATH = "/courses/1";
+
+/** Everything the run started, stopped in reverse order whatever happened. */
+const cleanups: (() => Promise<unknown>)[] = [];
+const cleanUp = async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void cleanUp().then(() => process.exit(130)));
+}
+
+type Target = { name: string; url: string };
+
+/** A server process of the benchmark, its output kept in `work` for the error message if it fails. */
+async function startServer(name: string, entry: string, env: Record<string, string>, work: string) {
+  const port = freePort();
+  const logFile = join(work, `${name}.log`);
+  const child = Bun.spawn(["bun", entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port) },
+    stdout: Bun.file(logFile),
+    stderr: Bun.file(logFile),
+  });
+  cleanups.push(() => stopProcess(child, 5_000));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    // the raw server answers /readyz like any path
+    await waitReady({ name, process: child, url });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${(await Bun.file(logFile).text()).trim()}`);
+  }
+  return url;
+}
+
+async function prepare(work: string): Promise<Target[]> {
+  const postgres = await startEmbeddedPostgres({
+    dir: join(os.tmpdir(), `lab-bench-http-pg-${process.pid}`),
+    port: freePort(),
+    persistent: false,
+    settings: { fsync: "off", synchronous_commit: "off" },
+    log: (line) => appendFileSync(join(work, "postgres.log"), `${line}\n`),
+  });
+  cleanups.push(() => postgres.stop());
+  const database = SERVICES.course.database;
+  await ensureDatabases(postgres.url("postgres"), [database]);
+  const sql = new SQL({ url: postgres.url(database), max: 1 });
+  try {
+    await migrate(sql, join(ROOT, "services/course/migrations"));
+    await sql`
+      INSERT INTO courses (id, title, description, level, price_cents, duration_hours, teacher_id, teacher_name)
+      VALUES (1, 'Rust for TypeScript developers', ${"Ownership, borrowing and lifetimes, one small program at a time. ".repeat(4).trim()},
+              'intermediate', 4900, 12, 1, 'Ada Teacher')
+      ON CONFLICT (id) DO NOTHING`;
+  } finally {
+    await sql.close();
+  }
+  const redis = await startRedis();
+  cleanups.push(() => redis.stop());
+
+  const course = join(ROOT, "services/course/src/index.ts");
+  const common = { DATABASE_URL: postgres.url(database), LOG_LEVEL: logLevel, NODE_ENV: "development" };
+  const [cached, uncached] = await Promise.all([
+    startServer("course-redis", course, { ...common, CACHE: "redis", REDIS_URL: redis.url }, work),
+    startServer("course-postgres", course, { ...common, CACHE: "off" }, work),
+  ]);
+  // The ceiling answers with exactly the body the service sends for this course.
+  const answer = await fetch(`${uncached}${COURSE_PATH}`);
+  const body = await answer.text();
+  if (answer.status !== 200) throw new Error(`GET ${COURSE_PATH} answered ${answer.status}: ${body}`);
+  const raw = await startServer("raw", join(import.meta.dir, "bench/raw-server.ts"), { BENCH_RAW_BODY: body }, work);
+  for (const url of [raw, cached]) {
+    const text = await (await fetch(`${url}${COURSE_PATH}`)).text();
+    if (text !== body) throw new Error(`${url}${COURSE_PATH} answered a different body:\n${text}\nexpected\n${body}`);
+  }
+  return [
+    { name: "raw Bun.serve, from memory", url: `${raw}${COURSE_PATH}` },
+    { name: "course GET /courses/:id, Redis", url: `${cached}${COURSE_PATH}` },
+    { name: "course GET /courses/:id, PostgreSQL", url: `${uncached}${COURSE_PATH}` },
+  ];
+}
+
+const median = (numbers: number[]) => {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+const count = (value: number) => Math.round(value).toLocaleString("en-US");
+
+const work = await mkdtemp(join(os.tmpdir(), "lab-bench-http-"));
+cleanups.push(() => rm(work, { recursive: true, force: true }));
+let exitCode = 0;
+try {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  say(
+    `bench:http — wrk ${threads} thread(s), ${connections} connections, ${seconds} s per run after ${warmup} s warm-up, ` +
+      `${repeat} round(s); LOG_LEVEL=${logLevel}`,
+  );
+  say(`machine: ${cpu} × ${os.availableParallelism()}, Bun ${Bun.version}, load average ${load()}`);
+  const targets = await prepare(work);
+  const options: WrkOptions = { seconds, connections, threads };
+  const rates = targets.map(() => [] as number[]);
+  let socketErrors = 0;
+  for (let round = 1; round <= repeat; round++) {
+    // Round by round rather than target by target: a machine that gets busier hurts all three alike.
+    for (const [index, target] of targets.entries()) {
+      if (warmup > 0) await runWrk(target.url, { ...options, seconds: warmup });
+      const result = await runWrk(target.url, options);
+      socketErrors += result.socketErrors;
+      rates[index]?.push(result.requestsPerSecond);
+      say(`  round ${round}/${repeat}  ${target.name.padEnd(36)} ${count(result.requestsPerSecond).padStart(9)} req/s`);
+    }
+  }
+  const medians = rates.map(median);
+  const ceiling = medians[0] as number;
+  say("");
+  say(`${"target".padEnd(36)} ${"req/s (median)".padStart(14)}  ratio to raw`);
+  for (const [index, target] of targets.entries()) {
+    const value = medians[index] as number;
+    say(`${target.name.padEnd(36)} ${count(value).padStart(14)}  ${(value / ceiling).toFixed(2)}`);
+  }
+  say(`load average at the end: ${load()}${socketErrors ? `; wrk socket errors: ${socketErrors}` : ""}`);
+} catch (error) {
+  console.error(`bench:http failed: ${error instanceof Error ? error.message : error}`);
+  exitCode = 1;
+} finally {
+  await cleanUp();
+}
+process.exit(exitCode);
