@@ -9,7 +9,8 @@ if (!body || !Number.isInteger(port)) {
   console.error("raw-server: BENCH_RAW_BODY and PORT are required");
   process.exit(2);
 }
-const headers = { "content-type": "application/json" };
+// the content type Elysia gives JSON
+const headers = { "content-type": "application/json;charset=utf-8" };
 const server = Bun.serve({ hostname: "127.0.0.1", port, fetch: () => new Response(body, { headers }) });
 process.on("SIGTERM", () => {
   void server.stop(true);

@@ -165,11 +165,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const urls = Object.fromEntries(services.map((name) => [name, `http://${host}:${ports[name]}`])) as Stack["urls"];
   const callers = Object.fromEntries(services.map((name) => [serviceUrlVar(name), urls[name]]));
   const output = options.logFile ? Bun.file(options.logFile) : "inherit";
+  // Decided here, where it is known whether a person watches the output: readable lines on a terminal.
+  const logFormat =
+    env.LOG_FORMAT ?? process.env.LOG_FORMAT ?? (output === "inherit" && process.stdout.isTTY ? "pretty" : "json");
   const children: Child[] = [];
   const spawn = (name: string, entry: string, port: number, extra: Record<string, string>) => {
     const child = Bun.spawn(["bun", entry], {
       cwd: ROOT,
-      env: { ...process.env, ...env, ...callers, ...extra, HOST: host, PORT: String(port) },
+      env: { ...process.env, ...env, ...callers, ...extra, HOST: host, PORT: String(port), LOG_FORMAT: logFormat },
       stdout: output,
       stderr: output,
     });

@@ -23,6 +23,11 @@ export type CacheState = "off" | "up" | "down";
 export interface Cache {
   readonly state: CacheState;
   remember<T>(entry: CacheEntry<T>): Promise<T>;
+  /**
+   * The entry as its JSON text: a hit is handed on as stored, without parsing it and serialising
+   * it again, for a route that answers with exactly that JSON.
+   */
+  rememberJson<T>(entry: CacheEntry<T>): Promise<string>;
   /** Makes every entry of `group` stale; call it after the write has committed. */
   invalidate(group: string): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +38,9 @@ export class NoCache implements Cache {
   readonly state = "off" as const;
   remember<T>(entry: CacheEntry<T>): Promise<T> {
     return entry.load();
+  }
+  async rememberJson<T>(entry: CacheEntry<T>): Promise<string> {
+    return JSON.stringify(await entry.load());
   }
   async invalidate() {}
   async close() {}
@@ -86,33 +94,52 @@ export class RedisCache implements Cache {
   }
 
   async remember<T>(entry: CacheEntry<T>): Promise<T> {
+    const found = await this.read(entry);
+    if (typeof found === "string") {
+      const value = JSON.parse(found);
+      return entry.decode ? entry.decode(value) : (value as T);
+    }
+    const value = await entry.load();
+    if (found) await this.write(found.key, JSON.stringify(value), entry.key);
+    return value;
+  }
+
+  async rememberJson<T>(entry: CacheEntry<T>): Promise<string> {
+    const found = await this.read(entry);
+    if (typeof found === "string") return found;
+    const text = JSON.stringify(await entry.load());
+    if (found) await this.write(found.key, text, entry.key);
+    return text;
+  }
+
+  /**
+   * The stored text (a hit), the key to store the loaded value under (a miss), or null when Redis
+   * is unusable or the read failed (the value is loaded and not stored); each counted.
+   */
+  private async read(entry: CacheEntry<unknown>): Promise<string | { key: string } | null> {
     if (!this.link.usable) {
       this.metrics?.cacheRequests.inc({ result: "error" });
-      return entry.load();
+      return null;
     }
-    let key: string;
     try {
-      key = entry.group ? `${await this.versionedPrefix(entry.group)}${entry.key}` : `${this.prefix}${entry.key}`;
+      const key = entry.group ? `${await this.versionedPrefix(entry.group)}${entry.key}` : `${this.prefix}${entry.key}`;
       const stored = await this.client.get(key);
       this.link.answered();
-      if (stored !== null) {
-        const value = JSON.parse(stored);
-        this.metrics?.cacheRequests.inc({ result: "hit" });
-        return entry.decode ? entry.decode(value) : (value as T);
-      }
+      this.metrics?.cacheRequests.inc({ result: stored === null ? "miss" : "hit" });
+      return stored ?? { key };
     } catch (error) {
       this.metrics?.cacheRequests.inc({ result: "error" });
       this.failed("cache read failed", entry.key, error);
-      return entry.load();
+      return null;
     }
-    this.metrics?.cacheRequests.inc({ result: "miss" });
-    const value = await entry.load();
+  }
+
+  private async write(key: string, text: string, entryKey: string) {
     try {
-      await this.client.set(key, JSON.stringify(value), "EX", this.ttlSeconds);
+      await this.client.set(key, text, "EX", this.ttlSeconds);
     } catch (error) {
-      this.failed("cache write failed", entry.key, error);
+      this.failed("cache write failed", entryKey, error);
     }
-    return value;
   }
 
   async invalidate(group: string) {

@@ -1,5 +1,6 @@
 import { type Static, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { LOG_FORMATS, LOG_LEVELS } from "./log";
 import { SERVICES, type ServiceName } from "./services";
 
 const oneOf = <const V extends string>(values: readonly V[], fallback: NoInfer<V>) =>
@@ -33,7 +34,9 @@ export const EnvSchema = T.Object({
   /** How long a cached course page or course lives; creating a course drops the pages at once. */
   CACHE_TTL_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   WORKERS: T.Integer({ minimum: 1, maximum: 64, default: 1 }),
-  LOG_LEVEL: oneOf(["debug", "info", "warn", "error"], "info"),
+  LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+  /** Unset: `pretty` when stdout is a terminal, `json` otherwise (bun run start decides for its children). */
+  LOG_FORMAT: T.Optional(T.Union(LOG_FORMATS.map((format) => T.Literal(format)))),
   UPSTREAM_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 60000, default: 2000 }),
   IDENTITY_URL: url("http://127.0.0.1:8001"),
   COURSE_URL: url("http://127.0.0.1:8002"),

@@ -120,7 +120,7 @@ const SCRAPE_PATH = /^[a-z]+:\/\/[^/]+\/metrics(?:\?|$)/;
  * The status a client got: a handler that returns a Response (a proxy, a file) sets its status
  * there, not in `set.status`.
  */
-const statusOf = (response: unknown, status: number | string | undefined) =>
+export const statusOf = (response: unknown, status: number | string | undefined) =>
   String(response instanceof Response ? response.status : (status ?? 200));
 
 /**

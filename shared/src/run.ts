@@ -72,7 +72,7 @@ function openContext(name: ServiceName, config: ReturnType<typeof serviceConfig>
  */
 export async function runService(definition: ServiceDefinition) {
   const config = configOrExit(definition.name, () => serviceConfig(definition.name));
-  configureLog(definition.name, config.LOG_LEVEL);
+  configureLog(definition.name, config.LOG_LEVEL, config.LOG_FORMAT);
   const worker = workerIndex();
   if (worker === null) {
     await migrateWithRetry(definition, config.DIRECT_DATABASE_URL ?? config.DATABASE_URL);

@@ -1,3 +1,5 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Elysia, ValidationError } from "elysia";
 import { apiDocs, databaseErrors, Healthz, NotReady, Readyz, requestErrors } from "./api-docs";
 import type { Cache } from "./cache";
@@ -5,8 +7,8 @@ import type { Config } from "./config";
 import type { Db } from "./db";
 import { asInvalidInput, asUnavailable } from "./db";
 import { type ErrorBody, HttpError, lengthRequired, payloadTooLarge, renderError } from "./errors";
-import { log } from "./log";
-import { type Metrics, metricsPlugin } from "./metrics";
+import { type Level, log, logs } from "./log";
+import { type Metrics, metricsPlugin, statusOf } from "./metrics";
 import { authGuard } from "./security";
 
 export type ServiceContext = { name: string; config: Config; db: Db; metrics: Metrics; cache: Cache };
@@ -58,8 +60,29 @@ function cannotBeDescribed(value: unknown, depth: number): boolean {
 export const isUndescribableBody = (error: unknown, body: unknown) =>
   (error instanceof TypeError || error instanceof RangeError) && cannotBeDescribed(body, 0);
 
-const requestIds = new WeakMap<Request, string>();
-export const requestIdOf = (request: Request) => requestIds.get(request) ?? "unknown";
+/** What the service knows of a request from its first hook on: its id, and when it arrived (for the access line). */
+const requests = new WeakMap<Request, { id: string; start: number }>();
+export const requestIdOf = (request: Request) => requests.get(request)?.id ?? "unknown";
+
+/** Probes and scrapes come every few seconds from machines: at `debug`, so they never drown the traffic. */
+const PROBE_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+const accessLevel = (route: string): Level => (PROBE_ROUTES.has(route) ? "debug" : "info");
+
+/** JSON text already serialised (e.g. as the cache stored it), answered as Elysia answers an object. */
+export const jsonAnswer = (text: string) =>
+  new Response(text, { headers: { "content-type": "application/json;charset=utf-8" } });
+
+/**
+ * Elysia checks what a handler returns against the route's response schema, but not a Response:
+ * a route that answers with stored JSON text (`jsonAnswer`) checks the value when the text is made.
+ */
+export function responseCheck<S extends TSchema>(schema: S, what: string) {
+  const compiled = TypeCompiler.Compile(schema);
+  return (value: Static<S>) => {
+    if (!compiled.Check(value)) throw new Error(`${what} does not match its response schema`);
+    return value;
+  };
+}
 
 type DecodeError = { error?: { path?: string; message?: string }; message?: string };
 
@@ -105,7 +128,7 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
     .error({ HttpError })
     .onRequest(({ request, set }) => {
       const id = request.headers.get("x-request-id")?.slice(0, 100) || crypto.randomUUID();
-      requestIds.set(request, id);
+      requests.set(request, { id, start: performance.now() });
       set.headers["x-request-id"] = id;
       checkBodySize(request);
     })
@@ -147,12 +170,16 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
       set.headers["content-type"] = rendered.contentType;
       return rendered.text;
     })
-    .onAfterResponse({ as: "global" }, ({ request, route, set }) => {
-      log("info", "request", {
-        request_id: requestIdOf(request),
+    .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
+      const level = accessLevel(route);
+      if (!logs(level)) return;
+      const facts = requests.get(request);
+      log(level, "request", {
+        request_id: facts?.id ?? "unknown",
         method: request.method,
         route: route || "unmatched",
-        status: set.status ?? 200,
+        status: Number(statusOf(responseValue, set.status)),
+        duration_ms: facts ? Math.round((performance.now() - facts.start) * 10) / 10 : null,
       });
     })
     .get("/healthz", () => ({ status: "ok" as const, service: name, pid: process.pid }), {

@@ -4,7 +4,7 @@ import { buildAssets } from "./assets";
 import { ServiceClient } from "./services";
 
 const config = configOrExit("web", () => parseEnv(process.env, WEB_PORT));
-configureLog("web", config.LOG_LEVEL);
+configureLog("web", config.LOG_LEVEL, config.LOG_FORMAT);
 
 const assets = await buildAssets();
 const app = webApp({ config, services: new ServiceClient(config), assets });

@@ -111,6 +111,11 @@ describe("CACHE=redis for the course service", () => {
     expect(second?.body).toEqual(first.body);
     expect(second?.body.title).toBe("By id");
     expect(Number.isNaN(Date.parse(second?.body.created_at))).toBe(false);
+    // the hit is the stored text itself, answered as the miss was
+    expect(second?.text).toBe(first.text);
+    expect(second?.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    const fragment = await api.request("GET", `/courses/${created.id}`, { headers: { "hx-request": "true" } });
+    expect(fragment.text).toContain("By id");
   });
 
   test("an unknown id is not cached: once the course exists it is found", async () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { configureLog } from "@lab/shared";
 import { type Harness, serviceHarness, tokenFor } from "../../../test/support";
@@ -35,28 +35,22 @@ describe("POST /notifications", () => {
     expect(row).toEqual({ user_id: 1, type: "payment.completed", message: "Payment received", read_at: null });
   });
 
-  test("is logged to stdout as one JSON line", async () => {
-    configureLog("notification", "info");
-    const stdout = spyOn(console, "log").mockImplementation(() => {});
-    try {
-      const created = await notify(await user(2), "enrollment.created", "Welcome to\nRust basics");
-      const lines = stdout.mock.calls
-        .map(([line]) => JSON.parse(String(line)))
-        .filter((entry) => entry.msg === "notification created");
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({
-        level: "info",
-        service: "notification",
-        notification_id: created.id,
-        user_id: 2,
-        type: "enrollment.created",
-        message: "Welcome to\nRust basics",
-      });
-      const raw = stdout.mock.calls.find(([line]) => String(line).includes('"notification created"'))?.[0];
-      expect(String(raw).includes("\n")).toBe(false);
-    } finally {
-      stdout.mockRestore();
-    }
+  test("is logged as one JSON line", async () => {
+    const written: string[] = [];
+    configureLog("notification", "info", "json", { write: (line: string) => void written.push(line) });
+    const created = await notify(await user(2), "enrollment.created", "Welcome to\nRust basics");
+    const lines = written.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "notification created");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: "info",
+      service: "notification",
+      notification_id: created.id,
+      user_id: 2,
+      type: "enrollment.created",
+      message: "Welcome to\nRust basics",
+    });
+    const raw = written.find((line) => line.includes('"notification created"'));
+    expect(raw?.trimEnd().includes("\n")).toBe(false);
   });
 
   test("every role may notify itself; no token is 401", async () => {

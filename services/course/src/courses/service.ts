@@ -1,12 +1,15 @@
-import { type AuthUser, type Db, notFound, pageOf } from "@lab/shared";
+import { type AuthUser, type Db, notFound, pageOf, responseCheck } from "@lab/shared";
 import type { Cache } from "@lab/shared/cache";
-import type { CoursePageRow, CourseRow, CreateCourseInput, ListInput } from "./model";
+import { Course, type CoursePageRow, type CourseRow, type CreateCourseInput, type ListInput } from "./model";
 
 /** `%` and `_` typed by a user match themselves: escape them (and the escape character) for ILIKE. */
 export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`;
 
 /** Every cached list page belongs to this group: creating a course drops them all at once. */
 const LIST_GROUP = "courses:list";
+
+/** GET /courses/:id answers JSON callers with the stored text, so the row is checked before it is stored. */
+const checkedCourse = responseCheck(Course, "course");
 
 /** The cache holds JSON: dates come back as ISO strings and are turned into Dates again. */
 const reviveCourse = (course: CourseRow): CourseRow => ({ ...course, created_at: new Date(course.created_at) });
@@ -50,6 +53,11 @@ export class CourseService {
 
   byId(id: number): Promise<CourseRow> {
     return this.cache.remember({ key: `courses:id:${id}`, load: () => this.byIdFromDb(id), decode: reviveCourse });
+  }
+
+  /** The course as the JSON text GET /courses/:id answers: a cache hit is sent as stored, never parsed. */
+  byIdJson(id: number): Promise<string> {
+    return this.cache.rememberJson({ key: `courses:id:${id}`, load: () => this.byIdFromDb(id).then(checkedCourse) });
   }
 
   private async byIdFromDb(id: number): Promise<CourseRow> {

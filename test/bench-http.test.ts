@@ -1,0 +1,40 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+
+async function benchHttp(...args: string[]) {
+  const child = Bun.spawn(["bun", "scripts/bench-http.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
+const TARGETS = ["raw Bun.serve, from memory", "course GET /courses/:id, Redis", "course GET /courses/:id, PostgreSQL"];
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+describe("bun run bench:http", () => {
+  test("a one-second run prints each target's req/s and its ratio to the raw ceiling", async () => {
+    const run = await benchHttp("--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "8");
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+    const summary = run.stdout.slice(run.stdout.indexOf("ratio to raw"));
+    for (const name of TARGETS) {
+      const line = new RegExp(`^${escape(name)}\\s+([\\d,]+)\\s+(\\d+\\.\\d\\d)$`, "m").exec(summary);
+      expect({ name, line: line?.[0] ?? null }).toEqual({ name, line: expect.any(String) });
+      expect(Number(line?.[1]?.replaceAll(",", ""))).toBeGreaterThan(0);
+    }
+    expect(summary).toMatch(/^raw Bun\.serve, from memory\s+[\d,]+\s+1\.00$/m);
+  }, 120_000);
+
+  test("a bad flag or value is one line and the usage, exit code 2, and nothing started", async () => {
+    for (const args of [["--bogus"], ["--duration", "0"], ["--repeat", "two"], ["--log-level", "loud"]]) {
+      const run = await benchHttp(...args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr).toContain("usage: bun run bench:http");
+      expect(run.stdout).toBe("");
+    }
+  });
+});
