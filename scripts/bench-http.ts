@@ -11,56 +11,45 @@ import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { migrate, SERVICES } from "@lab/shared";
+import { LOG_LEVELS, migrate, SERVICES } from "@lab/shared";
 import { SQL } from "bun";
 import { runWrk, WrkMissingError, type WrkOptions, wrkBinary } from "./bench/wrk";
+import { parseCommandLine, wholeNumber } from "./lib/args";
 import { ensureDatabases, freePort, startEmbeddedPostgres } from "./lib/postgres";
 import { stopProcess } from "./lib/process";
 import { RedisMissingError, redisServerBinary, startRedis } from "./lib/redis";
 import { ROOT, waitReady } from "./lib/stack";
 
-const usage =
-  "usage: bun run bench:http [--duration S (10)] [--warmup S (2)] [--connections N (64)] [--threads N (2)] [--repeat N (3)] [--log-level debug|info|warn|error (info)]";
-const fail = (message: string): never => {
-  console.error(`${message}\n${usage}`);
-  process.exit(2);
-};
-const { values } = (() => {
-  try {
-    return parseArgs({
-      args: Bun.argv.slice(2),
-      options: {
-        duration: { type: "string", default: "10" },
-        warmup: { type: "string", default: "2" },
-        connections: { type: "string", default: "64" },
-        threads: { type: "string", default: "2" },
-        repeat: { type: "string", default: "3" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-})();
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const wholeNumber = (flag: string, text: string, min: number, max: number) => {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) fail(`--${flag} takes a whole number from ${min} to ${max}`);
-  return value;
-};
-const seconds = wholeNumber("duration", values.duration, 1, 300);
-const warmup = wholeNumber("warmup", values.warmup, 0, 60);
-const connections = wholeNumber("connections", values.connections, 1, 10_000);
-const threads = wholeNumber("threads", values.threads, 1, 64);
-const repeat = wholeNumber("repeat", values.repeat, 1, 20);
+const line = parseCommandLine({
+  name: "bench:http",
+  usage:
+    "usage: bun run bench:http [--duration S] [--warmup S] [--connections N] [--threads N] [--repeat N] [--log-level debug|info|warn|error]",
+  help: `wrk against a bare Bun.serve (the ceiling), the course service's GET /courses/:id from Redis and
+from PostgreSQL; prints each one's median req/s and its ratio to the ceiling (docs/benchmarks.md).
+  --duration S     seconds measured per target and round (default 10)
+  --warmup S       seconds of wrk before each measurement, not counted (default 2)
+  --connections N  wrk's open connections (default 64)
+  --threads N      wrk's threads (default 2)
+  --repeat N       rounds; the median is printed (default 3)
+  --log-level L    the services' LOG_LEVEL (default info: an access line per request)`,
+  options: {
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "64" },
+    threads: { type: "string", default: "2" },
+    repeat: { type: "string", default: "3" },
+    "log-level": { type: "string", default: "info" },
+  },
+});
+const { values, fail } = line;
+const seconds = wholeNumber(line, "duration", values.duration ?? "", { min: 1, max: 300 });
+const warmup = wholeNumber(line, "warmup", values.warmup ?? "", { min: 0, max: 60 });
+const connections = wholeNumber(line, "connections", values.connections ?? "", { min: 1, max: 10_000 });
+const threads = wholeNumber(line, "threads", values.threads ?? "", { min: 1, max: 64 });
+const repeat = wholeNumber(line, "repeat", values.repeat ?? "", { min: 1, max: 20 });
 if (threads > connections) fail("--threads cannot exceed --connections (wrk gives each thread a connection)");
-const logLevel = values["log-level"];
-if (!["debug", "info", "warn", "error"].includes(logLevel)) fail("--log-level takes debug, info, warn or error");
+const logLevel = values["log-level"] ?? "";
+if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) fail(`--log-level takes ${LOG_LEVELS.join(", ")}`);
 
 try {
   wrkBinary();
@@ -71,7 +60,7 @@ try {
   process.exit(1);
 }
 
-const say = (line: string) => console.log(line);
+const say = (text: string) => console.log(text);
 const load = () =>
   os
     .loadavg()

@@ -14,7 +14,7 @@ async function benchHttp(...args: string[]) {
 }
 
 const TARGETS = ["raw Bun.serve, from memory", "course GET /courses/:id, Redis", "course GET /courses/:id, PostgreSQL"];
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 describe("bun run bench:http", () => {
   test("a one-second run prints each target's req/s and its ratio to the raw ceiling", async () => {
@@ -22,7 +22,7 @@ describe("bun run bench:http", () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
     const summary = run.stdout.slice(run.stdout.indexOf("ratio to raw"));
     for (const name of TARGETS) {
-      const line = new RegExp(`^${escape(name)}\\s+([\\d,]+)\\s+(\\d+\\.\\d\\d)$`, "m").exec(summary);
+      const line = new RegExp(`^${literal(name)}\\s+([\\d,]+)\\s+(\\d+\\.\\d\\d)$`, "m").exec(summary);
       expect({ name, line: line?.[0] ?? null }).toEqual({ name, line: expect.any(String) });
       expect(Number(line?.[1]?.replaceAll(",", ""))).toBeGreaterThan(0);
     }
