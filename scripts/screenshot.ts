@@ -1,8 +1,9 @@
 /**
- * bun run screenshot --run experiments/<name>/results/<run-id> [--from T --to T] [--grafana URL] [--out DIR]
+ * bun run screenshot (--run experiments/<name>/results/<run-id> | --from T --to T) [--grafana URL] [--out DIR]
  * PNGs of the dashboards over a time range, with headless Chromium: the Lab page replaying a
- * finished run (from its timeline.json, on a web app started for the capture), and Grafana's
- * dashboard under compose. Beside the run's results unless --out says otherwise.
+ * finished run (from its timeline.json, on a web app started for the capture) or, for any range,
+ * the running stack's Lab page from Prometheus; and Grafana's dashboard under compose. Beside the
+ * run's results unless --out says otherwise.
  */
 import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
@@ -10,7 +11,7 @@ import type { Browser } from "playwright-core";
 import { parseCommandLine } from "./lib/args";
 import {
   grafanaDashboardUrl,
-  labRunUrl,
+  labUrl,
   NotARunError,
   parseTime,
   pngName,
@@ -20,21 +21,24 @@ import {
   type TimeRange,
 } from "./lib/capture";
 import { ChromiumMissingError, launchChromium } from "./lib/chromium";
-import { ROOT } from "./lib/stack";
+import { ROOT, runningStackUrls } from "./lib/stack";
 
 const line = parseCommandLine({
   name: "screenshot",
   usage:
-    "usage: bun run screenshot [--run experiments/<name>/results/<run-id>] [--from TIME --to TIME] [--grafana URL] [--out DIR]",
+    "usage: bun run screenshot (--run experiments/<name>/results/<run-id> | --from TIME --to TIME) [--web URL] [--grafana URL] [--out DIR]",
   help: `PNGs of the dashboards over a time range, taken with headless Chromium (CHROMIUM_PATH, default /usr/bin/chromium).
-  --run DIR      a finished run: the Lab page replays it (lab.png) and its start and end are the range
-  --from, --to   the range instead (ms since the epoch or ISO 8601, e.g. 2026-11-30T10:59:43Z); within a run for the Lab page
+  --run DIR      a finished run: the Lab page replays it from its timeline (lab.png); its start and end are the range
+  --from, --to   the range (ms since the epoch or ISO 8601, e.g. 2026-11-30T10:59:43Z); with --run, a part of the run;
+                 without, the running stack's Lab page from Prometheus (bun run start --prometheus)
+  --web URL      that stack's web app (default http://127.0.0.1:3000, or WEB_PORT)
   --grafana URL  also Grafana's Coursework Lab dashboard over the range (grafana.png), e.g. http://127.0.0.1:3001 under compose
   --out DIR      where the PNGs go (default: the run's folder, else .data/screenshots)`,
   options: {
     run: { type: "string" },
     from: { type: "string" },
     to: { type: "string" },
+    web: { type: "string" },
     grafana: { type: "string" },
     out: { type: "string" },
   },
@@ -49,12 +53,12 @@ const time = (flag: "from" | "to") => {
 };
 const from = time("from");
 const to = time("to");
-if (!values.run && !values.grafana) {
-  fail("the Lab page shows a range only for a finished run (--run); for any other range use Grafana (--grafana URL)");
-}
 if (!values.run && (from === undefined || to === undefined)) fail("without --run, give the range: --from and --to");
-if (values.grafana && !/^https?:\/\/[^/]+/.test(values.grafana))
-  fail("--grafana takes Grafana's URL, e.g. http://127.0.0.1:3001");
+if (values.run && values.web) fail("--web goes without --run: a run is replayed on a web app started for it");
+for (const flag of ["web", "grafana"] as const) {
+  const url = values[flag];
+  if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) fail(`--${flag} takes a URL, e.g. http://127.0.0.1:3000`);
+}
 
 let run: RunFolder | undefined;
 try {
@@ -91,27 +95,52 @@ async function capture(browser: Browser, url: string, ready: string, file: strin
   }
 }
 
+/** Each capture on its own: one that fails (a stack not running, Grafana down) does not stop the other. */
+const failures: string[] = [];
+async function attempt(what: string, work: () => Promise<string>) {
+  try {
+    say(`${what}: ${shown(await work())}`);
+  } catch (error) {
+    failures.push(`${what}: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
 let browser: Browser | undefined;
 let web: Awaited<ReturnType<typeof startWebApp>> | undefined;
 try {
-  browser = await launchChromium();
+  const chromium = await launchChromium();
+  browser = chromium;
   await mkdir(out, { recursive: true });
+  const lab = join(out, pngName("lab", range, whole));
+  const labReady = "[data-chart], [data-testid=lab-collecting]";
   if (run) {
-    web = await startWebApp(run.experimentsDir);
-    const file = join(out, pngName("lab", range, whole));
-    await capture(browser, labRunUrl(web.url, run.name, range), "[data-chart], [data-testid=lab-collecting]", file);
-    say(`Lab page of ${run.name}: ${shown(file)}`);
+    const folder = run;
+    await attempt(`Lab page of ${folder.name}`, async () => {
+      web = await startWebApp(folder.experimentsDir);
+      await capture(chromium, labUrl(web.url, range, folder.name), labReady, lab);
+      return lab;
+    });
+  } else {
+    const stack = values.web ?? runningStackUrls().web;
+    await attempt(`Lab page of ${stack}`, async () => {
+      await capture(chromium, labUrl(stack, range), labReady, lab);
+      return lab;
+    });
   }
-  if (values.grafana) {
+  const grafana = values.grafana;
+  if (grafana) {
     const file = join(out, pngName("grafana", range, whole));
     // Grafana draws its panels after the page loads: a panel's content is what is waited for
-    await capture(browser, await grafanaDashboardUrl(values.grafana, range), ".react-grid-item", file);
-    say(`Grafana dashboard: ${shown(file)}`);
+    await attempt("Grafana dashboard", async () => {
+      await capture(chromium, await grafanaDashboardUrl(grafana, range), ".react-grid-item", file);
+      return file;
+    });
   }
 } catch (error) {
-  console.error(`screenshot: ${error instanceof ChromiumMissingError ? error.message : error}`);
-  process.exitCode = 1;
+  failures.push(error instanceof ChromiumMissingError ? error.message : String(error));
 } finally {
   await browser?.close();
   await web?.stop();
 }
+for (const failure of failures) console.error(`screenshot: ${failure}`);
+process.exitCode = failures.length ? 1 : 0;

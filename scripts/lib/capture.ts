@@ -44,9 +44,9 @@ export async function readRunFolder(path: string): Promise<RunFolder> {
   };
 }
 
-/** The Lab page replaying a run over a range (web-htmx/src/lab/run.ts). */
-export const labRunUrl = (web: string, run: string, range: TimeRange) =>
-  `${web.replace(/\/+$/, "")}/lab?${new URLSearchParams({ run, from: String(range.from), to: String(range.to) })}`;
+/** The Lab page over a past range: a finished run replayed (web-htmx/src/lab/run.ts), or from Prometheus. */
+export const labUrl = (web: string, range: TimeRange, run?: string) =>
+  `${web.replace(/\/+$/, "")}/lab?${new URLSearchParams({ ...(run ? { run } : {}), from: String(range.from), to: String(range.to) })}`;
 
 export const DASHBOARD_FILE = join(ROOT, "grafana/dashboards/coursework-lab.json");
 

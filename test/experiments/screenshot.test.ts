@@ -10,7 +10,7 @@ import { join } from "node:path";
 import {
   DASHBOARD_FILE,
   grafanaDashboardUrl,
-  labRunUrl,
+  labUrl,
   parseTime,
   pngName,
   readRunFolder,
@@ -42,7 +42,7 @@ describe("what bun run screenshot captures", () => {
       range: { from: Date.parse(STARTED), to: Date.parse(FINISHED) },
     });
     await expect(readRunFolder(join(scratch, "experiments"))).rejects.toThrow(/is not a run/);
-    expect(labRunUrl("http://127.0.0.1:4000/", run.name, run.range)).toBe(
+    expect(labUrl("http://127.0.0.1:4000/", run.range, run.name)).toBe(
       `http://127.0.0.1:4000/lab?run=02-trgm-index%2F2026-11-30T10-59-01Z-rate&from=${Date.parse(STARTED)}&to=${Date.parse(FINISHED)}`,
     );
   });
@@ -67,7 +67,8 @@ describe("what bun run screenshot captures", () => {
 
   test("what it cannot capture is one line and the usage, exit 2, before Chromium starts", async () => {
     const cases: [string[], RegExp][] = [
-      [[], /shows a range only for a finished run/],
+      [[], /give the range: --from and --to/],
+      [["--from", "1", "--to", "2", "--web", "localhost:3000"], /--web takes a URL/],
       [["--grafana", "http://127.0.0.1:3001"], /give the range: --from and --to/],
       [["--run", scratch], /is not a run/],
       [["--run", runDir, "--from", "soon"], /--from takes ms since the epoch or an ISO 8601 time/],
@@ -109,7 +110,7 @@ describe("the Lab page for a finished run", () => {
     await Bun.write(join(runDir, "timeline.json"), JSON.stringify({ clock_ticks: 100, cores: 2, cpu: [], metrics }));
     const web = await startWebApp(join(scratch, "experiments"));
     try {
-      const page = await fetch(labRunUrl(web.url, RUN, { from: started * 1000, to: (started + 29) * 1000 }));
+      const page = await fetch(labUrl(web.url, { from: started * 1000, to: (started + 29) * 1000 }, RUN));
       const html = await page.text();
       expect(page.status).toBe(200);
       expect(html).toContain("recorded before it kept latency and 4xx figures");

@@ -7,16 +7,17 @@ import type { WebContext } from "../context";
 import { html } from "../http";
 import { pages } from "../pages";
 import { renderCharts } from "./charts";
+import type { LabSnapshot } from "./model";
 import { RunNotFoundError, rangeBound, runSnapshot } from "./run";
 import { LabNumbers, MetricsSource, PrometheusSource } from "./service";
-import { LabLive, LabPage, LabRunPage } from "./views";
+import { LabLive, LabPage, LabRangePage } from "./views";
 
 /** The Lab page's numbers for the platform's five services: Prometheus when PROMETHEUS_URL is set. */
-function labNumbers(context: WebContext) {
+function labSources(context: WebContext) {
   const direct = new MetricsSource(context.services.urls);
   const prometheusUrl = context.config.PROMETHEUS_URL?.replace(/\/+$/, "");
   const prometheus = prometheusUrl ? new PrometheusSource(prometheusUrl, SERVICE_NAMES) : undefined;
-  return new LabNumbers(direct, prometheus);
+  return { numbers: new LabNumbers(direct, prometheus), prometheus };
 }
 
 async function live(numbers: LabNumbers) {
@@ -30,15 +31,18 @@ const experimentsDir = (context: WebContext) =>
 
 /**
  * GET /lab: the active flags and live request rate, latency percentiles and error rates per service,
- * charts drawn on the server; GET /lab/live: the part HTMX polls every 2 s. GET /lab?run=<experiment>/<run-id>
- * (&from=&to=, ms since the epoch): the same page for a finished run, from its timeline, not polled.
+ * charts drawn on the server; GET /lab/live: the part HTMX polls every 2 s. A past range, not polled:
+ * GET /lab?run=<experiment>/<run-id> (&from=&to=, ms since the epoch) replays a finished run from its
+ * timeline; GET /lab?from=&to= asks Prometheus, when there is one.
  */
 export const labController = (context: WebContext) => {
-  const numbers = labNumbers(context);
+  const { numbers, prometheus } = labSources(context);
   return new Elysia({ name: "web.lab" })
     .use(pages(context))
     .get(WEB_ROUTES.lab, async ({ page, query }) => {
-      if (query.run === undefined) return page({ title: "Lab", body: LabPage(await live(numbers)) });
+      if (query.run === undefined && query.from === undefined && query.to === undefined) {
+        return page({ title: "Lab", body: LabPage(await live(numbers)) });
+      }
       const from = rangeBound(query.from);
       const to = rangeBound(query.to);
       const refuse = (status: number, message: string) =>
@@ -54,15 +58,27 @@ export const labController = (context: WebContext) => {
       if (Number.isNaN(from) || Number.isNaN(to) || (from !== undefined && to !== undefined && from >= to)) {
         return refuse(400, "from and to are times in ms since the epoch, from before to.");
       }
+      const show = async (title: string, snapshot: LabSnapshot) =>
+        page({ title, body: LabRangePage({ snapshot, charts: await renderCharts(snapshot) }) });
+      if (query.run !== undefined) {
+        try {
+          return await show(`Lab: ${query.run}`, await runSnapshot(experimentsDir(context), query.run, { from, to }));
+        } catch (error) {
+          if (error instanceof RunNotFoundError) return refuse(404, error.message);
+          throw error;
+        }
+      }
+      if (from === undefined || to === undefined) return refuse(400, "A past range needs both from and to.");
+      if (!prometheus) {
+        return refuse(
+          400,
+          "A past range needs Prometheus (PROMETHEUS_URL, as bun run start --prometheus sets it) or a finished run (run=<experiment>/<run-id>).",
+        );
+      }
       try {
-        const snapshot = await runSnapshot(experimentsDir(context), query.run, { from, to });
-        return page({
-          title: `Lab: ${query.run}`,
-          body: LabRunPage({ snapshot, charts: await renderCharts(snapshot) }),
-        });
+        return await show("Lab", await prometheus.snapshotOver(from, to));
       } catch (error) {
-        if (error instanceof RunNotFoundError) return refuse(404, error.message);
-        throw error;
+        return refuse(503, `Prometheus did not answer: ${error instanceof Error ? error.message : error}`);
       }
     })
     .get(WEB_ROUTES.labLive, async () => html(await LabLive(await live(numbers))));

@@ -34,8 +34,11 @@ export const LabSnapshot = t.Object({
   notice: t.Optional(t.String()),
   /** Seconds of traffic each summary and point is measured over. */
   windowSeconds: t.Number(),
-  /** A finished run replayed from its timeline (`/lab?run=`): the summaries cover from–to (ms since the epoch). */
-  range: t.Optional(t.Object({ run: t.String(), from: t.Number(), to: t.Number() })),
+  /**
+   * A past range (`/lab?from=&to=`, ms since the epoch) the summaries cover: from Prometheus, or a
+   * finished run replayed from its timeline (`run`).
+   */
+  range: t.Optional(t.Object({ from: t.Number(), to: t.Number(), run: t.Optional(t.String()) })),
   services: t.Array(ServiceSummary),
   points: t.Array(
     t.Object({

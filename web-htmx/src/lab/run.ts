@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { LabSnapshot, Point, ServiceSummary } from "./model";
-import { NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, windowValues } from "./service";
+import { MAX_RANGE_POINTS, NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, windowValues } from "./service";
 
 /**
  * A finished experiment run on the Lab page (`/lab?run=<experiment>/<run-id>`), replayed from the
@@ -11,8 +11,6 @@ import { NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, windowValues } from 
 
 /** `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/. */
 export const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
-/** Readings drawn per service at most: a ten-minute run is one point every few seconds. */
-const MAX_POINTS = 240;
 
 /** What the page reads of run.json and timeline.json (written by scripts/experiments/runner.ts). */
 type RunRecord = { flags: Record<string, string>; started_at: string; finished_at: string };
@@ -95,7 +93,7 @@ export async function runSnapshot(
         },
       ];
     });
-    const series = seriesOf(service, readings, windowMs, Math.max(1, Math.ceil(readings.length / MAX_POINTS)));
+    const series = seriesOf(service, readings, windowMs, Math.max(1, Math.ceil(readings.length / MAX_RANGE_POINTS)));
     points.push(...series.points.filter((point) => point.time >= from && (complete || point.series !== "errors4xx")));
     const inside = readings.filter((reading) => reading.time >= from);
     const first = inside[0];

@@ -15,6 +15,8 @@ import { type LabSnapshot, type Point, SERIES, type SeriesName, type ServiceSumm
 export const WINDOW_SECONDS = 10;
 /** How far back the charts go. */
 export const HISTORY_SECONDS = 300;
+/** Points drawn per service and series at most over a past range: a ten-minute run is one every few seconds. */
+export const MAX_RANGE_POINTS = 240;
 const QUANTILES = { p50: 0.5, p95: 0.95, p99: 0.99 } as const;
 
 type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -255,26 +257,45 @@ export class PrometheusSource implements LabSource {
 
   async snapshot(): Promise<LabSnapshot> {
     const end = this.now() / 1000;
-    const range = { start: end - this.historySeconds, end, step: 2 };
-    const seriesQueries: Record<SeriesName, string> = {
-      rps: requestRate("service", this.scope),
-      p50: quantile(QUANTILES.p50, "service", this.scope),
-      p95: quantile(QUANTILES.p95, "service", this.scope),
-      p99: quantile(QUANTILES.p99, "service", this.scope),
-      errors4xx: errorRatio(4, this.scope),
-      errors5xx: errorRatio(5, this.scope),
-    };
+    return this.read({ start: end - this.historySeconds, end, step: 2 });
+  }
+
+  /**
+   * The same numbers over a past range (ms since the epoch): each chart point over the window before
+   * it, the table over the whole range, the gauges and flags as they were at its end.
+   */
+  async snapshotOver(from: number, to: number): Promise<LabSnapshot> {
+    const start = from / 1000;
+    const end = to / 1000;
+    const step = Math.max(2, Math.ceil((end - start) / MAX_RANGE_POINTS));
+    const snapshot = await this.read({ start, end, step }, `${Math.max(1, Math.round(end - start))}s`);
+    return { ...snapshot, range: { from, to } };
+  }
+
+  /** `whole`: the table's numbers over that window ending at `range.end`, not the last point's. */
+  private async read(range: { start: number; end: number; step: number }, whole?: string): Promise<LabSnapshot> {
+    const seriesQueries = (scope: QueryScope): Record<SeriesName, string> => ({
+      rps: requestRate("service", scope),
+      p50: quantile(QUANTILES.p50, "service", scope),
+      p95: quantile(QUANTILES.p95, "service", scope),
+      p99: quantile(QUANTILES.p99, "service", scope),
+      errors4xx: errorRatio(4, scope),
+      errors5xx: errorRatio(5, scope),
+    });
     const gauges = {
       inFlight: perService("http_requests_in_flight", this.scope),
       poolInUse: perService("db_pool_in_use", this.scope),
       poolSize: perService("db_pool_size", this.scope),
       poolWaiting: perService("db_pool_waiting", this.scope),
     };
-    const [series, gaugeResults, flags, up] = await Promise.all([
-      Promise.all(SERIES.map((name) => this.query(seriesQueries[name], range))),
-      Promise.all(Object.values(gauges).map((expr) => this.query(expr))),
-      this.query(activeFlagsQuery(this.scope)),
-      this.query(`max by (job) (up{job=~"${this.services.join("|")}"})`),
+    const at = { time: range.end };
+    const overall = whole ? seriesQueries({ ...this.scope, window: whole }) : undefined;
+    const [series, totals, gaugeResults, flags, up] = await Promise.all([
+      Promise.all(SERIES.map((name) => this.query(seriesQueries(this.scope)[name], range))),
+      overall ? Promise.all(SERIES.map((name) => this.query(overall[name], at))) : undefined,
+      Promise.all(Object.values(gauges).map((expr) => this.query(expr, at))),
+      this.query(activeFlagsQuery(this.scope), at),
+      this.query(`max by (job) (up{job=~"${this.services.join("|")}"})`, at),
     ]);
     const points: Point[] = [];
     SERIES.forEach((name, index) => {
@@ -292,9 +313,11 @@ export class PrometheusSource implements LabSource {
     };
     const services = this.services.map((service): ServiceSummary => {
       const latest = (name: SeriesName) =>
-        points.findLast(
-          (p) => p.service === service && p.series === name && p.time >= (end - this.windowSeconds) * 1000,
-        )?.value ?? null;
+        totals
+          ? instant(totals[SERIES.indexOf(name)]!, service)
+          : (points.findLast(
+              (p) => p.service === service && p.series === name && p.time >= (range.end - this.windowSeconds) * 1000,
+            )?.value ?? null);
       const flagLabels = flags.find((r) => r.metric.service === service)?.metric ?? {};
       return {
         service,
@@ -315,10 +338,12 @@ export class PrometheusSource implements LabSource {
     return { source: "prometheus", windowSeconds: this.windowSeconds, services, points };
   }
 
-  private async query(expr: string, range?: { start: number; end: number; step: number }) {
-    const params = new URLSearchParams({ query: expr });
-    if (range) for (const [key, value] of Object.entries(range)) params.set(key, String(value));
-    const response = await this.fetch(`${this.url}/api/v1/${range ? "query_range" : "query"}?${params}`, {
+  /** An instant query (at `time`, or now) or, with `step`, a range query. */
+  private async query(expr: string, params: { start?: number; end?: number; step?: number; time?: number } = {}) {
+    const search = new URLSearchParams({ query: expr });
+    for (const [key, value] of Object.entries(params)) search.set(key, String(value));
+    const range = params.step !== undefined;
+    const response = await this.fetch(`${this.url}/api/v1/${range ? "query_range" : "query"}?${search}`, {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const body = (await response.json()) as { status: string; error?: string; data?: { result: PrometheusResult[] } };

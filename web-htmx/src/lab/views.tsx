@@ -150,17 +150,27 @@ export const LabPage = ({ snapshot, charts }: { snapshot: LabSnapshot; charts: L
   </section>
 );
 
-/** A finished run's page (`/lab?run=`): the same tables and charts over the run's range, not polled. */
-export const LabRunPage = ({ snapshot, charts }: { snapshot: LabSnapshot; charts: LabCharts | null }) => (
-  <section class="flex flex-col gap-4">
-    <div>
-      <h1 class="text-2xl font-bold" safe>
-        {`Lab: ${snapshot.range?.run ?? ""}`}
-      </h1>
-      <p class="text-sm text-slate-600">
-        {`A finished run, replayed from its timeline (each service's /metrics read every second by bun run experiment): every chart point covers the ${snapshot.windowSeconds} s before it, the table the whole range.`}
-      </p>
-    </div>
-    <LabLive snapshot={snapshot} charts={charts} />
-  </section>
-);
+/**
+ * A past range's page (`/lab?from=&to=`, or `?run=` for a finished run): the same tables and charts
+ * over the range, not polled.
+ */
+export const LabRangePage = ({ snapshot, charts }: { snapshot: LabSnapshot; charts: LabCharts | null }) => {
+  const range = snapshot.range;
+  const title = range?.run ?? (range ? `${utc(range.from)} to ${utc(range.to)} UTC` : "");
+  const origin = range?.run
+    ? "A finished run, replayed from its timeline (each service's /metrics read every second by bun run experiment)"
+    : "From Prometheus";
+  return (
+    <section class="flex flex-col gap-4">
+      <div>
+        <h1 class="text-2xl font-bold" safe>
+          {`Lab: ${title}`}
+        </h1>
+        <p class="text-sm text-slate-600" safe>
+          {`${origin}: every chart point covers the ${snapshot.windowSeconds} s before it, the table the whole range.`}
+        </p>
+      </div>
+      <LabLive snapshot={snapshot} charts={charts} />
+    </section>
+  );
+};
