@@ -1,4 +1,4 @@
-import type { TObject, TProperties } from "@sinclair/typebox";
+import type { TArray, TObject, TOptional, TProperties, TString } from "@sinclair/typebox";
 import { t } from "elysia";
 import { HTML_CONTENT_TYPE, wantsHtml } from "./html";
 import { Alert } from "./ui/components";
@@ -55,7 +55,6 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
 export const unprocessable = (field: string, message: string) =>
   httpError(422, `${field}: ${message}`, {}, [{ field, message }]);
 export const internalError = (message: string) => httpError(500, message);
-export const badGateway = (message: string) => httpError(502, message);
 export const serviceUnavailable = (message: string, retryAfterSeconds = 1) =>
   httpError(503, message, { "retry-after": String(retryAfterSeconds) });
 
@@ -82,19 +81,26 @@ const requestId = t.String({ description: "Finds the error in the service's log"
 
 /** Every error answer's JSON body (an `HX-Request: true` caller gets it as an HTML fragment instead). */
 export type ErrorBody = { error: string; message: string; fields?: FieldError[]; request_id?: string };
+type ErrorBodyProperties = {
+  error: TString;
+  message: TString;
+  fields: TOptional<TArray<typeof FieldError>>;
+  request_id: TOptional<TString>;
+};
 
 /**
  * The error body of one status, with its code and what it means on the route, for a route's `response`
  * option: `response: { 200: Course, ...errorResponses({ 404: "No course has this id", 422: true }) }`
  * (`true`: the status's usual meaning). The error handler answers these, so they document, not validate.
  */
-export function errorResponses(statuses: { [Status in ErrorStatus]?: string | true }) {
-  const responses: Record<number, TObject> = {};
+export function errorResponses<const Statuses extends { [Status in ErrorStatus]?: string | true }>(statuses: Statuses) {
+  // typed per status given (not Record<number, …>), so a typed client still sees which status is the success
+  const responses = {} as { [Status in keyof Statuses]: TObject<ErrorBodyProperties> };
   for (const [key, meaning] of Object.entries(statuses)) {
     const status = Number(key) as ErrorStatus;
     const extra: TProperties =
       status === 422 ? { fields: t.Optional(fields) } : status === 500 ? { request_id: requestId } : {};
-    responses[status] = t.Object(
+    (responses as Record<number, TObject>)[status] = t.Object(
       { error: t.Literal(ERROR_CODES[status]), message, ...extra },
       { description: meaning === true ? ERROR_MEANINGS[status] : meaning },
     );

@@ -1,4 +1,5 @@
 export * from "./api-docs";
+export * from "./client";
 export * from "./config";
 export * from "./db";
 export * from "./errors";
@@ -10,4 +11,3 @@ export * from "./run";
 export * from "./security";
 export * from "./service";
 export * from "./services";
-export * from "./upstream";

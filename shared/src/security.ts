@@ -64,7 +64,10 @@ export const BEARER_SCHEME = "bearerAuth";
 
 /** What a rule can answer besides the route's own statuses: 401 always, 403 when it asks more than a token. */
 const authErrors = (rule: AuthRule) =>
-  errorResponses(rule === true ? { 401: true } : { 401: true, 403: forbiddenMeaning(rule) });
+  // one type for both shapes (the macro takes one), naming each status so typed clients still find the 2xx
+  errorResponses(rule === true ? { 401: true } : { 401: true, 403: forbiddenMeaning(rule) }) as ReturnType<
+    typeof errorResponses<{ 401: true; 403: string }>
+  >;
 
 const forbiddenMeaning = (rule: Exclude<AuthRule, true>) =>
   [

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseEnv, SERVICE_NAMES } from "@lab/shared";
+import { parseEnv, SERVICE_NAMES, ServiceClient } from "@lab/shared";
 import { SERVICE_APPS } from "../../scripts/lib/apps";
 import { webApp } from "../../web-htmx/src/app";
 import { buildAssets } from "../../web-htmx/src/assets";
-import { ServiceClient } from "../../web-htmx/src/services";
 import { type Harness, serviceHarness } from "../support";
 import { checkReferences, type Facts, routeKey, SERVICE_LIKE, scanDoc } from "./doc-check";
 import { envKeys, envValueProblem, pathExistsIn, ROOT, repoIndex } from "./repo-facts";

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseEnv, SERVICE_NAMES } from "@lab/shared";
+import { parseEnv, SERVICE_NAMES, ServiceClient } from "@lab/shared";
 import { parseSamples } from "@lab/shared/exposition";
 import type { Elysia } from "elysia";
 import { freePort } from "../../scripts/lib/postgres";
 import { courseApp } from "../../services/course/src/app";
 import { webApp } from "../../web-htmx/src/app";
 import { buildAssets } from "../../web-htmx/src/assets";
-import { ServiceClient } from "../../web-htmx/src/services";
 import { type Harness, serviceHarness } from "../support";
 
 describe("the web app's /lab, /lab/live and /metrics", () => {

@@ -1,5 +1,13 @@
 import { join } from "node:path";
-import { parseEnv, SERVICE_NAMES, type ServiceContext, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
+import {
+  parseEnv,
+  SERVICE_NAMES,
+  ServiceClient,
+  type ServiceContext,
+  type ServiceName,
+  serviceUrlVar,
+  WEB_PORT,
+} from "@lab/shared";
 import type { AnyElysia } from "elysia";
 import { courseApp } from "../../services/course/src/app";
 import { enrollmentApp } from "../../services/enrollment/src/app";
@@ -9,7 +17,6 @@ import { notificationApp } from "../../services/notification/src/app";
 import { paymentApp } from "../../services/payment/src/app";
 import { webApp } from "../../web-htmx/src/app";
 import { buildAssets } from "../../web-htmx/src/assets";
-import { ServiceClient } from "../../web-htmx/src/services";
 import { type Harness, serviceHarness } from "../support";
 
 export { http } from "../support";

@@ -1,6 +1,5 @@
-import type { Config } from "@lab/shared";
+import type { Config, ServiceClient } from "@lab/shared";
 import type { Assets } from "./assets";
-import type { ServiceClient } from "./services";
 
 /** What every web controller is built from (the Lab page's too). */
 export type WebContext = { config: Config; services: ServiceClient; assets: Assets };

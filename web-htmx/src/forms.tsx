@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
+import type { HttpError } from "@lab/shared";
 import { Alert } from "@lab/shared/ui";
-import type { ServiceAnswer } from "./services";
 
 /** Error text per form field, shown next to the field. */
 export type FieldErrors = Record<string, string>;
@@ -9,9 +9,9 @@ export type FieldErrors = Record<string, string>;
  * The services name the invalid field (`fields: [{field, message}]` of a 422); people get the
  * field's own hint instead of a schema message where the form has one.
  */
-export function fieldErrors(answer: ServiceAnswer, hints: Record<string, string>): FieldErrors {
+export function fieldErrors(refusal: HttpError, hints: Record<string, string>): FieldErrors {
   const errors: FieldErrors = {};
-  const fields: { field?: string; message?: string }[] = Array.isArray(answer.json?.fields) ? answer.json.fields : [];
+  const fields: { field?: string; message?: string }[] = Array.isArray(refusal.details) ? refusal.details : [];
   for (const { field, message } of fields) {
     const name = field?.split(".")[0];
     if (name && !errors[name]) errors[name] = hints[name] ?? message ?? "This value is not valid.";

@@ -1,7 +1,6 @@
-import { configOrExit, configureLog, log, parseEnv, stopOnSignal, WEB_PORT } from "@lab/shared";
+import { configOrExit, configureLog, log, parseEnv, ServiceClient, stopOnSignal, WEB_PORT } from "@lab/shared";
 import { webApp } from "./app";
 import { buildAssets } from "./assets";
-import { ServiceClient } from "./services";
 
 const config = configOrExit("web", () => parseEnv(process.env, WEB_PORT));
 configureLog("web", config.LOG_LEVEL, config.LOG_FORMAT);

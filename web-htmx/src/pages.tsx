@@ -2,6 +2,7 @@
 import type { AuthUser, Role } from "@lab/shared";
 import { Alert, webLinks } from "@lab/shared/ui";
 import { Elysia } from "elysia";
+import type { NotificationApp } from "../../services/notification/src/app";
 import type { WebContext } from "./context";
 import { fullPage, isFragmentRequest, PAGE_HEADERS, seeOther } from "./http";
 import { Layout } from "./layout";
@@ -12,12 +13,10 @@ export type PageOptions = { title: string; body: JSX.Element; status?: number };
 /** Unread notifications for the header badge; a page still renders when the notification service is down. */
 export async function unreadCount(context: WebContext, token: string | null) {
   if (!token) return null;
-  try {
-    const answer = await context.services.call("notification", "GET", "/notifications/me?limit=1", { token });
-    return answer.ok && typeof answer.json?.unread_count === "number" ? (answer.json.unread_count as number) : null;
-  } catch {
-    return null;
-  }
+  const answer = await context.services
+    .api<NotificationApp>("notification", { token })
+    .notifications.me.get({ query: { limit: 1, offset: 0 } });
+  return answer.error ? null : answer.data.unread_count;
 }
 
 /** A whole page: the layout around `body`, for the signed-in user (or nobody). */

@@ -1,7 +1,6 @@
-import { type ErrorBody, renderError, SERVICE_NAMES, type ServiceName } from "@lab/shared";
+import { type ErrorBody, HttpError, renderError, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { Elysia } from "elysia";
 import type { WebContext } from "./context";
-import { serviceLabel } from "./services";
 import { sessionToken } from "./session";
 
 /** Request headers a service may need from the browser; everything else (cookies first) stays here. */
@@ -19,11 +18,11 @@ const FORWARDED_REQUEST = [
 ];
 const FORWARDED_RESPONSE = ["content-type", "retry-after", "x-request-id", "vary", "location", "idempotent-replayed"];
 
-function errorAnswer(request: Request, status: number, body: ErrorBody) {
+function errorAnswer(request: Request, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
   const rendered = renderError(request, body);
   return new Response(rendered.text, {
     status,
-    headers: { "content-type": rendered.contentType, "cache-control": "no-store" },
+    headers: { ...headers, "content-type": rendered.contentType, "cache-control": "no-store" },
   });
 }
 
@@ -32,7 +31,7 @@ function errorAnswer(request: Request, status: number, body: ErrorBody) {
  * `Authorization: Bearer`, so the browser never holds the token. Answers (JSON, or the HTML fragment
  * HTMX asked for) pass through unchanged; a service that is down is a readable 503.
  */
-export const proxyController = ({ services, config }: WebContext) =>
+export const proxyController = ({ services }: WebContext) =>
   new Elysia({ name: "web.proxy" }).all(
     "/api/:service/*",
     async ({ params, request }) => {
@@ -41,7 +40,6 @@ export const proxyController = ({ services, config }: WebContext) =>
         return errorAnswer(request, 404, { error: "not_found", message: `There is no ${params.service} service` });
       }
       const url = new URL(request.url);
-      const target = `${services.urls[service]}${url.pathname.slice(`/api/${service}`.length)}${url.search}`;
       const headers = new Headers();
       for (const name of FORWARDED_REQUEST) {
         const value = request.headers.get(name);
@@ -53,18 +51,15 @@ export const proxyController = ({ services, config }: WebContext) =>
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
       let upstream: Response;
       try {
-        upstream = await fetch(target, {
+        upstream = await services.send(service, `${url.pathname.slice(`/api/${service}`.length)}${url.search}`, {
           method: request.method,
           headers,
           body: hasBody ? await request.arrayBuffer() : undefined,
           redirect: "manual",
-          signal: AbortSignal.timeout(config.UPSTREAM_TIMEOUT_MS),
         });
-      } catch {
-        return errorAnswer(request, 503, {
-          error: "unavailable",
-          message: `The ${serviceLabel(service)} service is not answering right now. Please try again in a moment.`,
-        });
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        return errorAnswer(request, error.status, { error: error.code, message: error.message }, error.headers);
       }
       const answer = new Headers({ "cache-control": "no-store" });
       for (const name of FORWARDED_RESPONSE) {

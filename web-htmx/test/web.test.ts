@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseEnv, SERVICE_NAMES, type ServiceName, serviceUrlVar } from "@lab/shared";
+import {
+  parseEnv,
+  SERVICE_NAMES,
+  ServiceClient,
+  type ServiceContext,
+  type ServiceName,
+  serviceUrlVar,
+} from "@lab/shared";
 import { WEB_ROUTES, type WebPath, type WebRoute, webLinks } from "@lab/shared/ui";
 import type { AnyElysia } from "elysia";
 import { freePort } from "../../scripts/lib/postgres";
@@ -13,7 +20,6 @@ import { paymentApp } from "../../services/payment/src/app";
 import { type Harness, serviceHarness } from "../../test/support";
 import { webApp } from "../src/app";
 import { type Assets, buildAssets } from "../src/assets";
-import { ServiceClient } from "../src/services";
 
 /**
  * The web app in-process (app.handle) over the five real services, each on its own database and
@@ -37,19 +43,35 @@ function webWith(overrides: Partial<Record<ServiceName, string>> = {}) {
   return webApp({ config, services: new ServiceClient(config), assets });
 }
 
+/** Every request the services received, as "service METHOD /path": what one click costs, counted. */
+const received: string[] = [];
+const recorded = (name: ServiceName, build: (context: ServiceContext) => AnyElysia) => (context: ServiceContext) =>
+  build(context).onRequest(({ request }) => {
+    received.push(`${name} ${request.method} ${new URL(request.url).pathname}`);
+  });
+
 beforeAll(async () => {
   services.identity = await serviceHarness("identity", migrations("identity"), identityApp);
-  services.course = await serviceHarness("course", migrations("course"), courseApp);
-  services.payment = await serviceHarness("payment", migrations("payment"), paymentApp);
-  services.notification = await serviceHarness("notification", migrations("notification"), notificationApp);
+  services.course = await serviceHarness("course", migrations("course"), recorded("course", courseApp));
+  services.payment = await serviceHarness("payment", migrations("payment"), recorded("payment", paymentApp));
+  services.notification = await serviceHarness(
+    "notification",
+    migrations("notification"),
+    recorded("notification", notificationApp),
+  );
   urls.identity = listen(services.identity.app);
   urls.course = listen(services.course.app);
   urls.payment = listen(services.payment.app);
   urls.notification = listen(services.notification.app);
-  services.enrollment = await serviceHarness("enrollment", migrations("enrollment"), enrollmentApp, {
-    COURSE_URL: urls.course,
-    PAYMENT_URL: urls.payment,
-  });
+  services.enrollment = await serviceHarness(
+    "enrollment",
+    migrations("enrollment"),
+    recorded("enrollment", enrollmentApp),
+    {
+      COURSE_URL: urls.course,
+      PAYMENT_URL: urls.payment,
+    },
+  );
   urls.enrollment = listen(services.enrollment.app);
   assets = await buildAssets();
   web = webWith();
@@ -105,6 +127,12 @@ async function signUp(role: "student" | "teacher", name = "Web Tester") {
   expect(answer.status).toBe(303);
   return { email, cookie: cookieOf(answer) };
 }
+/** The id in the recorded "payment GET /payments/:id" call. */
+const paymentIdIn = (calls: string[]) =>
+  calls
+    .find((line) => line.startsWith("payment GET /payments/"))
+    ?.split("/")
+    .pop();
 const cookieOf = (answer: Answer) => (answer.headers.get("set-cookie") ?? "").split(";")[0] as string;
 
 async function signIn(email: string) {
@@ -475,6 +503,63 @@ describe("enrolling", () => {
     expect(again.text).toContain("You are already enrolled in this course.");
     const payments = await call(web, "GET", "/api/payment/payments/me", { cookie });
     expect(JSON.parse(payments.text).items).toHaveLength(1);
+  });
+
+  test("one paid click costs each service call once: a course read by the web app and by enrollment", async () => {
+    const { cookie } = await signUp("student");
+    const free = await call(web, "POST", `/courses/${freeId}/enroll`, { cookie, form: {} });
+    expect(free.status).toBe(303);
+    received.length = 0;
+    const answer = await call(web, "POST", `/courses/${paidId}/enroll`, {
+      cookie,
+      form: { idempotency_key: crypto.randomUUID() },
+      headers: { "hx-request": "true" },
+    });
+    expect(answer.status).toBe(201);
+    expect(received.sort()).toEqual(
+      [
+        `course GET /courses/${paidId}`, // the web app: price and title
+        `enrollment GET /enrollments/me/course/${paidId}`, // the web app: not charged if already enrolled
+        "payment POST /payments",
+        "enrollment POST /enrollments",
+        `course GET /courses/${paidId}`, // enrollment: the price it checks the payment against
+        "payment GET /payments/1",
+        "notification POST /notifications",
+        `enrollment GET /enrollments/course/${paidId}/count`, // the fragment's new count
+        "notification GET /notifications/me", // and unread badge
+      ]
+        .map((line) => line.replace("/payments/1", `/payments/${paymentIdIn(received)}`))
+        .sort(),
+    );
+  });
+
+  test("a student with over 100 enrollments retrying from a second tab gets a 409 and is not charged again", async () => {
+    const { cookie } = await signUp("student");
+    const first = await call(web, "POST", `/courses/${paidId}/enroll`, {
+      cookie,
+      form: { idempotency_key: crypto.randomUUID() },
+    });
+    expect(first.status).toBe(303);
+    const studentId = Number(JSON.parse(atob(cookie.split(".")[1] as string)).sub);
+    // 101 newer enrollments than the paid one, so it is not among the newest 100
+    await services.enrollment.db.query`
+      INSERT INTO enrollments (student_id, course_id, price_cents, created_at)
+      SELECT ${studentId}, 1000000 + n, 0, now() + n * interval '1 second' FROM generate_series(1, 101) AS n`;
+    const paymentsOf = async () =>
+      (
+        await services.payment.db.query<{ n: number }>`
+        SELECT count(*)::int AS n FROM payments WHERE student_id = ${studentId}`
+      )[0]?.n;
+    expect(await paymentsOf()).toBe(1);
+
+    const secondTab = await call(web, "POST", `/courses/${paidId}/enroll`, {
+      cookie,
+      form: { idempotency_key: crypto.randomUUID() },
+      headers: { "hx-request": "true" },
+    });
+    expect(secondTab.status).toBe(409);
+    expect(secondTab.text).toContain("You are already enrolled in this course.");
+    expect(await paymentsOf()).toBe(1);
   });
 
   test("a payment service that is down is a readable message in the panel, with the same key for the retry", async () => {

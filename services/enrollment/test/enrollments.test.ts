@@ -148,17 +148,21 @@ describe("POST /enrollments", () => {
     expect(response.body.message).toContain("refunded, not completed");
   });
 
-  test("a payment already used is a 409, for a second course and for a second student", async () => {
+  test("a payment already used cannot pay for a second course or a second student", async () => {
     const student = await newStudent();
     const paymentId = await pay(student, paidCourse);
     expect((await enroll(student, { course_id: paidCourse, payment_id: paymentId })).status).toBe(201);
 
+    // it paid for one course of one student: the checks against the payment refuse it before the INSERT
     const secondCourse = await enroll(student, { course_id: otherPaidCourse, payment_id: paymentId });
-    expect(secondCourse.status).toBe(409);
-    expect(secondCourse.body.message).toContain(`Payment ${paymentId} has already paid`);
+    expect(secondCourse.status).toBe(402);
+    expect(secondCourse.body.message).toContain(`paid for course ${paidCourse}, not course ${otherPaidCourse}`);
     const secondStudent = await newStudent();
     const reused = await enroll(secondStudent, { course_id: paidCourse, payment_id: paymentId });
-    expect(reused.status).toBe(409);
+    expect(reused.status).toBe(402);
+    const again = await enroll(student, { course_id: paidCourse, payment_id: paymentId });
+    expect(again.status).toBe(409);
+    expect(again.body.message).toContain("already enrolled");
     expect(await enrollmentsOf(secondStudent)).toEqual([]);
     expect(await enrollmentsOf(student)).toEqual([{ course_id: paidCourse, payment_id: paymentId }]);
   });
@@ -225,7 +229,7 @@ describe("dependencies down or slow", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(response.body).toMatchObject({ error: "unavailable" });
-    expect(response.body.message).toContain("payment service is unreachable");
+    expect(response.body.message).toContain("payment service is not answering");
     expect(await enrollmentsOf(student)).toEqual([]);
     // the payment was not spent: once the service is back it still enrolls
     expect((await enroll(student, { course_id: paidCourse, payment_id: paymentId })).status).toBe(201);
@@ -245,7 +249,9 @@ describe("dependencies down or slow", () => {
       const student = await newStudent();
       const response = await enroll(student, { course_id: freeCourse }, app);
       expect(response.status).toBe(503);
-      expect(response.body.message).toBe("The course service did not answer within 200 ms");
+      expect(response.body.message).toBe(
+        "The course catalog service did not answer within 200 ms. Please try again in a moment.",
+      );
       expect(await enrollmentsOf(student)).toEqual([]);
     } finally {
       stalled.stop(true);
@@ -271,7 +277,7 @@ describe("reading enrollments", () => {
       [paidCourse, "Paid deep dive"],
       [freeCourse, "Free intro"],
     ]);
-    expect(courseCalls).toEqual([`/courses/batch?ids=${paidCourse},${freeCourse}`]);
+    expect(courseCalls.map(decodeURIComponent)).toEqual([`/courses/batch?ids=${paidCourse},${freeCourse}`]);
 
     const firstPage = await call(api.app, "GET", "/enrollments/me?limit=1", { token: student });
     expect(firstPage.body.has_more).toBe(true);
@@ -284,6 +290,27 @@ describe("reading enrollments", () => {
     expect(response.body).toEqual({ items: [], limit: 20, offset: 0, has_more: false });
     expect(courseCalls).toEqual([]);
     expect((await call(api.app, "GET", "/enrollments/me")).status).toBe(401);
+  });
+
+  test("GET /enrollments/me/course/:id answers for one course, however many the student holds", async () => {
+    const student = await newStudent();
+    const check = (token: string | undefined, course: number | string) =>
+      call(api.app, "GET", `/enrollments/me/course/${course}`, { token });
+    expect((await check(student, paidCourse)).body).toEqual({ course_id: paidCourse, enrolled: false });
+    const paymentId = await pay(student, paidCourse);
+    expect((await enroll(student, { course_id: paidCourse, payment_id: paymentId })).status).toBe(201);
+    // more newer enrollments than /enrollments/me shows on its largest page
+    await api.db.query`
+      INSERT INTO enrollments (student_id, course_id, price_cents, created_at)
+      SELECT ${Number(idOf(student))}, 1000000 + n, 0, now() + n * interval '1 second' FROM generate_series(1, 101) AS n`;
+    courseCalls.length = 0;
+    const enrolled = await check(student, paidCourse);
+    expect(enrolled.status).toBe(200);
+    expect(enrolled.body).toEqual({ course_id: paidCourse, enrolled: true });
+    expect(courseCalls).toEqual([]);
+    expect((await check(await newStudent(), paidCourse)).body).toEqual({ course_id: paidCourse, enrolled: false });
+    expect((await check(undefined, paidCourse)).status).toBe(401);
+    expect((await check(student, "abc")).status).toBe(422);
   });
 
   test("GET /enrollments/course/:id/count counts a course's enrollments after several enroll", async () => {

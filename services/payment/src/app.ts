@@ -4,3 +4,6 @@ import { paymentsController } from "./payments";
 
 export const paymentApp = (context: ServiceContext) =>
   new Elysia().use(servicePlugin(context)).use(paymentsController(context));
+
+/** The app's type, for typed calls from other parts of the platform (ServiceClient.api). */
+export type PaymentApp = ReturnType<typeof paymentApp>;

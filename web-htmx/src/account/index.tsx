@@ -1,11 +1,13 @@
 /** @jsxImportSource @kitajs/html */
+import { answerError, type HttpError } from "@lab/shared";
 import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia } from "elysia";
+import type { IdentityApp } from "../../../services/identity/src/app";
+import type { RegisterInput } from "../../../services/identity/src/users/model";
 import type { WebContext } from "../context";
 import { fieldErrors, formValues } from "../forms";
 import { safeNext } from "../http";
 import { pages } from "../pages";
-import { messageOf } from "../services";
 import { clearedSessionCookie, sessionCookie } from "../session";
 import { LoginForm, RegisterForm } from "./views";
 
@@ -17,11 +19,11 @@ const REGISTER_HINTS: Record<string, string> = {
   role: "Choose student or teacher.",
 };
 
-/** Signs in at the identity service and answers with the cookie and a redirect; null when refused. */
+/** Signs in at the identity service: the cookie and a redirect, or why the service refused. */
 async function signIn(context: WebContext, request: Request, email: string, password: string, next: string) {
-  const answer = await context.services.call("identity", "POST", "/login", { body: { email, password } });
-  if (!answer.ok) return { answer };
-  const { access_token, expires_in } = answer.json as { access_token: string; expires_in: number };
+  const answer = await context.services.api<IdentityApp>("identity").login.post({ email, password });
+  if (answer.error) return { refusal: answerError("identity", answer) };
+  const { access_token, expires_in } = answer.data;
   const response = new Response(null, {
     status: 303,
     headers: {
@@ -30,7 +32,7 @@ async function signIn(context: WebContext, request: Request, email: string, pass
       "cache-control": "no-store",
     },
   });
-  return { answer, response };
+  return { response };
 }
 
 export const accountController = (context: WebContext) =>
@@ -43,13 +45,14 @@ export const accountController = (context: WebContext) =>
       const values = formValues(body, ["email", "password", "next"]);
       const next = safeNext(values.next);
       if (values.email && values.password) {
-        const { answer, response } = await signIn(context, request, values.email, values.password, next);
-        if (response) return response;
-        if (answer.status !== 401 && answer.status !== 422) {
+        const signedIn = await signIn(context, request, values.email, values.password, next);
+        if (signedIn.response) return signedIn.response;
+        const { refusal } = signedIn;
+        if (refusal.status !== 401 && refusal.status !== 422) {
           return page({
             title: "Log in",
-            status: answer.status,
-            body: <LoginForm values={{ email: values.email, next }} error={messageOf(answer)} />,
+            status: refusal.status,
+            body: <LoginForm values={{ email: values.email, next }} error={refusal.message} />,
           });
         }
       }
@@ -64,31 +67,36 @@ export const accountController = (context: WebContext) =>
     )
     .post(WEB_ROUTES.register, async ({ page, body, request }) => {
       const values = formValues(body, ["email", "password", "full_name", "role"]);
-      const answer = await context.services.call("identity", "POST", "/register", { body: values });
-      if (answer.ok) {
+      // the form's values as typed: identity checks them and names each field it refuses (422)
+      const registered = await context.services.api<IdentityApp>("identity").register.post(values as RegisterInput);
+      let refusal: HttpError;
+      if (registered.error) {
+        refusal = answerError("identity", registered);
+      } else {
         const start = values.role === "teacher" ? webLinks.newCourse() : webLinks.catalog();
-        const { response } = await signIn(context, request, values.email, values.password, start);
-        if (response) return response;
+        const signedIn = await signIn(context, request, values.email, values.password, start);
+        if (signedIn.response) return signedIn.response;
+        refusal = signedIn.refusal;
       }
       const form = { email: values.email, full_name: values.full_name, role: values.role };
-      if (answer.status === 409) {
+      if (refusal.status === 409) {
         return page({
           title: "Register",
           status: 409,
-          body: <RegisterForm values={form} errors={{ email: messageOf(answer) }} />,
+          body: <RegisterForm values={form} errors={{ email: refusal.message }} />,
         });
       }
-      if (answer.status === 422 || answer.status === 400) {
+      if (refusal.status === 422 || refusal.status === 400) {
         return page({
           title: "Register",
           status: 422,
-          body: <RegisterForm values={form} errors={fieldErrors(answer, REGISTER_HINTS)} />,
+          body: <RegisterForm values={form} errors={fieldErrors(refusal, REGISTER_HINTS)} />,
         });
       }
       return page({
         title: "Register",
-        status: answer.ok ? 502 : answer.status,
-        body: <RegisterForm values={form} error={messageOf(answer)} />,
+        status: refusal.status,
+        body: <RegisterForm values={form} error={refusal.message} />,
       });
     })
     .post(WEB_ROUTES.logout, () => {

@@ -1,7 +1,10 @@
 /** @jsxImportSource @kitajs/html */
-import { type AuthUser, HttpError } from "@lab/shared";
+import { type AuthUser, answerError, HttpError } from "@lab/shared";
 import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
+import type { CourseApp } from "../../../services/course/src/app";
+import type { CreateCourseInput } from "../../../services/course/src/courses/model";
+import type { IdentityApp } from "../../../services/identity/src/app";
 import type { WebContext } from "../context";
 import {
   type CourseFacts,
@@ -15,7 +18,6 @@ import { fieldErrors, formValues } from "../forms";
 import { html, isFragmentRequest, seeOther } from "../http";
 import { UnreadBadge } from "../layout";
 import { pages, renderPage, unreadCount } from "../pages";
-import { messageOf } from "../services";
 import { sessionToken } from "../session";
 import { CourseForm, type CourseFormValues, CoursePage, EMPTY_COURSE, VerificationPending } from "./views";
 
@@ -59,8 +61,8 @@ export const coursesController = (context: WebContext) =>
       async ({ page, me, request }) => {
         if (!me.is_verified) {
           // the token says unverified until the next login; identity knows whether an admin verified since
-          const fresh = await context.services.call("identity", "GET", "/me", { token: sessionToken(request) });
-          const verifiedSince = fresh.ok && fresh.json?.is_verified === true;
+          const fresh = await context.services.api<IdentityApp>("identity", { token: sessionToken(request) }).me.get();
+          const verifiedSince = fresh.data?.is_verified === true;
           return page({
             title: "New course",
             status: 403,
@@ -82,20 +84,21 @@ export const coursesController = (context: WebContext) =>
         if (Object.keys(errors).length > 0) {
           return page({ title: "New course", status: 422, body: <CourseForm values={values} errors={errors} /> });
         }
-        const answer = await context.services.call("course", "POST", "/courses", {
-          token: sessionToken(request),
-          body: input,
-        });
-        if (answer.ok) return seeOther(request, webLinks.course(answer.json.id));
-        if (answer.status === 422) {
-          const { price_cents, ...rest } = fieldErrors(answer, COURSE_HINTS);
+        const answer = await context.services
+          .api<CourseApp>("course", { token: sessionToken(request) })
+          // the level as chosen: the course service checks it and names the field if it refuses it (422)
+          .courses.post(input as CreateCourseInput);
+        if (!answer.error) return seeOther(request, webLinks.course(answer.data.id));
+        const refusal = answerError("course", answer);
+        if (refusal.status === 422) {
+          const { price_cents, ...rest } = fieldErrors(refusal, COURSE_HINTS);
           const shown = price_cents ? { ...rest, price: price_cents } : rest;
           return page({ title: "New course", status: 422, body: <CourseForm values={values} errors={shown} /> });
         }
         return page({
           title: "New course",
-          status: answer.status,
-          body: <CourseForm values={values} error={messageOf(answer)} />,
+          status: refusal.status,
+          body: <CourseForm values={values} error={refusal.message} />,
         });
       },
       { signedIn: ["teacher"], body: t.Record(t.String(), t.String()) },

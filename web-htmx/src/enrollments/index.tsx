@@ -1,18 +1,20 @@
 /** @jsxImportSource @kitajs/html */
-import { type AuthUser, formatPrice, HttpError, queryString } from "@lab/shared";
+import { type AuthUser, answerError, dataOf, formatPrice, HttpError, queryString } from "@lab/shared";
 import { WEB_ROUTES } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
+import type { CourseApp } from "../../../services/course/src/app";
+import type { CourseRow } from "../../../services/course/src/courses/model";
+import type { EnrollmentApp } from "../../../services/enrollment/src/app";
+import type { NotificationApp } from "../../../services/notification/src/app";
+import type { PaymentApp } from "../../../services/payment/src/app";
 import type { WebContext } from "../context";
 import { pages } from "../pages";
-import { messageOf, serviceLabel } from "../services";
 import { sessionToken } from "../session";
 import { type CourseFacts, type EnrollmentState, type EnrollOutcome, MyCoursesPage } from "./views";
 
 export { type CourseFacts, type EnrollmentState, type EnrollOutcome, EnrollPanel } from "./views";
 
-/** Enough of the newest enrollments to tell whether this course is among them. */
-const ENROLLMENTS_CHECKED = 100;
-
+/** Asks enrollment directly, so a student holding any number of courses is told apart. */
 export async function enrollmentState(
   context: WebContext,
   user: AuthUser | null,
@@ -20,16 +22,12 @@ export async function enrollmentState(
   courseId: number,
 ): Promise<EnrollmentState> {
   if (user?.role !== "student") return "open";
-  try {
-    const answer = await context.services.call("enrollment", "GET", `/enrollments/me?limit=${ENROLLMENTS_CHECKED}`, {
-      token,
-    });
-    if (!answer.ok) return "unknown";
-    const items: { course_id: number }[] = answer.json.items;
-    return items.some((e) => e.course_id === courseId) ? "enrolled" : "open";
-  } catch {
-    return "unknown";
-  }
+  const answer = await context.services
+    .api<EnrollmentApp>("enrollment", { token })
+    .enrollments.me.course({ id: courseId })
+    .get();
+  if (answer.error) return "unknown";
+  return answer.data.enrolled ? "enrolled" : "open";
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,59 +57,51 @@ export async function enroll(
   idempotencyKey: string,
 ): Promise<EnrollResult> {
   const { services } = context;
-  try {
-    let paymentId: number | undefined;
-    if (course.price_cents > 0) {
-      // a student already enrolled (e.g. from another tab) must not be charged again
-      if ((await enrollmentState(context, student, token, course.id)) === "enrolled") {
-        return failed(409, ALREADY_ENROLLED);
-      }
-      const payment = await services.call("payment", "POST", "/payments", {
-        token,
-        body: { course_id: course.id, amount_cents: course.price_cents },
-        headers: { "idempotency-key": idempotencyKey },
-      });
-      if (!payment.ok) return failed(payment.status, `Payment rejected: ${messageOf(payment)}`);
-      paymentId = payment.json.id;
-      if (payment.json.status !== "completed") {
-        return failed(402, `Payment rejected: the payment is ${payment.json.status}, not completed.`);
-      }
+  let paymentId: number | undefined;
+  if (course.price_cents > 0) {
+    // a student already enrolled (e.g. from another tab) must not be charged again
+    if ((await enrollmentState(context, student, token, course.id)) === "enrolled") {
+      return failed(409, ALREADY_ENROLLED);
     }
-    const enrollment = await services.call("enrollment", "POST", "/enrollments", {
-      token,
-      body: { course_id: course.id, ...(paymentId ? { payment_id: paymentId } : {}) },
-    });
-    if (!enrollment.ok) {
-      const kept = paymentId ? ` Your payment #${paymentId} is kept: trying again will not charge you twice.` : "";
-      if (enrollment.status === 409 && /already enrolled/i.test(messageOf(enrollment))) {
-        return failed(409, ALREADY_ENROLLED);
-      }
-      if (enrollment.status === 402) return failed(402, `Payment rejected: ${messageOf(enrollment)}`);
-      return failed(enrollment.status, `${messageOf(enrollment)}${kept}`);
+    const payment = await services
+      .api<PaymentApp>("payment", { token })
+      .payments.post(
+        { course_id: course.id, amount_cents: course.price_cents },
+        { headers: { "idempotency-key": idempotencyKey } },
+      );
+    if (payment.error) {
+      const refusal = answerError("payment", payment);
+      return failed(refusal.status, refusal.status >= 500 ? refusal.message : `Payment rejected: ${refusal.message}`);
     }
-    const paid = paymentId ? ` Payment of ${formatPrice(course.price_cents)} received.` : "";
-    const message = `You enrolled in “${course.title}”.${paid}`;
-    const notice = await services
-      .call("notification", "POST", "/notifications", { token, body: { type: "enrollment.created", message } })
-      .catch(() => null);
-    const unnotified = notice?.ok ? "" : " (The notification could not be sent right now.)";
-    return { status: 201, state: "enrolled", outcome: { kind: "done", message: `${message}${unnotified}` } };
-  } catch (error) {
-    if (error instanceof HttpError) return failed(error.status, error.message);
-    throw error;
+    paymentId = payment.data.id;
+    if (payment.data.status !== "completed") {
+      return failed(402, `Payment rejected: the payment is ${payment.data.status}, not completed.`);
+    }
   }
+  const enrollment = await services
+    .api<EnrollmentApp>("enrollment", { token })
+    .enrollments.post({ course_id: course.id, ...(paymentId ? { payment_id: paymentId } : {}) });
+  if (enrollment.error) {
+    const refusal = answerError("enrollment", enrollment);
+    if (refusal.status === 409 && /already enrolled/i.test(refusal.message)) return failed(409, ALREADY_ENROLLED);
+    if (refusal.status === 402) return failed(402, `Payment rejected: ${refusal.message}`);
+    const kept = paymentId ? ` Your payment #${paymentId} is kept: trying again will not charge you twice.` : "";
+    return failed(refusal.status, `${refusal.message}${kept}`);
+  }
+  const paid = paymentId ? ` Payment of ${formatPrice(course.price_cents)} received.` : "";
+  const message = `You enrolled in “${course.title}”.${paid}`;
+  const notice = await services
+    .api<NotificationApp>("notification", { token })
+    .notifications.post({ type: "enrollment.created", message });
+  const unnotified = notice.error ? " (The notification could not be sent right now.)" : "";
+  return { status: 201, state: "enrolled", outcome: { kind: "done", message: `${message}${unnotified}` } };
 }
 
-/** The course facts the flow needs, or the error a page shows for an unknown course or a down service. */
-export async function courseFacts(context: WebContext, courseId: number): Promise<CourseFacts> {
-  const answer = await context.services.call("course", "GET", `/courses/${courseId}`);
-  if (answer.ok) return answer.json as CourseFacts;
+/** The course, or the error a page shows for an unknown course or a service that is down. */
+export async function courseFacts(context: WebContext, courseId: number): Promise<CourseRow> {
+  const answer = await context.services.api<CourseApp>("course").courses({ id: courseId }).get();
   if (answer.status === 404) throw new HttpError(404, "not_found", "There is no such course.");
-  throw new HttpError(
-    answer.status >= 500 ? 503 : answer.status,
-    "unavailable",
-    `The ${serviceLabel("course")} service could not answer: ${messageOf(answer)}`,
-  );
+  return dataOf("course", answer);
 }
 
 export const enrollmentsController = (context: WebContext) =>
@@ -120,8 +110,8 @@ export const enrollmentsController = (context: WebContext) =>
     async ({ page, request, query }) => {
       const token = sessionToken(request);
       const [enrollments, payments] = await Promise.all([
-        context.services.fragment("enrollment", `/enrollments/me${queryString({ offset: query.offset })}`, token),
-        context.services.fragment("payment", "/payments/me", token).catch(() => null),
+        context.services.fragment("enrollment", `/enrollments/me${queryString({ offset: query.offset })}`, { token }),
+        context.services.fragment("payment", "/payments/me", { token }).catch(() => null),
       ]);
       return page({
         title: "My courses",

@@ -1,8 +1,10 @@
 /** @jsxImportSource @kitajs/html */
 import type { AuthUser } from "@lab/shared";
 import { Alert, formatPrice, Link, Notice, webLinks } from "@lab/shared/ui";
+import type { CourseRow } from "../../../services/course/src/courses/model";
 
-export type CourseFacts = { id: number; title: string; price_cents: number };
+/** What the Enroll panel shows of a course. */
+export type CourseFacts = Pick<CourseRow, "id" | "title" | "price_cents">;
 /** Whether the student is enrolled: `unknown` when the enrollment service did not say (the button still shows). */
 export type EnrollmentState = "enrolled" | "open" | "unknown";
 export type EnrollOutcome = { kind: "done" | "failed"; message: string };

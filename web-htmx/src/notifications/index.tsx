@@ -1,12 +1,12 @@
 /** @jsxImportSource @kitajs/html */
-import { HttpError } from "@lab/shared";
+import { dataOf, HttpError } from "@lab/shared";
 import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia, t } from "elysia";
+import type { NotificationApp } from "../../../services/notification/src/app";
 import type { WebContext } from "../context";
 import { html, isFragmentRequest, seeOther } from "../http";
 import { UnreadBadge } from "../layout";
 import { pages, unreadCount } from "../pages";
-import { failure } from "../services";
 import { sessionToken } from "../session";
 
 const notificationId = (raw: string) => (/^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null);
@@ -17,7 +17,9 @@ export const notificationsController = (context: WebContext) =>
     .get(
       WEB_ROUTES.notifications,
       async ({ page, request }) => {
-        const list = await context.services.fragment("notification", "/notifications/me", sessionToken(request));
+        const list = await context.services.fragment("notification", "/notifications/me", {
+          token: sessionToken(request),
+        });
         return page({
           title: "Notifications",
           status: list.status,
@@ -38,18 +40,18 @@ export const notificationsController = (context: WebContext) =>
         if (id === null) throw new HttpError(404, "not_found", "There is no such notification.");
         const token = sessionToken(request);
         const fragment = isFragmentRequest(request);
-        const answer = await context.services.call("notification", "PATCH", `/notifications/${id}/read`, {
-          token,
-          html: fragment,
-        });
         if (!fragment) {
-          if (!answer.ok) throw failure(answer);
+          dataOf(
+            "notification",
+            await context.services.api<NotificationApp>("notification", { token }).notifications({ id }).read.patch(),
+          );
           return seeOther(request, webLinks.notifications());
         }
         // the notification service's item fragment (or its error fragment), and the header badge updated
+        const item = await context.services.fragment("notification", `/notifications/${id}/read`, { token }, "PATCH");
         const unread = await unreadCount(context, token);
         const badge = unread === null ? "" : await (<UnreadBadge count={unread} oob />);
-        return html(answer.text + badge, answer.status);
+        return html(item.html + badge, item.status);
       },
       { signedIn: true, params: t.Object({ id: t.String() }) },
     );

@@ -4,20 +4,24 @@ import {
   htmlFragments,
   PageQuery,
   requestIdOf,
+  ServiceClient,
   type ServiceContext,
-  Upstream,
   withPageDefaults,
 } from "@lab/shared";
 import { Elysia } from "elysia";
-import { CourseIdParams, CreateEnrollmentBody, Enrollment, EnrollmentCount, MyEnrollmentPage } from "./model";
+import {
+  CourseIdParams,
+  CreateEnrollmentBody,
+  Enrollment,
+  EnrollmentCheck,
+  EnrollmentCount,
+  MyEnrollmentPage,
+} from "./model";
 import { EnrollmentService } from "./service";
 import { EnrollmentCount as CountView, EnrollmentCreated, MyEnrollments } from "./views";
 
 export const enrollmentsController = ({ db, config }: ServiceContext) => {
-  const enrollments = new EnrollmentService(db, {
-    course: new Upstream("course", config.COURSE_URL, config.UPSTREAM_TIMEOUT_MS),
-    payment: new Upstream("payment", config.PAYMENT_URL, config.UPSTREAM_TIMEOUT_MS),
-  });
+  const enrollments = new EnrollmentService(db, new ServiceClient(config));
   return new Elysia({ name: "enrollment.enrollments", prefix: "/enrollments", detail: { tags: ["enrollments"] } })
     .use(authGuard(config.JWT_SECRET))
     .use(htmlFragments)
@@ -39,7 +43,6 @@ export const enrollmentsController = ({ db, config }: ServiceContext) => {
             404: "No course has this id",
             409: "Already enrolled in the course, or the payment already paid for an enrollment",
             422: true,
-            502: "The course or payment service refused the request",
           }),
         },
         fragment: EnrollmentCreated,
@@ -53,12 +56,18 @@ export const enrollmentsController = ({ db, config }: ServiceContext) => {
       query: PageQuery,
       response: {
         200: MyEnrollmentPage,
-        ...errorResponses({
-          422: true,
-          502: "The course service refused the titles' request",
-        }),
+        ...errorResponses({ 422: true }),
       },
       fragment: MyEnrollments,
+    })
+    .get("/me/course/:id", ({ params, user }) => enrollments.isEnrolled(user, params.id), {
+      auth: true,
+      params: CourseIdParams,
+      response: { 200: EnrollmentCheck, ...errorResponses({ 422: true }) },
+      detail: {
+        description:
+          "Whether the caller is enrolled in the course: one lookup, where /enrollments/me pages through them all",
+      },
     })
     .get("/course/:id/count", ({ params }) => enrollments.count(params.id), {
       params: CourseIdParams,

@@ -34,10 +34,10 @@ export const CourseIdParams = t.Object({ id: Id });
 
 export const EnrollmentCount = t.Object({ course_id: t.Integer(), count: t.Integer() });
 
+export const EnrollmentCheck = t.Object({
+  course_id: t.Integer(),
+  enrolled: t.Boolean({ description: "Whether the caller is enrolled in the course, however many courses they hold" }),
+});
+
 export type CreateEnrollmentInput = typeof CreateEnrollmentBody.static;
 export type EnrollmentRow = typeof Enrollment.static;
-
-/** What enrollment reads of the course service's GET /courses/:id and /courses/batch. */
-export type CourseFacts = { id: number; title: string; price_cents: number };
-/** What enrollment reads of the payment service's GET /payments/:id. */
-export type PaymentFacts = { id: number; status: string; student_id: number; course_id: number; amount_cents: number };

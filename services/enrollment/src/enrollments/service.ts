@@ -2,42 +2,41 @@ import {
   type AuthUser,
   conflict,
   type Db,
-  HttpError,
+  dataOf,
   isUniqueViolation,
   type PageInput,
   pageOf,
   paymentRequired,
-  type Upstream,
-  type UpstreamCall,
+  type ServiceClient,
 } from "@lab/shared";
-import type { CourseFacts, CreateEnrollmentInput, EnrollmentRow, PaymentFacts } from "./model";
+import type { CourseApp } from "../../../course/src/app";
+import type { CourseRow } from "../../../course/src/courses/model";
+import type { PaymentApp } from "../../../payment/src/app";
+import type { PaymentRow } from "../../../payment/src/payments/model";
+import type { CreateEnrollmentInput, EnrollmentRow } from "./model";
 
 const alreadyEnrolled = (courseId: number) => conflict(`You are already enrolled in course ${courseId}`);
 const paymentUsed = (paymentId: number) => conflict(`Payment ${paymentId} has already paid for an enrollment`);
 
-export type Dependencies = { course: Upstream; payment: Upstream };
-
 export class EnrollmentService {
   constructor(
     private readonly db: Db,
-    private readonly upstream: Dependencies,
+    private readonly services: ServiceClient,
   ) {}
 
   /**
    * Enrolls a student. Every check that needs another service runs before the single INSERT, so a
-   * dependency that is down or slow (503) leaves nothing written; the unique constraints decide
-   * between concurrent requests for the same course or the same payment.
+   * dependency that is down or slow (503) leaves nothing written; the unique constraints alone
+   * decide "already enrolled" and "payment already spent", concurrent requests included, so no
+   * SELECT runs in front of them.
    */
   async enroll(input: CreateEnrollmentInput, student: AuthUser, requestId: string): Promise<EnrollmentRow> {
-    const [existing] = await this.db.query`
-      SELECT 1 FROM enrollments WHERE student_id = ${student.id} AND course_id = ${input.course_id}`;
-    if (existing) throw alreadyEnrolled(input.course_id);
-
-    const course = await this.upstream.course.get<CourseFacts>(`/courses/${input.course_id}`, { requestId });
+    const course = dataOf(
+      "course",
+      await this.services.api<CourseApp>("course", { requestId }).courses({ id: input.course_id }).get(),
+    );
     const payment =
-      course.price_cents > 0
-        ? await this.verifiedPayment(input.payment_id, course, student, { token: student.token, requestId })
-        : null;
+      course.price_cents > 0 ? await this.verifiedPayment(input.payment_id, course, student, requestId) : null;
 
     try {
       const [enrollment] = await this.db.query<EnrollmentRow>`
@@ -59,24 +58,22 @@ export class EnrollmentService {
    */
   private async verifiedPayment(
     paymentId: number | undefined,
-    course: CourseFacts,
+    course: CourseRow,
     student: AuthUser,
-    call: UpstreamCall,
-  ): Promise<PaymentFacts> {
+    requestId: string,
+  ): Promise<PaymentRow> {
     if (paymentId === undefined) {
       throw paymentRequired(
         `Course ${course.id} costs ${course.price_cents} cents: pay for it (POST /payments) and enroll with its payment_id`,
       );
     }
-    const [spent] = await this.db.query`SELECT 1 FROM enrollments WHERE payment_id = ${paymentId}`;
-    if (spent) throw paymentUsed(paymentId);
-
     const notYours = paymentRequired(`Payment ${paymentId} is not one of your payments`);
-    const payment = await this.upstream.payment
-      .get<PaymentFacts>(`/payments/${paymentId}`, call)
-      .catch((error: unknown) => {
-        throw error instanceof HttpError && error.status === 404 ? notYours : error;
-      });
+    const answer = await this.services
+      .api<PaymentApp>("payment", { token: student.token, requestId })
+      .payments({ id: paymentId })
+      .get();
+    if (answer.status === 404) throw notYours;
+    const payment = dataOf("payment", answer);
     if (payment.student_id !== student.id) throw notYours;
     if (payment.status !== "completed") {
       throw paymentRequired(`Payment ${paymentId} is ${payment.status}, not completed`);
@@ -102,15 +99,22 @@ export class EnrollmentService {
     const enrollments = pageOf(rows, page);
     if (enrollments.items.length === 0) return { ...enrollments, items: [] };
     const ids = [...new Set(enrollments.items.map((e) => e.course_id))];
-    const { items: courses } = await this.upstream.course.get<{ items: CourseFacts[] }>(
-      `/courses/batch?ids=${ids.join(",")}`,
-      { requestId },
+    const { items: courses } = dataOf(
+      "course",
+      await this.services.api<CourseApp>("course", { requestId }).courses.batch.get({ query: { ids: ids.join(",") } }),
     );
     const titles = new Map(courses.map((c) => [c.id, c.title]));
     return {
       ...enrollments,
       items: enrollments.items.map((e) => ({ ...e, course_title: titles.get(e.course_id) ?? null })),
     };
+  }
+
+  /** One indexed lookup, however many courses the student holds. */
+  async isEnrolled(student: AuthUser, courseId: number) {
+    const [row] = await this.db.query`
+      SELECT 1 FROM enrollments WHERE student_id = ${student.id} AND course_id = ${courseId}`;
+    return { course_id: courseId, enrolled: row !== undefined };
   }
 
   async count(courseId: number) {
