@@ -38,16 +38,21 @@ export type Platform = {
 };
 export type PlatformUser = { id: number; email: string; password: string; token: string };
 
+/** Told of every request a service receives, before the service handles it. */
+export type RequestObserver = (service: ServiceName, request: Request) => void;
+
 /**
  * The five real service apps, each on a fresh database of the test PostgreSQL and listening on a
  * free port of 127.0.0.1; enrollment calls the real course and payment apps over HTTP.
  */
-export async function startPlatform(env: Record<string, string> = {}): Promise<Platform> {
+export async function startPlatform(env: Record<string, string> = {}, observe?: RequestObserver): Promise<Platform> {
   const harness = {} as Record<ServiceName, Harness>;
   const urls = {} as Record<ServiceName, string>;
   const migrations = (name: ServiceName) => join(import.meta.dir, "../../services", name, "migrations");
   const open = async (name: ServiceName, extra: Record<string, string> = {}) => {
-    const started = await serviceHarness(name, migrations(name), builders[name], { ...env, ...extra });
+    const build = (context: ServiceContext) =>
+      builders[name](context).onRequest(({ request }) => observe?.(name, request));
+    const started = await serviceHarness(name, migrations(name), build, { ...env, ...extra });
     started.app.listen({ hostname: "127.0.0.1", port: 0 });
     harness[name] = started;
     urls[name] = `http://127.0.0.1:${started.app.server?.port}`;

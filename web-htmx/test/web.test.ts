@@ -1,23 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import {
-  parseEnv,
-  SERVICE_NAMES,
-  ServiceClient,
-  type ServiceContext,
-  type ServiceName,
-  serviceUrlVar,
-} from "@lab/shared";
+import { parseEnv, SERVICE_NAMES, ServiceClient, type ServiceName, serviceUrlVar } from "@lab/shared";
 import { WEB_ROUTES, type WebPath, type WebRoute, webLinks } from "@lab/shared/ui";
 import type { AnyElysia } from "elysia";
 import { freePort } from "../../scripts/lib/postgres";
-import { courseApp } from "../../services/course/src/app";
-import { enrollmentApp } from "../../services/enrollment/src/app";
-import { identityApp } from "../../services/identity/src/app";
 import { UserService } from "../../services/identity/src/users/service";
-import { notificationApp } from "../../services/notification/src/app";
-import { paymentApp } from "../../services/payment/src/app";
-import { type Harness, serviceHarness } from "../../test/support";
+import { type Platform, startPlatform } from "../../test/reliability/platform";
 import { webApp } from "../src/app";
 import { type Assets, buildAssets } from "../src/assets";
 
@@ -25,57 +12,29 @@ import { type Assets, buildAssets } from "../src/assets";
  * The web app in-process (app.handle) over the five real services, each on its own database and
  * listening on a free port as in production.
  */
-const services = {} as Record<ServiceName, Harness>;
-const urls = {} as Record<ServiceName, string>;
+let platform: Platform;
 let assets: Assets;
 let web: AnyElysia;
 
-const migrations = (name: ServiceName) => join(import.meta.dir, `../../services/${name}/migrations`);
-const listen = (app: AnyElysia) => {
-  app.listen({ port: 0, hostname: "127.0.0.1" });
-  return `http://127.0.0.1:${app.server?.port}`;
-};
-
 /** A web app whose services are at `overrides` where given (e.g. a closed port for a service that is down). */
 function webWith(overrides: Partial<Record<ServiceName, string>> = {}) {
-  const env = Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), overrides[name] ?? urls[name]]));
+  const env = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [serviceUrlVar(name), overrides[name] ?? platform.urls[name]]),
+  );
   const config = parseEnv({ ...env, UPSTREAM_TIMEOUT_MS: "1000" }, 3000);
   return webApp({ config, services: new ServiceClient(config), assets });
 }
 
 /** Every request the services received, as "service METHOD /path": what one click costs, counted. */
 const received: string[] = [];
-const recorded = (name: ServiceName, build: (context: ServiceContext) => AnyElysia) => (context: ServiceContext) =>
-  build(context).onRequest(({ request }) => {
-    received.push(`${name} ${request.method} ${new URL(request.url).pathname}`);
-  });
 
 beforeAll(async () => {
-  services.identity = await serviceHarness("identity", migrations("identity"), identityApp);
-  services.course = await serviceHarness("course", migrations("course"), recorded("course", courseApp));
-  services.payment = await serviceHarness("payment", migrations("payment"), recorded("payment", paymentApp));
-  services.notification = await serviceHarness(
-    "notification",
-    migrations("notification"),
-    recorded("notification", notificationApp),
-  );
-  urls.identity = listen(services.identity.app);
-  urls.course = listen(services.course.app);
-  urls.payment = listen(services.payment.app);
-  urls.notification = listen(services.notification.app);
-  services.enrollment = await serviceHarness(
-    "enrollment",
-    migrations("enrollment"),
-    recorded("enrollment", enrollmentApp),
-    {
-      COURSE_URL: urls.course,
-      PAYMENT_URL: urls.payment,
-    },
-  );
-  urls.enrollment = listen(services.enrollment.app);
+  platform = await startPlatform({}, (service, request) => {
+    received.push(`${service} ${request.method} ${new URL(request.url).pathname}`);
+  });
   assets = await buildAssets();
   web = webWith();
-  const users = new UserService(services.identity.db, { secret: "unused", ttlSeconds: 60 });
+  const users = new UserService(platform.harness.identity.db, { secret: "unused", ttlSeconds: 60 });
   await users.create({
     email: "grace@lab.test",
     password: PASSWORD,
@@ -85,12 +44,7 @@ beforeAll(async () => {
   });
 }, 30_000);
 
-afterAll(async () => {
-  for (const harness of Object.values(services)) {
-    await harness.app.stop(true);
-    await harness.close();
-  }
-});
+afterAll(() => platform.close());
 
 const PASSWORD = "web-test-password";
 const ORIGIN = "http://localhost";
@@ -127,6 +81,14 @@ async function signUp(role: "student" | "teacher", name = "Web Tester") {
   expect(answer.status).toBe(303);
   return { email, cookie: cookieOf(answer) };
 }
+/** A click on Enroll with a new idempotency key (as a new tab's form has), through HTMX or without JavaScript. */
+const clickEnroll = (cookie: string, courseId: number, via: "htmx" | "form") =>
+  call(web, "POST", `/courses/${courseId}/enroll`, {
+    cookie,
+    form: { idempotency_key: crypto.randomUUID() },
+    headers: via === "htmx" ? { "hx-request": "true" } : {},
+  });
+
 /** The id in the recorded "payment GET /payments/:id" call. */
 const paymentIdIn = (calls: string[]) =>
   calls
@@ -464,11 +426,7 @@ describe("enrolling", () => {
 
   test("with HTMX the Enroll panel, the new count and the unread badge come back together", async () => {
     const { cookie } = await signUp("student");
-    const answer = await call(web, "POST", `/courses/${freeId}/enroll`, {
-      cookie,
-      form: { idempotency_key: crypto.randomUUID() },
-      headers: { "hx-request": "true" },
-    });
+    const answer = await clickEnroll(cookie, freeId, "htmx");
     expect(answer.status).toBe(201);
     expect(answer.text).toStartWith('<div id="enroll-panel"');
     expect(answer.text).toContain("You enrolled in “Free web course”.");
@@ -493,12 +451,8 @@ describe("enrolling", () => {
 
   test("enrolling again is refused in words, and a paid course is not charged twice", async () => {
     const { cookie } = await signUp("student");
-    await call(web, "POST", `/courses/${paidId}/enroll`, { cookie, form: { idempotency_key: crypto.randomUUID() } });
-    const again = await call(web, "POST", `/courses/${paidId}/enroll`, {
-      cookie,
-      form: { idempotency_key: crypto.randomUUID() },
-      headers: { "hx-request": "true" },
-    });
+    await clickEnroll(cookie, paidId, "form");
+    const again = await clickEnroll(cookie, paidId, "htmx");
     expect(again.status).toBe(409);
     expect(again.text).toContain("You are already enrolled in this course.");
     const payments = await call(web, "GET", "/api/payment/payments/me", { cookie });
@@ -510,11 +464,7 @@ describe("enrolling", () => {
     const free = await call(web, "POST", `/courses/${freeId}/enroll`, { cookie, form: {} });
     expect(free.status).toBe(303);
     received.length = 0;
-    const answer = await call(web, "POST", `/courses/${paidId}/enroll`, {
-      cookie,
-      form: { idempotency_key: crypto.randomUUID() },
-      headers: { "hx-request": "true" },
-    });
+    const answer = await clickEnroll(cookie, paidId, "htmx");
     expect(answer.status).toBe(201);
     expect(received.sort()).toEqual(
       [
@@ -535,28 +485,21 @@ describe("enrolling", () => {
 
   test("a student with over 100 enrollments retrying from a second tab gets a 409 and is not charged again", async () => {
     const { cookie } = await signUp("student");
-    const first = await call(web, "POST", `/courses/${paidId}/enroll`, {
-      cookie,
-      form: { idempotency_key: crypto.randomUUID() },
-    });
+    const first = await clickEnroll(cookie, paidId, "form");
     expect(first.status).toBe(303);
     const studentId = Number(JSON.parse(atob(cookie.split(".")[1] as string)).sub);
     // 101 newer enrollments than the paid one, so it is not among the newest 100
-    await services.enrollment.db.query`
+    await platform.harness.enrollment.db.query`
       INSERT INTO enrollments (student_id, course_id, price_cents, created_at)
       SELECT ${studentId}, 1000000 + n, 0, now() + n * interval '1 second' FROM generate_series(1, 101) AS n`;
     const paymentsOf = async () =>
       (
-        await services.payment.db.query<{ n: number }>`
+        await platform.harness.payment.db.query<{ n: number }>`
         SELECT count(*)::int AS n FROM payments WHERE student_id = ${studentId}`
       )[0]?.n;
     expect(await paymentsOf()).toBe(1);
 
-    const secondTab = await call(web, "POST", `/courses/${paidId}/enroll`, {
-      cookie,
-      form: { idempotency_key: crypto.randomUUID() },
-      headers: { "hx-request": "true" },
-    });
+    const secondTab = await clickEnroll(cookie, paidId, "htmx");
     expect(secondTab.status).toBe(409);
     expect(secondTab.text).toContain("You are already enrolled in this course.");
     expect(await paymentsOf()).toBe(1);
