@@ -8,26 +8,13 @@ import {
   serviceUrlVar,
   WEB_PORT,
 } from "@lab/shared";
-import type { AnyElysia } from "elysia";
-import { courseApp } from "../../services/course/src/app";
-import { enrollmentApp } from "../../services/enrollment/src/app";
-import { identityApp } from "../../services/identity/src/app";
+import { SERVICE_APPS } from "../../scripts/lib/apps";
 import { UserService } from "../../services/identity/src/users/service";
-import { notificationApp } from "../../services/notification/src/app";
-import { paymentApp } from "../../services/payment/src/app";
 import { webApp } from "../../web-htmx/src/app";
 import { buildAssets } from "../../web-htmx/src/assets";
 import { type Harness, serviceHarness } from "../support";
 
 export { http } from "../support";
-
-const builders: Record<ServiceName, (context: ServiceContext) => AnyElysia> = {
-  identity: identityApp,
-  course: courseApp,
-  payment: paymentApp,
-  notification: notificationApp,
-  enrollment: enrollmentApp,
-};
 
 export type Platform = {
   harness: Record<ServiceName, Harness>;
@@ -51,7 +38,7 @@ export async function startPlatform(env: Record<string, string> = {}, observe?: 
   const migrations = (name: ServiceName) => join(import.meta.dir, "../../services", name, "migrations");
   const open = async (name: ServiceName, extra: Record<string, string> = {}) => {
     const build = (context: ServiceContext) =>
-      builders[name](context).onRequest(({ request }) => observe?.(name, request));
+      SERVICE_APPS[name](context).onRequest(({ request }) => observe?.(name, request));
     const started = await serviceHarness(name, migrations(name), build, { ...env, ...extra });
     started.app.listen({ hostname: "127.0.0.1", port: 0 });
     harness[name] = started;
