@@ -24,10 +24,30 @@ export function redisServerBinary(): string {
 }
 
 /**
- * A throw-away Redis on 127.0.0.1 (a free port unless given): no persistence, so a restart
- * starts empty, like a cache that lost its memory.
+ * How the cache's Redis runs wherever the lab runs one (here, compose.yaml, deploy/k8s): nothing
+ * persisted, and once full only keys with an expiry are evicted (every cached entry, every login
+ * counter). The cache's version keys have no expiry on purpose (shared/src/cache.ts): `allkeys-lru`
+ * could evict one, and pages older than the last write would be served again until their TTL.
+ * test/k8s/redis.test.ts checks the three against this list.
  */
-export async function startRedis(options: { port?: number; log?: (line: string) => void } = {}): Promise<RedisServer> {
+export const CACHE_REDIS_ARGS = [
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--maxmemory",
+  "256mb",
+  "--maxmemory-policy",
+  "volatile-lru",
+] as const;
+
+/**
+ * A throw-away Redis on 127.0.0.1 (a free port unless given), run as CACHE_REDIS_ARGS say unless
+ * `settings` replaces them: a restart starts empty, like a cache that lost its memory.
+ */
+export async function startRedis(
+  options: { port?: number; settings?: readonly string[]; log?: (line: string) => void } = {},
+): Promise<RedisServer> {
   const port = options.port ?? freePort();
   const { child, output } = spawnCollecting(
     [
@@ -36,10 +56,7 @@ export async function startRedis(options: { port?: number; log?: (line: string) 
       String(port),
       "--bind",
       "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
+      ...(options.settings ?? CACHE_REDIS_ARGS),
       "--loglevel",
       "warning",
     ],

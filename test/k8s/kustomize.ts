@@ -187,6 +187,13 @@ export function workloads(objects: K8sObject[]): Workload[] {
 export const selects = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
   selector !== undefined && Object.entries(selector).every(([key, value]) => labels[key] === value);
 
+/** Stand-ins for the keys of the Secret `lab-secrets`, created by hand (README), for containerEnv. */
+export const TEST_SECRETS = {
+  JWT_SECRET: "a-test-secret-of-more-than-32-characters-0123",
+  POSTGRES_PASSWORD: "test-password",
+  GRAFANA_ADMIN_PASSWORD: "test-admin",
+};
+
 /** A container's environment as the kubelet builds it: envFrom ConfigMaps, then env with $(NAME) expanded; `secrets` stands in for the Secrets' keys. */
 export function containerEnv(objects: K8sObject[], container: Container, secrets: Record<string, string> = {}) {
   const env: Record<string, string> = {};

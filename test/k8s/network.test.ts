@@ -1,7 +1,16 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
-import { type K8sObject, kustomizations, ROOT, render, selects, type Workload, workloads } from "./kustomize";
+import {
+  containerEnv,
+  type K8sObject,
+  kustomizations,
+  ROOT,
+  render,
+  selects,
+  type Workload,
+  workloads,
+} from "./kustomize";
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);
@@ -133,11 +142,16 @@ for (const dir of kustomizations()) {
         );
     });
 
-    test("PgBouncer and Redis from the services; Prometheus from Grafana and the Lab page; the UIs from anyone", async () => {
+    test("PgBouncer from the services, each Redis from those whose REDIS_URL names it; Prometheus from Grafana and the Lab page; the UIs from anyone", async () => {
       const objects = await render(dir);
       const from = (name: string, port: number) => sorted(allowedSources(objects, byName(objects, name), port));
       expect(from("pgbouncer", 6432)).toEqual([...SERVICE_NAMES].sort());
-      expect(from("redis", 6379)).toEqual([...SERVICE_NAMES].sort());
+      // the services open Redis (shared/src/run.ts, identity's throttle); the web app never does
+      const redisHost = (name: string) =>
+        new URL(containerEnv(objects, byName(objects, name).spec.containers[0]!).REDIS_URL ?? "").hostname;
+      for (const redis of ["redis", "identity-redis"])
+        expect(from(redis, 6379), redis).toEqual(SERVICE_NAMES.filter((name) => redisHost(name) === redis).sort());
+      expect(from("identity-redis", 6379)).toEqual(["identity"]);
       expect(from("prometheus", 9090)).toEqual(["grafana", "web"]);
       expect(from("locust-master", 5557)).toEqual(["locust-worker"]);
       for (const [name, port] of [

@@ -23,6 +23,7 @@ import {
   ROOT,
   render,
   selects,
+  TEST_SECRETS,
   type Workload,
   workloads,
 } from "./kustomize";
@@ -43,12 +44,6 @@ const UNPROBED: Record<string, string> = {
 };
 /** Workloads that talk to the Kubernetes API and so keep a service account token. */
 const API_CLIENTS = ["prometheus"];
-
-const TEST_SECRETS = {
-  JWT_SECRET: "a-test-secret-of-more-than-32-characters-0123",
-  POSTGRES_PASSWORD: "test-password",
-  GRAFANA_ADMIN_PASSWORD: "test-admin",
-};
 
 const probeProblems = (name: string, container: Container): string[] => {
   const problems: string[] = [];
