@@ -1,6 +1,6 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
+import { SERVICE_NAMES, SERVICES, type ServiceName, WEB_PORT } from "@lab/shared";
 import {
   containerEnv,
   type K8sObject,
@@ -70,19 +70,23 @@ async function sourceOf(dir: string): Promise<string> {
 }
 
 /**
- * Who calls each service, read from the code: an app whose source reads `config.<SERVICE>_URL`
- * (shared/src/upstream.ts clients, the web app's ServiceClient), Locust's workers when the
- * locustfile builds that service's URL, and Prometheus, which scrapes every app.
+ * Who calls each service, read from the code: an app whose source calls it through ServiceClient
+ * (shared/src/client.ts: `api<App>("course")`, `fragment("course", …)`, `send("course", …)`), or
+ * forwards to whichever service a path names (the web app's `/api/:service` proxy, `send(service,`),
+ * Locust's workers when the locustfile builds that service's URL, and Prometheus, which scrapes
+ * every app.
  */
 async function callersFromCode(): Promise<Record<ServiceName, Set<string>>> {
   const apps: Record<string, string> = { web: await sourceOf("web-htmx/src") };
   for (const name of SERVICE_NAMES) apps[name] = await sourceOf(`services/${name}/src`);
   const locustfile = await Bun.file(join(ROOT, "locustfile.py")).text();
+  const calls = (source: string, service: ServiceName) =>
+    new RegExp(`\\.(?:api<\\w+>|fragment|send)\\(\\s*"${service}"`).test(source) || /\.send\(service,/.test(source);
   const callers = {} as Record<ServiceName, Set<string>>;
   for (const service of SERVICE_NAMES) {
     callers[service] = new Set(["prometheus"]);
     for (const [app, source] of Object.entries(apps))
-      if (app !== service && source.includes(`config.${serviceUrlVar(service)}`)) callers[service].add(app);
+      if (app !== service && calls(source, service)) callers[service].add(app);
     if (locustfile.includes(`service_url("${service.toUpperCase()}"`)) callers[service].add("locust-worker");
   }
   return callers;
