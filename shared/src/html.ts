@@ -38,9 +38,14 @@ function headersOf(set: { headers: Record<string, unknown> }) {
 export const htmlFragments = new Elysia({ name: "lab.html-fragments" }).macro({
   fragment: (view: FragmentView) => ({
     async mapResponse({ request, responseValue, set, query, params }) {
+      // a Response carries its own headers (see jsonAnswer): Vary goes on it rather than into a copy of it
+      if (responseValue instanceof Response) {
+        responseValue.headers.set("vary", "HX-Request");
+        return;
+      }
       set.headers.vary = "HX-Request";
       const status = statusCode(set.status);
-      if (!wantsHtml(request) || status >= 300 || responseValue instanceof Response) return;
+      if (!wantsHtml(request) || status >= 300) return;
       const headers = headersOf(set);
       headers.set("content-type", HTML_CONTENT_TYPE);
       const html = await view(responseValue, { query, params: params as Record<string, string>, request });

@@ -68,9 +68,19 @@ export const requestIdOf = (request: Request) => requests.get(request)?.id ?? "u
 const PROBE_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 const accessLevel = (route: string): Level => (PROBE_ROUTES.has(route) ? "debug" : "info");
 
-/** JSON text already serialised (e.g. as the cache stored it), answered as Elysia answers an object. */
-export const jsonAnswer = (text: string) =>
-  new Response(text, { headers: { "content-type": "application/json;charset=utf-8" } });
+/**
+ * Answers with JSON text already serialised (e.g. as the cache stored it), as Elysia answers an
+ * object. The headers set so far (the request id…) move onto the Response: with none left in `set`,
+ * Elysia sends it as it is instead of copying its body into a new one (a tenth of a cached request).
+ */
+export function jsonAnswer(text: string, set: { headers: Record<string, unknown> }) {
+  const headers = new Headers({ "content-type": "application/json;charset=utf-8" });
+  for (const name in set.headers) {
+    headers.set(name, String(set.headers[name]));
+    delete set.headers[name];
+  }
+  return new Response(text, { headers });
+}
 
 /**
  * Elysia checks what a handler returns against the route's response schema, but not a Response:

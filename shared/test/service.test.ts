@@ -10,9 +10,12 @@ describe("answers from stored JSON text", () => {
     expect(() => check({ id: 1.5, created_at: new Date() })).toThrow("thing does not match its response schema");
   });
 
-  test("jsonAnswer sends the text as it is, with Elysia's JSON content type", async () => {
-    const answer = jsonAnswer('{"id":1}');
+  test("jsonAnswer sends the text as it is, with Elysia's JSON content type and the headers set so far", async () => {
+    const set = { headers: { "x-request-id": "r-1" } as Record<string, unknown> };
+    const answer = jsonAnswer('{"id":1}', set);
     expect(answer.headers.get("content-type")).toBe("application/json;charset=utf-8");
+    expect(answer.headers.get("x-request-id")).toBe("r-1");
+    expect(set.headers).toEqual({});
     expect(await answer.text()).toBe('{"id":1}');
   });
 });

@@ -113,7 +113,8 @@ describe("CACHE=redis for the course service", () => {
     expect(Number.isNaN(Date.parse(second?.body.created_at))).toBe(false);
     // the hit is the stored text itself, answered as the miss was
     expect(second?.text).toBe(first.text);
-    expect(second?.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    for (const header of ["content-type", "vary"]) expect(second?.headers.get(header)).toBe(first.headers.get(header));
+    expect(second?.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const fragment = await api.request("GET", `/courses/${created.id}`, { headers: { "hx-request": "true" } });
     expect(fragment.text).toContain("By id");
   });

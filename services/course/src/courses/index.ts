@@ -16,8 +16,8 @@ import { CourseCreated, CourseDetail, CourseList } from "./views";
 export const coursesController = ({ db, config, cache }: ServiceContext) => {
   const courses = new CourseService(db, cache);
   // JSON callers get the course's cached text as it is; HTMX's fragment needs the course itself
-  const courseById = (id: number, request: Request) =>
-    wantsHtml(request) ? courses.byId(id) : courses.byIdJson(id).then(jsonAnswer);
+  const courseById = (id: number, request: Request, set: { headers: Record<string, unknown> }) =>
+    wantsHtml(request) ? courses.byId(id) : courses.byIdJson(id).then((text) => jsonAnswer(text, set));
   return new Elysia({ name: "course.courses", prefix: "/courses", detail: { tags: ["courses"] } })
     .use(authGuard(config.JWT_SECRET))
     .use(htmlFragments)
@@ -31,7 +31,7 @@ export const coursesController = ({ db, config, cache }: ServiceContext) => {
       response: { 200: CourseBatch, ...errorResponses({ 422: true }) },
       detail: { description: "Several courses by id in one call (e.g. titles for a list of enrollments)" },
     })
-    .get("/:id", ({ params, request }) => courseById(params.id, request), {
+    .get("/:id", ({ params, request, set }) => courseById(params.id, request, set), {
       params: CourseIdParams,
       response: { 200: Course, ...errorResponses({ 404: "No course has this id", 422: true }) },
       fragment: CourseDetail,
