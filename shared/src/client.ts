@@ -64,10 +64,15 @@ export class ServiceClient {
     >;
   }
 
-  /** The typed client of `service`; pass the type its app.ts exports, e.g. `api<CourseApp>("course")`. */
+  /**
+   * The typed client of `service`; pass the type its app.ts exports, e.g. `api<CourseApp>("course")`.
+   * Eden's `parseDate` stays off: it turns every string that looks like a date into a Date, a course
+   * titled "2024-05-01" included. Timestamps (`created_at`) therefore arrive as ISO strings.
+   */
   api<App extends AnyApp>(service: ServiceName, call: CallFor = {}): Treaty.Create<App> {
     return treaty<App>(this.urls[service], {
       headers: callHeaders(call),
+      parseDate: false,
       fetcher: ((url: string, init?: RequestInit) => this.bounded(service, url, init)) as typeof fetch,
     });
   }

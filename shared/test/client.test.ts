@@ -19,6 +19,7 @@ const dependency = new Elysia()
     }),
     { params: t.Object({ id: t.Integer() }) },
   )
+  .get("/titled", ({ query }) => ({ title: query.title }), { query: t.Object({ title: t.String() }) })
   .get("/missing", ({ status }) => status(404, { error: "not_found", message: "Course not found" }))
   .get("/refused", ({ status }) => status(401, { error: "unauthorized", message: "Invalid token" }))
   .get("/broken", ({ status }) => status(500, { error: "internal", message: "boom" }))
@@ -75,6 +76,13 @@ describe("ServiceClient", () => {
       .get();
     const data = dataOf("course", answer);
     expect(data).toEqual({ id: 7, authorization: "Bearer abc", request_id: "req-1" });
+  });
+
+  test("a text that looks like a date stays text", async () => {
+    const answer = await clientTo(base)
+      .api<Dependency>("course")
+      .titled.get({ query: { title: "2024-05-01" } });
+    expect(dataOf("course", answer)).toEqual({ title: "2024-05-01" });
   });
 
   test("a 4xx keeps the other service's status, code and words; dataOf throws it", async () => {
