@@ -1,4 +1,5 @@
 import { join, relative } from "node:path";
+import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { parseSamples } from "@lab/shared/exposition";
 import { parseCommandLine, wholeNumber } from "../lib/args";
 import { ROOT } from "../lib/stack";
@@ -33,9 +34,8 @@ const CONNECTION_HEADROOM = 2;
 /** CACHE_TTL_SECONDS's default: how long each written entry stays in Redis. */
 const CACHE_TTL_SECONDS = 60;
 
-const SERVICES = ["identity", "course", "enrollment", "payment", "notification"] as const;
 /** Every process group the runs measured; Locust is the load generator, sized for runs bigger than one box. */
-const GROUPS = [...SERVICES, "postgres", "pgbouncer", "redis", "locust"] as const;
+const GROUPS = [...SERVICE_NAMES, "postgres", "pgbouncer", "redis", "locust"] as const;
 
 type Median = { median: number; min: number; max: number };
 
@@ -99,7 +99,7 @@ async function runFigures(dir: string, offeredRps: number): Promise<RunFigures> 
   const perRequest = (cores: number) => (cores * 1000) / step.achieved_rps;
 
   const queries: Record<string, { count: number; seconds: number }> = {};
-  for (const service of SERVICES) {
+  for (const service of SERVICE_NAMES) {
     const samples = parseSamples(await Bun.file(join(dir, "metrics", `${service}.prom`)).text());
     const total = (name: string) => samples.filter((s) => s.name === name).reduce((sum, s) => sum + s.value, 0);
     queries[service] = {
@@ -120,12 +120,12 @@ async function runFigures(dir: string, offeredRps: number): Promise<RunFigures> 
   return {
     cpuMs: Object.fromEntries(GROUPS.map((group) => [group, perRequest(use.cpu_cores[group] ?? 0)])),
     connectionsPer1k: Object.fromEntries(
-      SERVICES.map((service) => [service, perRequest(use.services[service]?.pool_in_use_mean ?? 0)]),
+      SERVICE_NAMES.map((service) => [service, perRequest(use.services[service]?.pool_in_use_mean ?? 0)]),
     ),
     queriesPerRequest,
     postgresMsPerQuery: perRequest(use.cpu_cores.postgres ?? 0) / queriesPerRequest,
     queryTimeShare: Object.fromEntries(
-      SERVICES.map((service) => [service, queries[service]!.seconds / allQuerySeconds]),
+      SERVICE_NAMES.map((service) => [service, queries[service]!.seconds / allQuerySeconds]),
     ),
     cacheMissesPerRequest: misses / (step.achieved_rps * step.measured_s),
     cacheHitRatio: hits + misses ? hits / (hits + misses) : 0,
@@ -159,10 +159,10 @@ export async function unitCosts(
     offeredRps,
     runs: dirs.map((dir) => relative(ROOT, dir)),
     cpuMs: byKey(GROUPS, (run) => run.cpuMs),
-    connectionsPer1k: byKey(SERVICES, (run) => run.connectionsPer1k),
+    connectionsPer1k: byKey(SERVICE_NAMES, (run) => run.connectionsPer1k),
     queriesPerRequest: each((run) => run.queriesPerRequest),
     postgresMsPerQuery: each((run) => run.postgresMsPerQuery),
-    queryTimeShare: byKey(SERVICES, (run) => run.queryTimeShare),
+    queryTimeShare: byKey(SERVICE_NAMES, (run) => run.queryTimeShare),
     cacheMissesPerRequest: each((run) => run.cacheMissesPerRequest),
     cacheHitRatio: each((run) => run.cacheHitRatio),
     courseBytes: each((run) => run.courseBytes),
@@ -195,19 +195,27 @@ export function unitCostTable(costs: UnitCosts): string {
   );
 }
 
+/** Cores a process group is busy at `rate` req/s of the mix. */
+const coresAt = (costs: UnitCosts, group: string, rate: number) => (costs.cpuMs[group]!.median * rate) / 1000;
+
+/**
+ * Pods a service needs at `rate` req/s of the mix: its cores over what one pod carries at the
+ * autoscaler's target, at least its minimum. deploy/k8s's maxReplicas must reach it (test/k8s).
+ */
+export function podsAt(costs: UnitCosts, service: ServiceName, rate: number): number {
+  const podCores = POD_CPU_REQUEST_CORES * HPA_TARGET_UTILISATION;
+  return Math.max(MIN_REPLICAS, Math.ceil(coresAt(costs, service, rate) / podCores));
+}
+
 /** Replicas, cores, connections and Redis memory at each planned rate, from the unit costs. */
 export function sizingTable(costs: UnitCosts, rates: readonly number[] = PLAN_RATES): string {
-  const podCores = POD_CPU_REQUEST_CORES * HPA_TARGET_UTILISATION;
-  const cores = (group: string, rate: number) => (costs.cpuMs[group]!.median * rate) / 1000;
-  const rows: (string | number)[][] = SERVICES.map((service) => [
+  const cores = (group: string, rate: number) => coresAt(costs, group, rate);
+  const rows: (string | number)[][] = SERVICE_NAMES.map((service) => [
     `${service} pods (cores)`,
-    ...rates.map((rate) => {
-      const used = cores(service, rate);
-      return `${Math.max(MIN_REPLICAS, Math.ceil(used / podCores))} (${fixed(used, 2)})`;
-    }),
+    ...rates.map((rate) => `${podsAt(costs, service, rate)} (${fixed(cores(service, rate), 2)})`),
   ]);
   rows.push(["PostgreSQL cores, all databases", ...rates.map((rate) => fixed(cores("postgres", rate), 1))]);
-  for (const service of SERVICES.filter((s) => (costs.queryTimeShare[s]?.median ?? 0) >= 0.05)) {
+  for (const service of SERVICE_NAMES.filter((s) => (costs.queryTimeShare[s]?.median ?? 0) >= 0.05)) {
     rows.push([
       `… of which ${service}'s database`,
       ...rates.map((rate) => fixed(cores("postgres", rate) * costs.queryTimeShare[service]!.median, 1)),
@@ -220,7 +228,7 @@ export function sizingTable(costs: UnitCosts, rates: readonly number[] = PLAN_RA
       return `${Math.ceil(used / SINGLE_THREAD_TARGET)} (${fixed(used, 2)})`;
     }),
   ]);
-  for (const service of SERVICES.filter((s) => (costs.connectionsPer1k[s]?.median ?? 0) > 0)) {
+  for (const service of SERVICE_NAMES.filter((s) => (costs.connectionsPer1k[s]?.median ?? 0) > 0)) {
     rows.push([
       `PgBouncer pool for ${service} (server connections)`,
       ...rates.map((rate) =>
