@@ -183,6 +183,22 @@ export function workloads(objects: K8sObject[]): Workload[] {
     });
 }
 
+/** The annotation that names the container `kubectl logs` and `exec` mean in a pod of several. */
+export const DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container";
+
+/** A pod's own container (a server, beside its exporter): the one it names as default, else its only one. */
+export function mainContainer(workload: Workload): Container {
+  const named = podAnnotations(workload)[DEFAULT_CONTAINER];
+  const container = named ? workload.spec.containers.find((c) => c.name === named) : workload.spec.containers[0];
+  if (!container) throw new Error(`${workload.name}: no container ${named}`);
+  return container;
+}
+
+/** The annotations of a workload's pod template. */
+export const podAnnotations = (workload: Workload): Record<string, string> =>
+  (workload.object.spec as { template: { metadata?: { annotations?: Record<string, string> } } }).template.metadata
+    ?.annotations ?? {};
+
 /** Whether a label selector's matchLabels (or a Service's plain selector) picks pods with these labels. */
 export const selects = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
   selector !== undefined && Object.entries(selector).every(([key, value]) => labels[key] === value);

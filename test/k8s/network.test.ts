@@ -138,6 +138,18 @@ for (const dir of kustomizations()) {
       }
     });
 
+    test("an exporter only from Prometheus, on its metrics port", async () => {
+      const objects = await render(dir);
+      const exporters = workloads(objects).flatMap((workload) =>
+        workload.spec.containers
+          .filter((container) => container.name === "exporter")
+          .flatMap((container) => (container.ports ?? []).map((port) => ({ workload, port: port.containerPort }))),
+      );
+      expect(exporters.length).toBe(SERVICE_NAMES.length + 3);
+      for (const { workload, port } of exporters)
+        expect(sorted(allowedSources(objects, workload, port)), `${workload.name}:${port}`).toEqual(["prometheus"]);
+    });
+
     test("a database only from its own service and PgBouncer", async () => {
       const objects = await render(dir);
       for (const name of SERVICE_NAMES)

@@ -17,9 +17,12 @@ import { environmentAfterEntrypoint } from "../compose/compose";
 import {
   type Container,
   containerEnv,
+  DEFAULT_CONTAINER,
   type K8sObject,
   kustomizations,
+  mainContainer,
   type Probe,
+  podAnnotations,
   ROOT,
   render,
   selects,
@@ -129,7 +132,7 @@ for (const dir of kustomizations()) {
       for (const workload of workloads(objects)) {
         for (const container of workload.spec.containers) {
           for (const variable of container.env ?? []) {
-            if (/SECRET|PASSWORD/.test(variable.name))
+            if (/SECRET|PASS/.test(variable.name))
               expect(variable.valueFrom?.secretKeyRef?.name, `${workload.name} ${variable.name}`).toBe("lab-secrets");
           }
           if (isApp(workload)) {
@@ -226,7 +229,7 @@ for (const dir of kustomizations()) {
         expect(db?.object.kind, name).toBe("StatefulSet");
         const spec = db?.object.spec as { volumeClaimTemplates: { metadata: { name: string } }[] };
         expect(spec.volumeClaimTemplates.map((claim) => claim.metadata.name)).toEqual(["data"]);
-        const env = containerEnv(objects, db!.spec.containers[0]!, TEST_SECRETS);
+        const env = containerEnv(objects, mainContainer(db!), TEST_SECRETS);
         expect(env.POSTGRES_DB).toBe(SERVICES[name].database);
         expect(ini).toContain(
           `${SERVICES[name].database} = host=${name}-db port=5432 dbname=${SERVICES[name].database}`,
@@ -287,8 +290,6 @@ function discoveredTarget(workload: Workload, port: number, podIp: string): Reco
     Object.fromEntries(
       Object.entries(values).map(([key, value]) => [`${prefix}${key.replace(/[^a-zA-Z0-9_]/g, "_")}`, value]),
     );
-  const template = (workload.object.spec as { template: { metadata: { annotations?: Record<string, string> } } })
-    .template;
   return {
     __address__: `${podIp}:${port}`,
     __metrics_path__: "/metrics",
@@ -296,13 +297,13 @@ function discoveredTarget(workload: Workload, port: number, podIp: string): Reco
     __meta_kubernetes_pod_name: `${workload.name}-0`,
     __meta_kubernetes_pod_phase: "Running",
     ...meta("__meta_kubernetes_pod_label_", workload.labels),
-    ...meta("__meta_kubernetes_pod_annotation_", template.metadata.annotations),
+    ...meta("__meta_kubernetes_pod_annotation_", podAnnotations(workload)),
   };
 }
 
 for (const dir of kustomizations()) {
   describe(`deploy/k8s/${dir}: Prometheus`, () => {
-    test("scrapes every app pod on its port, its job the app's name (the Lab page's up{job}); nothing else", async () => {
+    test("scrapes every app pod on its port and every exporter on its own, the job the pod's app name; nothing else", async () => {
       const objects = await render(dir);
       const configMap = objects.find(
         (object) => object.kind === "ConfigMap" && object.metadata.name.startsWith("prometheus-config-"),
@@ -316,20 +317,40 @@ for (const dir of kustomizations()) {
       expect(config.scrape_configs.length).toBe(1);
       const [scrape] = config.scrape_configs;
       expect(scrape?.kubernetes_sd_configs).toEqual([{ role: "pod", namespaces: { own_namespace: true } }]);
-      const scraped: string[] = [];
+      // what each pod should be scraped on: an app's contract port, an exporter's metrics port
+      const expected = new Map<string, number>();
+      for (const workload of workloads(objects)) {
+        if (isApp(workload)) expected.set(workload.name, appPort(workload.name as AppName));
+        const exporter = workload.spec.containers.find((container) => container.name === "exporter");
+        const metrics = exporter?.ports?.find((port) => port.name === "metrics")?.containerPort;
+        if (metrics) expected.set(workload.name, metrics);
+      }
+      // one target per declared port; Prometheus keeps one of those whose labels end up the same
+      const scraped = new Map<string, string>();
       for (const workload of workloads(objects)) {
         for (const port of workload.spec.containers.flatMap((container) => container.ports ?? [])) {
           const target = relabel(discoveredTarget(workload, port.containerPort, "10.0.0.7"), scrape!.relabel_configs);
           if (!target) continue;
-          scraped.push(target.job ?? "");
-          expect(target.__address__, workload.name).toBe(
-            `10.0.0.7:${isApp(workload) ? appPort(workload.name as AppName) : 0}`,
-          );
+          expect(target.__address__, workload.name).toBe(`10.0.0.7:${expected.get(workload.name) ?? 0}`);
           expect(target.__metrics_path__).toBe("/metrics");
           expect(target.pod).toBe(`${workload.name}-0`);
+          scraped.set(JSON.stringify(target), target.job ?? "");
         }
       }
-      expect(scraped.sort()).toEqual([...APPS].sort());
+      expect([...scraped.values()].sort()).toEqual([...expected.keys()].sort());
+      expect([...expected.keys()].filter((name) => !(APPS as readonly string[]).includes(name)).sort()).toEqual(
+        [...SERVICE_NAMES.map((name) => `${name}-db`), "pgbouncer", "redis", "identity-redis"].sort(),
+      );
+    });
+
+    test("a pod of several containers names its own as kubectl's default, the server beside its exporter", async () => {
+      for (const workload of workloads(await render(dir))) {
+        if (workload.spec.containers.length === 1) continue;
+        expect(workload.spec.containers.map((container) => container.name).sort(), workload.name).toEqual(
+          ["exporter", mainContainer(workload).name].sort(),
+        );
+        expect(podAnnotations(workload)[DEFAULT_CONTAINER], workload.name).not.toBe("exporter");
+      }
     });
 
     test("may list and watch the namespace's pods, and nothing else", async () => {

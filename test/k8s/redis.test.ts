@@ -6,7 +6,16 @@ import { RedisCache } from "@lab/shared/cache";
 import { RedisLink } from "@lab/shared/redis";
 import { CACHE_REDIS_ARGS, type RedisServer, startRedis } from "../../scripts/lib/redis";
 import { LoginThrottle } from "../../services/identity/src/users/throttle";
-import { containerEnv, type K8sObject, kustomizations, ROOT, render, TEST_SECRETS, workloads } from "./kustomize";
+import {
+  containerEnv,
+  type K8sObject,
+  kustomizations,
+  mainContainer,
+  ROOT,
+  render,
+  TEST_SECRETS,
+  workloads,
+} from "./kustomize";
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);
@@ -26,7 +35,7 @@ const COUNTER_BYTES = 200;
 
 const argAfter = (args: readonly string[] | undefined, flag: string) => args?.[args.indexOf(flag) + 1];
 const redisArgs = (objects: K8sObject[], name: string) =>
-  workloads(objects).find((workload) => workload.name === name)?.spec.containers[0]?.args;
+  mainContainer(workloads(objects).find((workload) => workload.name === name)!).args;
 
 let servers: RedisServer[] = [];
 /** Connections opened by a test, closed after it (a RedisLink or a RedisCache). */
