@@ -6,6 +6,7 @@ import {
   SERVICE_NAMES,
   SERVICES,
   type ServiceName,
+  WEB_PORT,
 } from "@lab/shared";
 import type { OpenApiDocument, OpenApiOperation } from "./apps";
 
@@ -106,6 +107,7 @@ export function renderGenerated(documents: Record<ServiceName, OpenApiDocument>)
       (name) =>
         `| ${name} | ${SERVICES[name].port} | ${SERVICES[name].database} | http://127.0.0.1:${SERVICES[name].port}/swagger |`,
     ),
+    `| web app | ${WEB_PORT} | — | none: it serves pages, and \`/api/<service>/…\` passes on to the services |`,
     "",
     "## Error statuses",
     "",
