@@ -1,4 +1,5 @@
 import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { request as nodeRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -121,6 +122,34 @@ export async function call(app: AnyElysia, method: string, path: string, options
 /** A request over HTTP, to a service or the web app listening somewhere. */
 export async function http(method: string, url: string, options: RequestOptions = {}) {
   return testResponse(await fetch(testRequest(url, method, options)));
+}
+
+/**
+ * A request over HTTP from the loopback address `from` (e.g. 127.0.0.2): the server sees that as the
+ * peer, as it would see two browsers on two machines. Bun's fetch cannot choose the local address.
+ */
+export function httpFrom(
+  from: string,
+  method: string,
+  url: string,
+  options: { headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...options.headers };
+    if (options.body !== undefined) headers["content-length"] = String(Buffer.byteLength(options.body));
+    const sent = nodeRequest(url, { method, headers, localAddress: from }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
+      response.on("error", reject);
+    });
+    sent.setTimeout(10_000, () => sent.destroy(new Error(`${method} ${url} from ${from}: no answer within 10 s`)));
+    sent.on("error", reject);
+    sent.end(options.body);
+  });
 }
 
 let nextUserId = 1000;

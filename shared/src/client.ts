@@ -13,7 +13,30 @@ export type CallFor = {
   token?: string | null;
   /** Sent as X-Request-Id, so one request can be followed across services. */
   requestId?: string;
+  /**
+   * The address of the browser the call is made for (`clientAddress`), sent as X-Forwarded-For so that
+   * identity's login throttle counts that browser, not the web app. One entry, not the chain: identity
+   * trusts only its caller (TRUST_PROXY=1) and reads the last entry, and the caller has already
+   * decided which of its own request's entries to believe.
+   */
+  client?: string;
 };
+
+/** Elysia's `server` as far as the peer goes; null for a request handled in-process (`app.handle`). */
+export type PeerSource = { requestIP(request: Request): { address: string } | null } | null;
+
+/**
+ * The address a request came from: the socket's peer, or, behind a proxy the operator controls
+ * (`trustProxy`, TRUST_PROXY=1), the last X-Forwarded-For entry, the one that proxy appended; the
+ * entries before it are whatever the client claimed. Undefined in-process, where there is no socket.
+ */
+export function clientAddress(request: Request, server: PeerSource, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (forwarded) return forwarded;
+  }
+  return server?.requestIP(request)?.address;
+}
 
 /** The services as people know them, for the messages a page or an error body shows. */
 const LABELS: Record<ServiceName, string> = {
@@ -25,10 +48,11 @@ const LABELS: Record<ServiceName, string> = {
 };
 export const serviceLabel = (service: ServiceName) => LABELS[service];
 
-function callHeaders({ token, requestId }: CallFor) {
+function callHeaders({ token, requestId, client }: CallFor) {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (requestId) headers["x-request-id"] = requestId;
+  if (client) headers["x-forwarded-for"] = client;
   return headers;
 }
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { serviceUnavailable, unauthorized } from "@lab/shared";
 import { identityApp } from "../../services/identity/src/app";
 import { LoginThrottle } from "../../services/identity/src/users/throttle";
-import { type Harness, serviceHarness } from "../support";
+import { type Harness, httpFrom, serviceHarness } from "../support";
 
 // real PostgreSQL, real processes and password hashing on a shared 2-core machine
 setDefaultTimeout(30_000);
@@ -163,7 +163,7 @@ describe("passwords", () => {
 });
 
 describe("the client address over real HTTP", () => {
-  test("without TRUST_PROXY a forged X-Forwarded-For does not make a new client", async () => {
+  test("without TRUST_PROXY a forged X-Forwarded-For is counted against the socket's address", async () => {
     const direct = await serviceHarness("identity", migrations, identityApp, {
       LOGIN_FAILURES_PER_ACCOUNT: "100",
       LOGIN_FAILURES_PER_CLIENT: "3",
@@ -171,16 +171,16 @@ describe("the client address over real HTTP", () => {
     direct.app.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const url = `http://127.0.0.1:${direct.app.server?.port}/login`;
-      const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const response = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-forwarded-for": `203.0.113.${i}` },
+      const guess = (from: string, i: number, forwardedFor?: string) =>
+        httpFrom(from, "POST", url, {
+          headers: { "content-type": "application/json", ...(forwardedFor && { "x-forwarded-for": forwardedFor }) },
           body: JSON.stringify({ email: `nobody${i}@abuse.test`, password: "any password" }),
-        });
-        statuses.push(response.status);
-      }
+        }).then((response) => response.status);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push(await guess("127.0.0.2", i, `203.0.113.${i}`));
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // another socket address is another client, whatever the blocked one claimed
+      expect(await guess("127.0.0.3", 5)).toBe(401);
     } finally {
       await direct.app.stop(true);
       await direct.close();

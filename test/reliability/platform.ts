@@ -77,10 +77,10 @@ export async function startPlatform(env: Record<string, string> = {}, observe?: 
   return { harness, urls, user, close };
 }
 
-/** The web app over the platform's services, listening on a free port. */
-export async function startWeb(platform: Platform) {
+/** The web app over the platform's services, listening on a free port; `env` adds settings (TRUST_PROXY…). */
+export async function startWeb(platform: Platform, env: Record<string, string> = {}) {
   const config = parseEnv(
-    Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), platform.urls[name]])),
+    { ...env, ...Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), platform.urls[name]])) },
     WEB_PORT,
   );
   const app = webApp({ config, services: new ServiceClient(config), assets: await buildAssets() });

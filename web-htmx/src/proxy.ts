@@ -1,6 +1,6 @@
 import { type ErrorBody, HttpError, renderError, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { Elysia } from "elysia";
-import type { WebContext } from "./context";
+import { forBrowser, type WebContext } from "./context";
 import { sessionToken } from "./session";
 
 /** Request headers a service may need from the browser; everything else (cookies first) stays here. */
@@ -28,13 +28,14 @@ function errorAnswer(request: Request, status: number, body: ErrorBody, headers:
 
 /**
  * `/api/<service>/<path>` → the service's `/<path>`, with the login cookie turned into
- * `Authorization: Bearer`, so the browser never holds the token. Answers (JSON, or the HTML fragment
+ * `Authorization: Bearer`, so the browser never holds the token, and the browser's address in
+ * X-Forwarded-For (`forBrowser`), so a login through here is counted against that browser. Answers (JSON, or the HTML fragment
  * HTMX asked for) pass through unchanged; a service that is down is a readable 503.
  */
-export const proxyController = ({ services }: WebContext) =>
+export const proxyController = ({ config, services }: WebContext) =>
   new Elysia({ name: "web.proxy" }).all(
     "/api/:service/*",
-    async ({ params, request }) => {
+    async ({ params, request, server }) => {
       const service = params.service as ServiceName;
       if (!SERVICE_NAMES.includes(service)) {
         return errorAnswer(request, 404, { error: "not_found", message: `There is no ${params.service} service` });
@@ -51,12 +52,17 @@ export const proxyController = ({ services }: WebContext) =>
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
       let upstream: Response;
       try {
-        upstream = await services.send(service, `${url.pathname.slice(`/api/${service}`.length)}${url.search}`, {
-          method: request.method,
-          headers,
-          body: hasBody ? await request.arrayBuffer() : undefined,
-          redirect: "manual",
-        });
+        upstream = await services.send(
+          service,
+          `${url.pathname.slice(`/api/${service}`.length)}${url.search}`,
+          {
+            method: request.method,
+            headers,
+            body: hasBody ? await request.arrayBuffer() : undefined,
+            redirect: "manual",
+          },
+          forBrowser(config, request, server),
+        );
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         return errorAnswer(request, error.status, { error: error.code, message: error.message }, error.headers);

@@ -1,10 +1,10 @@
 /** @jsxImportSource @kitajs/html */
-import { answerError, type HttpError } from "@lab/shared";
+import { answerError, type HttpError, type PeerSource } from "@lab/shared";
 import { WEB_ROUTES, webLinks } from "@lab/shared/ui";
 import { Elysia } from "elysia";
 import type { IdentityApp } from "../../../services/identity/src/app";
 import type { RegisterInput } from "../../../services/identity/src/users/model";
-import type { WebContext } from "../context";
+import { forBrowser, type WebContext } from "../context";
 import { fieldErrors, formValues } from "../forms";
 import { safeNext } from "../http";
 import { pages } from "../pages";
@@ -19,9 +19,13 @@ const REGISTER_HINTS: Record<string, string> = {
   role: "Choose student or teacher.",
 };
 
-/** Signs in at the identity service: the cookie and a redirect, or why the service refused. */
-async function signIn(context: WebContext, request: Request, email: string, password: string, next: string) {
-  const answer = await context.services.api<IdentityApp>("identity").login.post({ email, password });
+type Visit = { request: Request; server: PeerSource };
+
+/** Signs in at the identity service for the browser: the cookie and a redirect, or why the service refused. */
+async function signIn(context: WebContext, { request, server }: Visit, email: string, password: string, next: string) {
+  const answer = await context.services
+    .api<IdentityApp>("identity", forBrowser(context.config, request, server))
+    .login.post({ email, password });
   if (answer.error) return { refusal: answerError("identity", answer) };
   const { access_token, expires_in } = answer.data;
   const response = new Response(null, {
@@ -41,11 +45,11 @@ export const accountController = (context: WebContext) =>
     .get(WEB_ROUTES.login, ({ page, query }) =>
       page({ title: "Log in", body: <LoginForm values={{ email: "", next: safeNext(query.next) }} /> }),
     )
-    .post(WEB_ROUTES.login, async ({ page, body, request }) => {
+    .post(WEB_ROUTES.login, async ({ page, body, request, server }) => {
       const values = formValues(body, ["email", "password", "next"]);
       const next = safeNext(values.next);
       if (values.email && values.password) {
-        const signedIn = await signIn(context, request, values.email, values.password, next);
+        const signedIn = await signIn(context, { request, server }, values.email, values.password, next);
         if (signedIn.response) return signedIn.response;
         const { refusal } = signedIn;
         if (refusal.status !== 401 && refusal.status !== 422) {
@@ -65,16 +69,18 @@ export const accountController = (context: WebContext) =>
     .get(WEB_ROUTES.register, ({ page }) =>
       page({ title: "Register", body: <RegisterForm values={{ email: "", full_name: "", role: "student" }} /> }),
     )
-    .post(WEB_ROUTES.register, async ({ page, body, request }) => {
+    .post(WEB_ROUTES.register, async ({ page, body, request, server }) => {
       const values = formValues(body, ["email", "password", "full_name", "role"]);
       // the form's values as typed: identity checks them and names each field it refuses (422)
-      const registered = await context.services.api<IdentityApp>("identity").register.post(values as RegisterInput);
+      const registered = await context.services
+        .api<IdentityApp>("identity", forBrowser(context.config, request, server))
+        .register.post(values as RegisterInput);
       let refusal: HttpError;
       if (registered.error) {
         refusal = answerError("identity", registered);
       } else {
         const start = values.role === "teacher" ? webLinks.newCourse() : webLinks.catalog();
-        const signedIn = await signIn(context, request, values.email, values.password, start);
+        const signedIn = await signIn(context, { request, server }, values.email, values.password, start);
         if (signedIn.response) return signedIn.response;
         refusal = signedIn.refusal;
       }

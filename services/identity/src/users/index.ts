@@ -1,9 +1,9 @@
-import { authGuard, errorResponses, type ServiceContext } from "@lab/shared";
+import { authGuard, clientAddress, errorResponses, type ServiceContext } from "@lab/shared";
 import { RedisLink, sharedRedisUrl } from "@lab/shared/redis";
 import { Elysia } from "elysia";
 import { LoginBody, RegisterBody, Token, User, UserIdParams } from "./model";
 import { normalizeEmail, UserService } from "./service";
-import { clientAddress, LoginThrottle } from "./throttle";
+import { LoginThrottle } from "./throttle";
 
 /** Emails are compared trimmed and lower-cased; normalising before validation accepts " Ada@Example.com". */
 const normalizeBodyEmail = ({ body }: { body: unknown }) => {
@@ -46,7 +46,7 @@ export const usersController = ({ db, config }: ServiceContext) => {
     .post(
       "/login",
       ({ body, request, server }) =>
-        throttle.attempt(body.email, clientAddress(request, server, config.TRUST_PROXY === "1"), () =>
+        throttle.attempt(body.email, clientAddress(request, server, config.TRUST_PROXY === "1") ?? "in-process", () =>
           users.login(body.email, body.password),
         ),
       {

@@ -233,20 +233,3 @@ export class LoginThrottle {
     throw tooManyRequests(`Too many failed logins; try again in ${seconds} s`, seconds);
   }
 }
-
-/**
- * The address a request came from: the socket's peer, or, when the service sits behind a proxy the
- * operator trusts (TRUST_PROXY=1), the last X-Forwarded-For entry (the one that proxy appended;
- * entries before it are whatever the client claimed).
- */
-export function clientAddress(
-  request: Request,
-  server: { requestIP(request: Request): { address: string } | null } | null,
-  trustProxy: boolean,
-): string {
-  if (trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (forwarded) return forwarded;
-  }
-  return server?.requestIP(request)?.address ?? "in-process";
-}
