@@ -47,7 +47,10 @@ export const EnvSchema = T.Object({
   PROMETHEUS_URL: T.Optional(T.String({ minLength: 1 })),
   /** Where the Lab page finds finished runs (`/lab?run=`): the repository's experiments/ when unset. */
   EXPERIMENTS_DIR: T.Optional(T.String({ minLength: 1 })),
-  /** 1 behind a proxy the operator controls (the web app): the client address is X-Forwarded-For's last entry. */
+  /**
+   * 1 where only a proxy the operator controls reaches this process (identity behind the web app, the
+   * web app behind an ingress): the client address is X-Forwarded-For's last entry, not the socket's.
+   */
   TRUST_PROXY: oneOf(["0", "1"], "0"),
   /** Failed logins for one email within the window before further attempts get 429 (identity). */
   LOGIN_FAILURES_PER_ACCOUNT: T.Integer({ minimum: 1, maximum: 10000, default: 5 }),

@@ -256,6 +256,21 @@ describe("environment of the Bun apps", () => {
     }
   });
 
+  test("identity believes no X-Forwarded-For while its port is published; the web app's setting is its own", async () => {
+    for (const variant of Object.keys(VARIANTS) as Variant[]) {
+      const { services } = await config(variant);
+      // anyone who reaches a published port could claim any browser's address (docs/reliability.md)
+      expect(services.identity?.ports?.length, variant).toBeGreaterThan(0);
+      expect(services.identity?.environment?.TRUST_PROXY, variant).toBe("0");
+    }
+    // an operator who closes identity's port and trusts the web app does not make browsers trusted
+    const trusting = await resolvedConfig("base", { env: { TRUST_PROXY: "1" } });
+    expect(trusting.services.identity?.environment?.TRUST_PROXY).toBe("1");
+    expect(trusting.services.web?.environment?.TRUST_PROXY).toBe("0");
+    const behindProxy = await resolvedConfig("base", { env: { WEB_TRUST_PROXY: "1" } });
+    expect(behindProxy.services.web?.environment?.TRUST_PROXY).toBe("1");
+  });
+
   test("the defaults written in the compose files are the contract's (EnvSchema's)", () => {
     // Production runs two processes per service unless WORKERS says otherwise: the roadmap's multi-worker prod.
     const deliberate: Record<string, Record<string, string>> = { "compose.prod.yaml": { WORKERS: "2" } };

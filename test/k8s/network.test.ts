@@ -158,6 +158,17 @@ for (const dir of kustomizations()) {
         );
     });
 
+    test("identity believes X-Forwarded-For (TRUST_PROXY=1) only because none but the platform reaches it", async () => {
+      const objects = await render(dir);
+      const trustProxy = (name: string) => containerEnv(objects, byName(objects, name).spec.containers[0]!).TRUST_PROXY;
+      // the web app sends each browser's address; identity counts failed logins against it
+      expect(trustProxy("identity")).toBe("1");
+      expect(allowedSources(objects, byName(objects, "identity"), SERVICES.identity.port).has(ANYONE)).toBe(false);
+      // the web app is reached by anyone: it takes the socket's peer unless an overlay puts an ingress in front
+      expect(allowedSources(objects, byName(objects, "web"), WEB_PORT).has(ANYONE)).toBe(true);
+      expect(trustProxy("web") ?? "0").toBe("0");
+    });
+
     test("PgBouncer from the services, each Redis from those whose REDIS_URL names it; Prometheus from Grafana and the Lab page; the UIs from anyone", async () => {
       const objects = await render(dir);
       const from = (name: string, port: number) => sorted(allowedSources(objects, byName(objects, name), port));

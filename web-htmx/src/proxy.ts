@@ -50,19 +50,12 @@ export const proxyController = ({ config, services }: WebContext) =>
       const authorization = request.headers.get("authorization") ?? (token ? `Bearer ${token}` : null);
       if (authorization) headers.set("authorization", authorization);
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
+      const path = `${url.pathname.slice(`/api/${service}`.length)}${url.search}`;
+      const init: RequestInit = { method: request.method, headers, redirect: "manual" };
+      if (hasBody) init.body = await request.arrayBuffer();
       let upstream: Response;
       try {
-        upstream = await services.send(
-          service,
-          `${url.pathname.slice(`/api/${service}`.length)}${url.search}`,
-          {
-            method: request.method,
-            headers,
-            body: hasBody ? await request.arrayBuffer() : undefined,
-            redirect: "manual",
-          },
-          forBrowser(config, request, server),
-        );
+        upstream = await services.send(service, path, init, forBrowser(config, request, server));
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         return errorAnswer(request, error.status, { error: error.code, message: error.message }, error.headers);
