@@ -23,7 +23,8 @@ export const CACHE_RESULTS = ["hit", "miss", "error"] as const;
 export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<"method" | "route" | "status">;
-  readonly inFlight: Gauge;
+  /** Requests being served; a plain number per request, read into its gauge at scrape time. */
+  requestsInFlight = 0;
   readonly dbQueryDuration: Histogram<"outcome">;
   readonly cacheRequests: Counter<"result">;
   /** The text GET /metrics answers; a worker of WORKERS>1 replaces it with the merge of all workers. */
@@ -42,10 +43,14 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
-    this.inFlight = new Gauge({
+    const inFlight = () => this.requestsInFlight;
+    new Gauge({
       name: "http_requests_in_flight",
       help: "HTTP requests being served",
       registers: [this.registry],
+      collect() {
+        this.set(inFlight());
+      },
     });
     this.dbQueryDuration = new Histogram({
       name: "db_query_duration_seconds",
@@ -132,13 +137,13 @@ export const metricsPlugin = (metrics: Metrics) =>
     .onRequest(({ request }) => {
       if (SCRAPE_PATH.test(request.url)) return;
       started.set(request, performance.now());
-      metrics.inFlight.inc();
+      metrics.requestsInFlight++;
     })
     .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
       const start = started.get(request);
       if (start === undefined) return;
       started.delete(request);
-      metrics.inFlight.dec();
+      metrics.requestsInFlight--;
       metrics.httpDuration.observe(
         {
           method: KNOWN_METHODS.has(request.method) ? request.method : "other",

@@ -131,6 +131,26 @@ describe("a handler's own Response", () => {
   });
 });
 
+describe("requests in flight", () => {
+  test("a request being served counts until its answer has gone out", async () => {
+    const metrics = new Metrics("in-flight-probe");
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    const app = new Elysia().use(metricsPlugin(metrics)).get("/slow", async () => {
+      await released;
+      return "done";
+    });
+    const inFlight = async () =>
+      matching(samples(await metrics.registry.metrics()), "http_requests_in_flight")[0]?.value;
+    const answer = app.handle(new Request("http://localhost/slow"));
+    await settle();
+    expect(await inFlight()).toBe(1);
+    release();
+    expect(await (await answer).text()).toBe("done");
+    await settle();
+    expect(await inFlight()).toBe(0);
+  });
+});
+
 describe("flags", () => {
   test("lab_flags carries every experiment flag as a label", async () => {
     const config = parseEnv({ DB_POOL_MAX: "20", SEARCH_INDEX: "trgm", CACHE: "redis", WORKERS: "4" }, 8002);
