@@ -74,11 +74,9 @@ const accessLevel = (route: string): Level => (PROBE_ROUTES.has(route) ? "debug"
  * Elysia sends it as it is instead of copying its body into a new one (a tenth of a cached request).
  */
 export function jsonAnswer(text: string, set: { headers: Record<string, unknown> }) {
-  const headers = new Headers({ "content-type": "application/json;charset=utf-8" });
-  for (const name in set.headers) {
-    headers.set(name, String(set.headers[name]));
-    delete set.headers[name];
-  }
+  const headers = set.headers as Record<string, string>;
+  headers["content-type"] = "application/json;charset=utf-8";
+  set.headers = {};
   return new Response(text, { headers });
 }
 
