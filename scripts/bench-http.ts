@@ -7,7 +7,7 @@
  * the end. Prints each target's median req/s over --repeat rounds and its ratio to the ceiling.
  * Not a test: run it on a quiet machine (docs/benchmarks.md).
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
@@ -78,7 +78,20 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => void cleanUp().then(() => process.exit(130)));
 }
 
-type Target = { name: string; url: string };
+type Target = { name: string; url: string; pid: number };
+
+const CLOCK_TICKS_PER_SECOND = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/**
+ * The CPU time (user and system) a process has used, in seconds, from /proc: per request it is a
+ * steadier figure than req/s on a machine that is not quiet, since waiting for a core costs none.
+ */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // the fields after the command name, which is in parentheses and may hold spaces
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
 
 /** A server process of the benchmark, its output kept in `work` for the error message if it fails. */
 async function startServer(name: string, entry: string, env: Record<string, string>, work: string) {
@@ -98,7 +111,7 @@ async function startServer(name: string, entry: string, env: Record<string, stri
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${(await Bun.file(logFile).text()).trim()}`);
   }
-  return url;
+  return { url, pid: child.pid };
 }
 
 async function prepare(work: string): Promise<Target[]> {
@@ -133,18 +146,18 @@ async function prepare(work: string): Promise<Target[]> {
     startServer("course-postgres", course, { ...common, CACHE: "off" }, work),
   ]);
   // The ceiling answers with exactly the body the service sends for this course.
-  const answer = await fetch(`${uncached}${COURSE_PATH}`);
+  const answer = await fetch(`${uncached.url}${COURSE_PATH}`);
   const body = await answer.text();
   if (answer.status !== 200) throw new Error(`GET ${COURSE_PATH} answered ${answer.status}: ${body}`);
   const raw = await startServer("raw", join(import.meta.dir, "bench/raw-server.ts"), { BENCH_RAW_BODY: body }, work);
-  for (const url of [raw, cached]) {
+  for (const { url } of [raw, cached]) {
     const text = await (await fetch(`${url}${COURSE_PATH}`)).text();
     if (text !== body) throw new Error(`${url}${COURSE_PATH} answered a different body:\n${text}\nexpected\n${body}`);
   }
   return [
-    { name: "raw Bun.serve, from memory", url: `${raw}${COURSE_PATH}` },
-    { name: "course GET /courses/:id, Redis", url: `${cached}${COURSE_PATH}` },
-    { name: "course GET /courses/:id, PostgreSQL", url: `${uncached}${COURSE_PATH}` },
+    { name: "raw Bun.serve, from memory", url: `${raw.url}${COURSE_PATH}`, pid: raw.pid },
+    { name: "course GET /courses/:id, Redis", url: `${cached.url}${COURSE_PATH}`, pid: cached.pid },
+    { name: "course GET /courses/:id, PostgreSQL", url: `${uncached.url}${COURSE_PATH}`, pid: uncached.pid },
   ];
 }
 
@@ -170,24 +183,39 @@ try {
   const targets = await prepare(work);
   const options: WrkOptions = { seconds, connections, threads };
   const rates = targets.map(() => [] as number[]);
+  const cpuPerRequest = targets.map(() => [] as number[]);
   let socketErrors = 0;
   for (let round = 1; round <= repeat; round++) {
     // Round by round rather than target by target: a machine that gets busier hurts all three alike.
     for (const [index, target] of targets.entries()) {
       if (warmup > 0) await runWrk(target.url, { ...options, seconds: warmup });
+      const cpuBefore = cpuSeconds(target.pid);
       const result = await runWrk(target.url, options);
+      const micros = ((cpuSeconds(target.pid) - cpuBefore) / Math.max(result.requests, 1)) * 1e6;
       socketErrors += result.socketErrors;
       rates[index]?.push(result.requestsPerSecond);
-      say(`  round ${round}/${repeat}  ${target.name.padEnd(36)} ${count(result.requestsPerSecond).padStart(9)} req/s`);
+      cpuPerRequest[index]?.push(micros);
+      say(
+        `  round ${round}/${repeat}  ${target.name.padEnd(36)} ${count(result.requestsPerSecond).padStart(9)} req/s` +
+          `  ${micros.toFixed(1).padStart(6)} µs CPU/request`,
+      );
     }
   }
   const medians = rates.map(median);
+  const cpuMedians = cpuPerRequest.map(median);
   const ceiling = medians[0] as number;
+  const ceilingCpu = cpuMedians[0] as number;
   say("");
-  say(`${"target".padEnd(36)} ${"req/s (median)".padStart(14)}  ratio to raw`);
+  say(
+    `${"target".padEnd(36)} ${"req/s (median)".padStart(14)}  ratio to raw  ${"µs CPU/request".padStart(14)}  raw's CPU / its CPU`,
+  );
   for (const [index, target] of targets.entries()) {
     const value = medians[index] as number;
-    say(`${target.name.padEnd(36)} ${count(value).padStart(14)}  ${(value / ceiling).toFixed(2)}`);
+    const micros = cpuMedians[index] as number;
+    say(
+      `${target.name.padEnd(36)} ${count(value).padStart(14)}  ${(value / ceiling).toFixed(2).padStart(12)}  ` +
+        `${micros.toFixed(1).padStart(14)}  ${(ceilingCpu / micros).toFixed(2).padStart(19)}`,
+    );
   }
   say(`load average at the end: ${load()}${socketErrors ? `; wrk socket errors: ${socketErrors}` : ""}`);
 } catch (error) {

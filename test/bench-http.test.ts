@@ -17,16 +17,21 @@ const TARGETS = ["raw Bun.serve, from memory", "course GET /courses/:id, Redis",
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 describe("bun run bench:http", () => {
-  test("a one-second run prints each target's req/s and its ratio to the raw ceiling", async () => {
+  test("a one-second run prints each target's req/s and CPU per request, each with its ratio to the raw ceiling", async () => {
     const run = await benchHttp("--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "8");
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
     const summary = run.stdout.slice(run.stdout.indexOf("ratio to raw"));
     for (const name of TARGETS) {
-      const line = new RegExp(`^${literal(name)}\\s+([\\d,]+)\\s+(\\d+\\.\\d\\d)$`, "m").exec(summary);
+      // name, req/s, its ratio, µs of CPU per request, the raw server's CPU over its own
+      const line = new RegExp(
+        `^${literal(name)}\\s+([\\d,]+)\\s+(\\d+\\.\\d\\d)\\s+(\\d+\\.\\d)\\s+(\\d+\\.\\d\\d)$`,
+        "m",
+      ).exec(summary);
       expect({ name, line: line?.[0] ?? null }).toEqual({ name, line: expect.any(String) });
       expect(Number(line?.[1]?.replaceAll(",", ""))).toBeGreaterThan(0);
+      expect(Number(line?.[3])).toBeGreaterThan(0);
     }
-    expect(summary).toMatch(/^raw Bun\.serve, from memory\s+[\d,]+\s+1\.00$/m);
+    expect(summary).toMatch(/^raw Bun\.serve, from memory\s+[\d,]+\s+1\.00\s+[\d.]+\s+1\.00$/m);
   }, 120_000);
 
   test("a bad flag or value is one line and the usage, exit code 2, and nothing started", async () => {

@@ -9,8 +9,8 @@ export function wrkBinary(): string {
   return binary;
 }
 
-/** Requests per second, non-2xx answers and socket errors (connect, read, write, timeout) from wrk's summary. */
-export type WrkResult = { requestsPerSecond: number; non2xx: number; socketErrors: number };
+/** Requests per second and in all, non-2xx answers and socket errors (connect, read, write, timeout) from wrk's summary. */
+export type WrkResult = { requestsPerSecond: number; requests: number; non2xx: number; socketErrors: number };
 
 export function parseWrk(output: string): WrkResult {
   const rate = /^Requests\/sec:\s+([\d.]+)/m.exec(output);
@@ -18,7 +18,8 @@ export function parseWrk(output: string): WrkResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const socketErrors = socket ? socket.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0;
-  return { requestsPerSecond: Number(rate[1]), non2xx, socketErrors };
+  const requests = Number(/^\s*(\d+) requests in/m.exec(output)?.[1] ?? 0);
+  return { requestsPerSecond: Number(rate[1]), requests, non2xx, socketErrors };
 }
 
 /** Runs wrk for `seconds`; gives up (SIGKILL) if it has not finished 15 s after that. */
