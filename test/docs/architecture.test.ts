@@ -53,6 +53,24 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
     file: "scripts/experiments/runner.ts",
     evidence: "LAB_STEPS_FILE:",
   },
+  { names: ["CHROMIUM_PATH"], file: "scripts/lib/chromium.ts", evidence: "process.env.CHROMIUM_PATH" },
+  { names: ["FUZZ_RUNS"], file: "test/reliability/fuzz.test.ts", evidence: "process.env.FUZZ_RUNS" },
+  // compose's own variables, which it maps onto the apps' settings or its containers' ports
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there
+  { names: ["WEB_TRUST_PROXY"], file: "compose.yaml", evidence: "TRUST_PROXY: ${WEB_TRUST_PROXY:-0}" },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there
+  { names: ["PUBLISH_ADDRESS"], file: "compose.yaml", evidence: "${PUBLISH_ADDRESS:-127.0.0.1}" },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there
+  { names: ["GRAFANA_ADMIN_PASSWORD"], file: "compose.yaml", evidence: "${GRAFANA_ADMIN_PASSWORD:-admin}" },
+  { names: ["APP_DIR"], file: "Dockerfile", evidence: "ARG APP_DIR" },
+  { names: ["APP_PORT"], file: "Dockerfile", evidence: "ARG APP_PORT" },
+  { names: ["PGBOUNCER_DATABASE_URL"], file: "docker/entrypoint.sh", evidence: "${PGBOUNCER_DATABASE_URL:?" },
+];
+
+/** Upper-case constants of the source that docs quote by name (not variables), each with its definition. */
+const SOURCE_CONSTANTS: { names: string[]; file: string; evidence: string }[] = [
+  { names: ["RARE_WORDS"], file: "scripts/seed/vocabulary.ts", evidence: "export const RARE_WORDS" },
+  { names: ["WEB_ROUTES"], file: "shared/src/ui/routes.ts", evidence: "export const WEB_ROUTES" },
 ];
 
 /** Paths a tool writes (so they need not exist in a checkout), each with the writer's source naming it. */
@@ -84,6 +102,16 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
     file: "scripts/experiments/locust-csv.ts",
     evidence: `_${name}.csv`,
   })),
+  { path: ".data/prometheus/", file: "scripts/lib/prometheus.ts", evidence: '".data/prometheus"' },
+  { path: ".data/locust-input.json", file: "scripts/locust.ts", evidence: '".data/locust-input.json"' },
+  { path: "test-results/", file: "test/browser/web.test.ts", evidence: '"test-results"' },
+  { path: "grafana.png", file: "scripts/screenshot.ts", evidence: 'pngName("grafana"' },
+  {
+    path: "lab-<from>-<to>.png",
+    file: "scripts/lib/capture.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the template as written in that source
+    evidence: "${kind}-${stamp(range.from)}-${stamp(range.to)}.png",
+  },
 ];
 
 /** Served by every service but left out of its OpenAPI document; each is requested to show it is there. */
@@ -117,7 +145,7 @@ beforeAll(async () => {
     routes,
     envKeys,
     envValueProblem,
-    toolVariables: new Set(TOOL_VARIABLES.flatMap((entry) => entry.names)),
+    toolVariables: new Set([...TOOL_VARIABLES, ...SOURCE_CONSTANTS].flatMap((entry) => entry.names)),
     generatedPaths: new Set(GENERATED_PATHS.map((entry) => entry.path)),
     pathExists: pathExistsIn(repoIndex()),
   };
@@ -131,8 +159,8 @@ const read = (file: string) => Bun.file(join(ROOT, file)).text();
 const docPath = (name: string) => `${DOCS_DIR}/${name}`;
 
 describe("the checker's lists", () => {
-  test("every tool variable is named in the source that reads it", async () => {
-    for (const entry of TOOL_VARIABLES) {
+  test("every tool variable is named in the source that reads it, every constant where it is defined", async () => {
+    for (const entry of [...TOOL_VARIABLES, ...SOURCE_CONSTANTS]) {
       expect({ file: entry.file, has: (await read(entry.file)).includes(entry.evidence) }).toEqual({
         file: entry.file,
         has: true,
@@ -158,13 +186,25 @@ describe("the checker's lists", () => {
 });
 
 /** Docs outside docs/architecture/ held to the same checks (paths, variables, endpoints, links). */
-const OTHER_DOCS = ["docs/scaling.md", "docs/benchmarks.md"];
+const OTHER_DOCS = [
+  "README.md",
+  "docs/usage.md",
+  "docs/configuration.md",
+  "docs/docker.md",
+  "docs/benchmarks.md",
+  "docs/reliability.md",
+  "docs/scaling.md",
+  "deploy/k8s/README.md",
+  ...["01-baseline", "02-trgm-index", "03-pool", "04-redis", "05-workers"].map(
+    (name) => `experiments/${name}/README.md`,
+  ),
+];
 
 describe("other checked docs", () => {
   for (const path of OTHER_DOCS) {
     test(`${path}: every endpoint, variable, path and link exists`, async () => {
       const scanned = scanDoc(await read(path), SERVICE_NAMES);
-      const dir = path.slice(0, path.lastIndexOf("/"));
+      const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
       const problems = [...scanned.problems, ...checkReferences(scanned.references, facts, dir)];
       expect(problems.map((problem) => `${path}:${problem.line}: ${problem.message}`)).toEqual([]);
       expect(scanned.references.length).toBeGreaterThan(10);

@@ -62,6 +62,37 @@ describe("a doc that names what exists passes", () => {
   });
 });
 
+describe("what is read as a variable or a path", () => {
+  test("a one-letter word is a placeholder; an SQL statement's words, Redis commands and SQL words are no variables", () => {
+    expect(problemsOf("`N` processes, `R` replicas, `WORKERS=N`, `SHOW STATS_TOTALS`, one `SELECT`, `INCR`")).toEqual(
+      [],
+    );
+    expect(problemsOf("`WORKERS=many` and `STATS_TOTALS`")).toEqual([
+      '1: `WORKERS=many`: config: WORKERS is invalid (expected integer), got "many"',
+      "1: `STATS_TOTALS` is neither in EnvSchema nor a known tool variable",
+    ]);
+  });
+
+  test("a path is read from the root, else from the doc's folder, else from its table row's folder", () => {
+    expect(problemsOf("`../REPORT.md` and `flags.env` and `results/`", "experiments/01-baseline")).toEqual([]);
+    expect(problemsOf("| `shared/` | `src/client.ts`, `src/ui/` |", "")).toEqual([]);
+    expect(problemsOf("| `shared/` | `src/nowhere.ts` |\n| `shared/`, `web-htmx/` | `src/client.ts` |", "")).toEqual([
+      "1: `src/nowhere.ts` does not exist in the repository",
+      "2: `src/client.ts` does not exist in the repository",
+    ]);
+  });
+
+  test("a path that leaves the repository from the doc's folder is a problem, whatever it names", () => {
+    expect(problemsOf("`../../README.md` and `../shared/ARCHITECTURE.md`", "docs")).toEqual([
+      "1: `../../README.md` leaves the repository",
+      "1: `../shared/ARCHITECTURE.md` does not exist in the repository",
+    ]);
+    expect(problemsOf("`../shared/ARCHITECTURE.md`", "")).toEqual([
+      "1: `../shared/ARCHITECTURE.md` leaves the repository",
+    ]);
+  });
+});
+
 describe("a doc that names what does not exist fails", () => {
   test("a route the service does not have, or one named for the wrong service", () => {
     const doc = "<!-- service: course -->\n`GET /courses/batch` and `GET /enrollments/me`";

@@ -10,8 +10,13 @@
  *   the first word of the label of the participant or node the arrow points at.
  * - a variable: a whitespace-separated token of a code span that is UPPER_SNAKE, optionally `=value`
  *   (`SEARCH_INDEX=trgm`); `<SERVICE>_URL` stands for the five `IDENTITY_URL` … `NOTIFICATION_URL`.
+ *   Not variables: one capital letter, a placeholder (`N` processes; `WORKERS=N` leaves the value
+ *   unchecked), and the words of a span that starts with an SQL command (`SHOW STATS_TOTALS`).
  * - a path: a token of a code span that is relative (not `/…`, no `:`, no `=`) and contains `/` or
  *   ends in a known file extension; `<name>` and `*` are wildcards, a trailing `/` means a folder.
+ *   It is read from the repository's root, else from the document's folder (`../REPORT.md` in
+ *   experiments/01-baseline/), else — in a table row whose first cell is a folder (`| `shared/` |`) —
+ *   from that folder; read from the document's folder it must not leave the repository.
  * - a link: a Markdown link or image with a relative target, resolved from the document's folder.
  */
 
@@ -21,15 +26,24 @@ export const EVERY_SERVICE = "every";
 const SERVICE_MARKERS: readonly string[] = [...SERVICE_LIKE, EVERY_SERVICE];
 
 const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ALL"] as const;
-/** Upper-case words of code spans that are SQL or HTTP, not environment variables. */
-const NOT_VARIABLES = new Set<string>([...HTTP_METHODS, "ILIKE", "EXPLAIN", "ANALYZE", "BUFFERS", "COPY", "FREEZE"]);
+/** Upper-case words of code spans that are SQL, Redis commands, HTTP or Dockerfile instructions, not environment variables. */
+const NOT_VARIABLES = new Set<string>([
+  ...HTTP_METHODS,
+  ...["SELECT", "ILIKE", "EXPLAIN", "ANALYZE", "BUFFERS", "COPY", "FREEZE"],
+  ...["INCR", "PEXPIRE"],
+  "HEALTHCHECK",
+]);
+/** A code span that is an SQL statement (or PgBouncer's admin `SHOW …`): its upper-case words are SQL. */
+const SQL_STATEMENT = /^(SELECT|SHOW|EXPLAIN|COPY|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP)\s/;
+/** A one-letter upper-case word: a placeholder for a number (`N` replicas), never a variable of this project. */
+const PLACEHOLDER = /^[A-Z]$/;
 const FILE_EXTENSION = /\.(ts|tsx|js|md|sql|json|ya?ml|env|py|toml|sh|css|png|svg|csv|txt|prom|lock|ini|html)$/;
 
 export type Endpoint = { method: string; path: string; service: string | null };
 export type Reference =
   | ({ kind: "endpoint"; line: number } & Endpoint)
   | { kind: "variable"; name: string; value?: string; line: number }
-  | { kind: "path"; path: string; line: number }
+  | { kind: "path"; path: string; line: number; rowFolder?: string }
   | { kind: "link"; target: string; line: number };
 export type MermaidBlock = { line: number; source: string };
 export type Problem = { line: number; message: string };
@@ -70,8 +84,10 @@ const serviceOfLabel = (label: string): string | null => {
 function variablesOf(token: string, wholeSpan: boolean, services: readonly string[]) {
   const match = /^((?:<SERVICE>)?[A-Z0-9_]*[A-Z][A-Z0-9_]*)(?:=(\S*))?$/.exec(token);
   if (!match) return [];
-  const [, name = "", value] = match;
-  if (value === undefined && (NOT_VARIABLES.has(name) || (!name.includes("_") && !wholeSpan))) return [];
+  const [, name = "", written] = match;
+  if (PLACEHOLDER.test(name)) return [];
+  if (written === undefined && (NOT_VARIABLES.has(name) || (!name.includes("_") && !wholeSpan))) return [];
+  const value = written !== undefined && PLACEHOLDER.test(written) ? undefined : written;
   const names = name.startsWith("<SERVICE>")
     ? services.map((service) => name.replace("<SERVICE>", service.toUpperCase()))
     : [name];
@@ -131,6 +147,7 @@ export function scanDoc(markdown: string, services: readonly string[]): ScannedD
 
     const row = line.trim().startsWith("|") ? line.trim().split("|")[1] : undefined;
     const rowService = row === undefined ? null : serviceOfLabel(row.replace(/[`*]/g, ""));
+    const rowFolder = /^\s*`([^`\s]+\/)`\s*$/.exec(row ?? "")?.[1];
 
     // markers and code spans in the order they appear: a marker applies from where it stands
     for (const match of line.matchAll(/<!--\s*service:\s*([\w-]+)\s*-->|(`+)(.+?)\2/g)) {
@@ -148,11 +165,14 @@ export function scanDoc(markdown: string, services: readonly string[]): ScannedD
       const endpoint = endpointIn(span);
       if (endpoint) references.push({ kind: "endpoint", line: number, ...endpoint, service: rowService ?? service });
       const tokens = span.split(/\s+/);
+      const sql = SQL_STATEMENT.test(span);
       for (const token of tokens.slice(endpoint ? 2 : 0)) {
-        for (const variable of variablesOf(token, tokens.length === 1, services)) {
+        for (const variable of sql ? [] : variablesOf(token, tokens.length === 1, services)) {
           references.push({ kind: "variable", line: number, ...variable });
         }
-        if (isPathToken(token)) references.push({ kind: "path", line: number, path: token });
+        if (isPathToken(token)) {
+          references.push({ kind: "path", line: number, path: token, ...(rowFolder && { rowFolder }) });
+        }
       }
     }
     for (const link of line.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
@@ -437,10 +457,17 @@ export function checkReferences(references: readonly Reference[], facts: Facts, 
         }
         break;
       }
-      case "path":
-        if (!exists(reference.path))
+      case "path": {
+        const fromDoc = normalisePath(docDir ? `${docDir}/${reference.path}` : reference.path);
+        if (fromDoc === null) {
+          problems.push({ line, message: `\`${reference.path}\` leaves the repository` });
+          break;
+        }
+        const fromRow = reference.rowFolder && normalisePath(`${reference.rowFolder}${reference.path}`);
+        if (!exists(reference.path) && !exists(fromDoc) && !(fromRow && exists(fromRow)))
           problems.push({ line, message: `\`${reference.path}\` does not exist in the repository` });
         break;
+      }
       case "link": {
         const target = normalisePath(docDir ? `${docDir}/${reference.target}` : reference.target);
         if (target === null || !exists(target)) {
