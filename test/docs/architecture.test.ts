@@ -3,11 +3,12 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv, SERVICE_NAMES, ServiceClient } from "@lab/shared";
 import { SERVICE_APPS } from "../../scripts/lib/apps";
+import { CONTRACT_FILE } from "../../scripts/lib/contract";
 import { webApp } from "../../web-htmx/src/app";
 import { buildAssets } from "../../web-htmx/src/assets";
 import { type Harness, serviceHarness } from "../support";
-import { checkReferences, type Facts, routeKey, SERVICE_LIKE, scanDoc } from "./doc-check";
-import { envKeys, envValueProblem, pathExistsIn, ROOT, repoIndex } from "./repo-facts";
+import { checkReferences, type Facts, pathPattern, routeKey, SERVICE_LIKE, scanDoc } from "./doc-check";
+import { envKeys, envValueProblem, pathExistsIn, ROOT, repoIndex, trackedFiles } from "./repo-facts";
 
 /**
  * Keeps docs/architecture/ honest: every endpoint, environment variable, file path and link it names
@@ -201,6 +202,15 @@ const OTHER_DOCS = [
 ];
 
 describe("other checked docs", () => {
+  test("with docs/architecture/ and the contract (contract.test.ts) they are every Markdown file git tracks but reports runs write", () => {
+    const generated = GENERATED_PATHS.map((entry) => new Bun.Glob(pathPattern(entry.path)));
+    const written = trackedFiles().filter(
+      (file) => file.endsWith(".md") && !generated.some((glob) => glob.match(file)),
+    );
+    const checked = [...DOCS.map(docPath), ...OTHER_DOCS, CONTRACT_FILE];
+    expect(written.sort()).toEqual(checked.sort());
+  });
+
   for (const path of OTHER_DOCS) {
     test(`${path}: every endpoint, variable, path and link exists`, async () => {
       const scanned = scanDoc(await read(path), SERVICE_NAMES);

@@ -27,6 +27,13 @@ export function repoIndex(root = ROOT): string[] {
   return found;
 }
 
+/** Every file git tracks, relative to the root. */
+export function trackedFiles(root = ROOT): string[] {
+  const listed = Bun.spawnSync(["git", "ls-files", "-z"], { cwd: root });
+  if (listed.exitCode !== 0) throw new Error(`git ls-files failed: ${listed.stderr.toString().trim()}`);
+  return listed.stdout.toString().split("\0").filter(Boolean);
+}
+
 /** Whether a doc path (see pathPattern) matches an entry of the index; a trailing `/` asks for a folder. */
 export function pathExistsIn(index: readonly string[]) {
   const all = new Set(index.map((path) => path.replace(/\/$/, "")));
