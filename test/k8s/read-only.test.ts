@@ -8,6 +8,19 @@ import { render, workloads } from "./kustomize";
 setDefaultTimeout(120_000);
 
 /**
+ * A checkout under /tmp (a CI clone may be) would vanish under the fresh tmpfs: it is set aside
+ * first and bound back, read-only, at its own path.
+ */
+const READ_ONLY_SCRIPT = [
+  "mount -o remount,bind,ro /",
+  'case "$PWD" in /tmp/*) mount --rbind /tmp /mnt ;; esac',
+  "mount -t tmpfs -o size=64m tmpfs /tmp",
+  'case "$PWD" in /tmp/*) mkdir -p "$PWD" && mount --bind "/mnt${PWD#/tmp}" "$PWD" && mount -o remount,bind,ro "$PWD" ;; esac',
+  'cd "$PWD"',
+  'exec "$@"',
+].join(" && ");
+
+/**
  * deploy/k8s runs every app with a read-only root filesystem and an emptyDir at /tmp. Here each app
  * runs the same way on this machine's Bun: in a mount namespace of its own (root may make one),
  * with / remounted read-only and a fresh tmpfs on /tmp, then must migrate, build its assets and
@@ -20,7 +33,7 @@ const READ_ONLY_ROOT = [
   "private",
   "sh",
   "-c",
-  'mount -o remount,bind,ro / && mount -t tmpfs -o size=64m tmpfs /tmp && exec "$@"',
+  READ_ONLY_SCRIPT,
   "read-only-root",
 ];
 
