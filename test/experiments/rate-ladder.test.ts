@@ -51,13 +51,16 @@ test("offered load holds while the server keeps up, drops slots when it cannot; 
     expect(step.held).toBe(true);
     expect(step.achieved_rps).toBeGreaterThanOrEqual(0.95 * step.offered_rps);
     expect(step.dropped).toBe(0);
+    expect(step.failures).toBe(0);
   }
   const over = rate.steps[2]!;
   expect(over.held).toBe(false);
   expect(over.dropped).toBeGreaterThan(0);
   expect(over.achieved_rps).toBeLessThan(0.95 * over.offered_rps);
   expect(rate.knee_rps).toBe(50);
-  expect(summary.totals.failures).toBe(0);
+  // Past the knee an overloaded service may answer 503 (pool exhausted, a call upstream timed out):
+  // the documented overload answer. Any other failure is a bug.
+  expect(summary.failures.filter((row) => !row.error.startsWith("unexpected 503"))).toEqual([]);
   expect(summary.exceptions).toEqual([]);
   // No login inside the ladder: the users share tokens signed in before it, and that was measured.
   expect(summary.endpoints.find((endpoint) => endpoint.name === "/login")).toBeUndefined();
