@@ -1,10 +1,12 @@
 /**
- * bun run bench:http [--duration S] [--warmup S] [--connections N] [--threads N] [--repeat N] [--log-level L]
+ * bun run bench:http [--duration S] [--warmup S] [--connections N] [--threads N] [--repeat N] [--log-level L] [--floors]
  * The cost of the service's request path, in one run: wrk against (1) a bare Bun.serve answering a
  * course's JSON from memory (the ceiling), (2) the course service's GET /courses/:id served from
  * Redis (CACHE=redis) and (3) the same service reading PostgreSQL (CACHE=off). Everything it needs
  * (an embedded PostgreSQL, redis-server, the three servers) is started on free ports and stopped at
  * the end. Prints each target's median req/s over --repeat rounds and its ratio to the ceiling.
+ * --floors adds two servers that show what the cached path cannot go below: Elysia alone, and a
+ * bare Bun.serve doing one Redis GET per request (scripts/bench/floor-server.ts).
  * Not a test: run it on a quiet machine (docs/benchmarks.md).
  */
 import { appendFileSync, readFileSync } from "node:fs";
@@ -23,7 +25,7 @@ import { ROOT, waitReady } from "./lib/stack";
 const line = parseCommandLine({
   name: "bench:http",
   usage:
-    "usage: bun run bench:http [--duration S] [--warmup S] [--connections N] [--threads N] [--repeat N] [--log-level debug|info|warn|error]",
+    "usage: bun run bench:http [--duration S] [--warmup S] [--connections N] [--threads N] [--repeat N] [--log-level debug|info|warn|error] [--floors]",
   help: `wrk against a bare Bun.serve (the ceiling), the course service's GET /courses/:id from Redis and
 from PostgreSQL; prints each one's median req/s and its ratio to the ceiling (docs/benchmarks.md).
   --duration S     seconds measured per target and round (default 10)
@@ -31,7 +33,8 @@ from PostgreSQL; prints each one's median req/s and its ratio to the ceiling (do
   --connections N  wrk's open connections (default 64)
   --threads N      wrk's threads (default 2)
   --repeat N       rounds; the median is printed (default 3)
-  --log-level L    the services' LOG_LEVEL (default warn, as the baseline was measured; info adds an access line per request)`,
+  --log-level L    the services' LOG_LEVEL (default warn, as the baseline was measured; info adds an access line per request)
+  --floors         also measure Elysia alone and a bare Bun.serve doing one Redis GET: the cached path's floors`,
   options: {
     duration: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
@@ -39,6 +42,7 @@ from PostgreSQL; prints each one's median req/s and its ratio to the ceiling (do
     threads: { type: "string", default: "2" },
     repeat: { type: "string", default: "3" },
     "log-level": { type: "string", default: "warn" },
+    floors: { type: "boolean", default: false },
   },
 });
 const { values, fail } = line;
@@ -114,6 +118,14 @@ async function startServer(name: string, entry: string, env: Record<string, stri
   return { url, pid: child.pid };
 }
 
+/** Every target must send the very body the service sends, or the comparison is not like for like. */
+async function answerTheSame(body: string, servers: { url: string }[]) {
+  for (const { url } of servers) {
+    const text = await (await fetch(`${url}${COURSE_PATH}`)).text();
+    if (text !== body) throw new Error(`${url}${COURSE_PATH} answered a different body:\n${text}\nexpected\n${body}`);
+  }
+}
+
 async function prepare(work: string): Promise<Target[]> {
   const postgres = await startEmbeddedPostgres({
     dir: join(os.tmpdir(), `lab-bench-http-pg-${process.pid}`),
@@ -150,14 +162,23 @@ async function prepare(work: string): Promise<Target[]> {
   const body = await answer.text();
   if (answer.status !== 200) throw new Error(`GET ${COURSE_PATH} answered ${answer.status}: ${body}`);
   const raw = await startServer("raw", join(import.meta.dir, "bench/raw-server.ts"), { BENCH_RAW_BODY: body }, work);
-  for (const { url } of [raw, cached]) {
-    const text = await (await fetch(`${url}${COURSE_PATH}`)).text();
-    if (text !== body) throw new Error(`${url}${COURSE_PATH} answered a different body:\n${text}\nexpected\n${body}`);
-  }
-  return [
+  await answerTheSame(body, [raw, cached]);
+  const targets: Target[] = [
     { name: "raw Bun.serve, from memory", url: `${raw.url}${COURSE_PATH}`, pid: raw.pid },
     { name: "course GET /courses/:id, Redis", url: `${cached.url}${COURSE_PATH}`, pid: cached.pid },
     { name: "course GET /courses/:id, PostgreSQL", url: `${uncached.url}${COURSE_PATH}`, pid: uncached.pid },
+  ];
+  if (!values.floors) return targets;
+  const floorServer = join(import.meta.dir, "bench/floor-server.ts");
+  const [elysia, redisGet] = await Promise.all([
+    startServer("floor-elysia", floorServer, { BENCH_RAW_BODY: body, BENCH_FLOOR: "elysia" }, work),
+    startServer("floor-redis", floorServer, { BENCH_RAW_BODY: body, BENCH_FLOOR: "redis", REDIS_URL: redis.url }, work),
+  ]);
+  await answerTheSame(body, [elysia, redisGet]);
+  return [
+    ...targets,
+    { name: "floor: Elysia alone, from memory", url: `${elysia.url}${COURSE_PATH}`, pid: elysia.pid },
+    { name: "floor: Bun.serve + one Redis GET", url: `${redisGet.url}${COURSE_PATH}`, pid: redisGet.pid },
   ];
 }
 

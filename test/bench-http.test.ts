@@ -13,12 +13,18 @@ async function benchHttp(...args: string[]) {
   return { stdout, stderr, code };
 }
 
-const TARGETS = ["raw Bun.serve, from memory", "course GET /courses/:id, Redis", "course GET /courses/:id, PostgreSQL"];
+const TARGETS = [
+  "raw Bun.serve, from memory",
+  "course GET /courses/:id, Redis",
+  "course GET /courses/:id, PostgreSQL",
+  "floor: Elysia alone, from memory",
+  "floor: Bun.serve + one Redis GET",
+];
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 describe("bun run bench:http", () => {
   test("a one-second run prints each target's req/s and CPU per request, each with its ratio to the raw ceiling", async () => {
-    const run = await benchHttp("--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "8");
+    const run = await benchHttp("--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "8", "--floors");
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
     const summary = run.stdout.slice(run.stdout.indexOf("ratio to raw"));
     for (const name of TARGETS) {
