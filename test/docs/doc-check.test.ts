@@ -83,12 +83,12 @@ describe("what is read as a variable or a path", () => {
   });
 
   test("a path that leaves the repository from the doc's folder is a problem, whatever it names", () => {
-    expect(problemsOf("`../../README.md` and `../shared/ARCHITECTURE.md`", "docs")).toEqual([
+    expect(problemsOf("`../../README.md` and `../outside/NOTES.md`", "docs")).toEqual([
       "1: `../../README.md` leaves the repository",
-      "1: `../shared/ARCHITECTURE.md` does not exist in the repository",
+      "1: `../outside/NOTES.md` does not exist in the repository",
     ]);
-    expect(problemsOf("`../shared/ARCHITECTURE.md`", "")).toEqual([
-      "1: `../shared/ARCHITECTURE.md` leaves the repository",
+    expect(problemsOf("`../outside/NOTES.md`", "")).toEqual([
+      "1: `../outside/NOTES.md` leaves the repository",
     ]);
   });
 });

@@ -33,7 +33,7 @@ const maps = (path: string, entry: string) =>
   new Bun.Glob((path.split("/")[0] as string).replace(/<[^>]+>/g, "*")).match(entry);
 
 /**
- * Relative paths in a text that climb out of its folder: `../shared/x`, `"../.."`. Not one preceded by
+ * Relative paths in a text that climb out of its folder: `../outside/x`, `"../.."`. Not one preceded by
  * a word, a dot or a slash, which is a URL's or an absolute path's middle, or an ellipsis (`.../`).
  */
 function climbingPaths(text: string): string[] {
@@ -74,8 +74,8 @@ describe("the repository", () => {
     expect(climbingPaths(text)).toEqual(["../../x.md", "../lib/a", "../.."]);
     expect(pathsLeavingRepo("docs/architecture/01.md", "[r](../../README.md) [s](../../x.md)")).toEqual([]);
     expect(pathsLeavingRepo("docs/01.md", "[r](../README.md) [s](../../x.md)")).toEqual(["../../x.md"]);
-    expect(pathsLeavingRepo("README.md", "[a](../shared/ARCHITECTURE.md) [b](docs/usage.md)")).toEqual([
-      "../shared/ARCHITECTURE.md",
+    expect(pathsLeavingRepo("README.md", "[a](../outside/NOTES.md) [b](docs/usage.md)")).toEqual([
+      "../outside/NOTES.md",
     ]);
   });
 
