@@ -87,9 +87,7 @@ describe("what is read as a variable or a path", () => {
       "1: `../../README.md` leaves the repository",
       "1: `../outside/NOTES.md` does not exist in the repository",
     ]);
-    expect(problemsOf("`../outside/NOTES.md`", "")).toEqual([
-      "1: `../outside/NOTES.md` leaves the repository",
-    ]);
+    expect(problemsOf("`../outside/NOTES.md`", "")).toEqual(["1: `../outside/NOTES.md` leaves the repository"]);
   });
 });
 
