@@ -9,13 +9,15 @@
  * bare Bun.serve doing one Redis GET per request (scripts/bench/floor-server.ts).
  * Not a test: run it on a quiet machine (docs/benchmarks.md).
  */
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { LOG_LEVELS, migrate, SERVICES } from "@lab/shared";
 import { SQL } from "bun";
 import { runWrk, WrkMissingError, type WrkOptions, wrkBinary } from "./bench/wrk";
+import { CLOCK_TICKS, readProcStat } from "./experiments/cpu";
+import { spread } from "./experiments/rate";
 import { parseCommandLine, wholeNumber } from "./lib/args";
 import { ensureDatabases, freePort, startEmbeddedPostgres } from "./lib/postgres";
 import { stopProcess } from "./lib/process";
@@ -84,17 +86,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 type Target = { name: string; url: string; pid: number };
 
-const CLOCK_TICKS_PER_SECOND = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-
 /**
  * The CPU time (user and system) a process has used, in seconds, from /proc: per request it is a
  * steadier figure than req/s on a machine that is not quiet, since waiting for a core costs none.
  */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // the fields after the command name, which is in parentheses and may hold spaces
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  const stat = readProcStat(pid);
+  if (!stat) throw new Error(`process ${pid} has gone: its CPU time cannot be read`);
+  return stat.ticks / CLOCK_TICKS;
 }
 
 /** A server process of the benchmark, its output kept in `work` for the error message if it fails. */
@@ -182,13 +181,8 @@ async function prepare(work: string): Promise<Target[]> {
   ];
 }
 
-const median = (numbers: number[]) => {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
+/** The middle of a target's rounds (there is at least one). */
+const median = (numbers: number[]) => spread(numbers)?.median ?? Number.NaN;
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
 
 const work = await mkdtemp(join(os.tmpdir(), "lab-bench-http-"));

@@ -24,17 +24,23 @@ export function parseProcStat(text: string): ProcStat | null {
   return { pid, ppid, name, ticks };
 }
 
+/** One process's stat from /proc/<pid>/stat, null when it has gone. */
+export function readProcStat(pid: number | string): ProcStat | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return null; // exited (or never was)
+  }
+}
+
 /** Every process /proc shows right now. */
 export function listProcesses(): ProcStat[] {
   const stats: ProcStat[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = parseProcStat(readFileSync(`/proc/${entry}/stat`, "utf8"));
-      if (stat) stats.push(stat);
-    } catch {
-      // exited between the listing and the read
-    }
+    // null: exited between the listing and the read
+    const stat = readProcStat(entry);
+    if (stat) stats.push(stat);
   }
   return stats;
 }
