@@ -1,7 +1,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { freePort } from "./postgres";
 import { spawnCollecting, stopProcess } from "./process";
-import { ROOT } from "./stack";
+import { ROOT, waitReady } from "./stack";
 
 /**
  * What `bun run screenshot` captures and where: a finished run's folder and time range, the Lab
@@ -85,18 +85,11 @@ export async function startWebApp(experimentsDir: string) {
     cwd: ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), EXPERIMENTS_DIR: experimentsDir, LOG_LEVEL: "warn" },
   });
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (
-    !(await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
-      (response) => response.ok,
-      () => false,
-    ))
-  ) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`the web app did not start:\n${output().trim()}`);
-    }
-    await Bun.sleep(100);
+  try {
+    await waitReady({ name: "the web app", process: child, url }, READY_TIMEOUT_MS);
+  } catch {
+    child.kill("SIGKILL");
+    throw new Error(`the web app did not start:\n${output().trim()}`);
   }
   return { url, stop: () => stopProcess(child, 5000) };
 }

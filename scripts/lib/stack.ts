@@ -223,8 +223,8 @@ const bouncerInfo = (bouncer: PgBouncer) => ({
 });
 
 /** Polls the child's /readyz until it answers 200; fails early if the child exits. */
-export async function waitReady(child: Child) {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+export async function waitReady(child: Child, timeoutMs = READY_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.process.exitCode !== null) {
       throw new Error(`${child.name} exited with code ${child.process.exitCode} while starting (see its output above)`);
@@ -237,5 +237,5 @@ export async function waitReady(child: Child) {
     }
     await Bun.sleep(100);
   }
-  throw new Error(`${child.name} was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+  throw new Error(`${child.name} was not ready after ${timeoutMs / 1000} s`);
 }
