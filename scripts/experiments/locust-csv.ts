@@ -23,6 +23,8 @@ export type StatsRow = {
   avgMs: number;
   minMs: number;
   maxMs: number;
+  /** Mean bytes of a response body ("Average Content Size"). */
+  avgBytes: number;
   /** Percentiles in ms keyed by Locust's column name ("50%", "95%", "99%"…); null when there were no requests. */
   percentiles: Record<string, number | null>;
 };
@@ -75,6 +77,7 @@ export async function readStats(path: string): Promise<StatsRow[]> {
     avgMs: num(row["Average Response Time"]) ?? 0,
     minMs: num(row["Min Response Time"]) ?? 0,
     maxMs: num(row["Max Response Time"]) ?? 0,
+    avgBytes: num(row["Average Content Size"]) ?? 0,
     percentiles: percentilesOf(row),
   }));
 }

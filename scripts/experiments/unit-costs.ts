@@ -4,6 +4,7 @@ import { parseSamples } from "@lab/shared/exposition";
 import { parseCommandLine, wholeNumber } from "../lib/args";
 import { ROOT } from "../lib/stack";
 import { EXPERIMENTS_DIR, experimentNames } from "./flags";
+import { csvFiles, readStats } from "./locust-csv";
 import { spread } from "./rate";
 import { finishedRuns, SUMMARY_FILE, table } from "./report";
 import type { Summary } from "./summary";
@@ -84,11 +85,7 @@ export class UnitCostError extends Error {}
 
 /** Average Content Size per request name, from Locust's stats CSV. */
 async function contentSizes(dir: string): Promise<Record<string, number>> {
-  const [header, ...rows] = (await Bun.file(join(dir, "locust_stats.csv")).text()).trim().split("\n");
-  const columns = (header ?? "").split(",");
-  const name = columns.indexOf("Name");
-  const size = columns.indexOf("Average Content Size");
-  return Object.fromEntries(rows.map((row) => row.split(",")).map((cells) => [cells[name], Number(cells[size])]));
+  return Object.fromEntries((await readStats(csvFiles(dir).stats)).map((row) => [row.name, row.avgBytes]));
 }
 
 async function runFigures(dir: string, offeredRps: number): Promise<RunFigures> {
