@@ -46,7 +46,6 @@ const LABELS: Record<ServiceName, string> = {
   payment: "payment",
   notification: "notification",
 };
-export const serviceLabel = (service: ServiceName) => LABELS[service];
 
 function callHeaders({ token, requestId, client }: CallFor) {
   const headers: Record<string, string> = {};
@@ -142,7 +141,7 @@ export class ServiceClient {
 type Answer = { data: unknown; error: { value: unknown } | null; status: number };
 
 /** The message a service put in its `{error, message}` body, or the fallback. */
-export function messageOf(body: unknown, fallback = "Something went wrong. Please try again.") {
+function messageOf(body: unknown, fallback = "Something went wrong. Please try again.") {
   return body && typeof body === "object" && "message" in body && typeof body.message === "string"
     ? body.message
     : fallback;

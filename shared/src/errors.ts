@@ -111,7 +111,7 @@ export function errorResponses<const Statuses extends { [Status in ErrorStatus]?
 /** The HTML fragment HTMX swaps in for an error: the kit's Alert (synchronous: a string), never raw JSON. */
 export const errorFragment = (body: ErrorBody) => Alert({ text: body.message, data: { error: body.error } }) as string;
 
-export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** An error body as the caller can read it: the fragment for HTMX, JSON for everyone else. */
 export const renderError = (request: Request, body: ErrorBody) =>

@@ -8,7 +8,7 @@ export const LOG_FORMATS = ["json", "pretty"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Readable when a person watches stdout, JSON otherwise; LOG_FORMAT overrides it (the launcher sets it). */
-export const defaultLogFormat = (): LogFormat => (process.stdout.isTTY ? "pretty" : "json");
+const defaultLogFormat = (): LogFormat => (process.stdout.isTTY ? "pretty" : "json");
 
 /** The fields of the access line, which the pretty format prints as its message. */
 const REQUEST_FIELDS = ["service", "method", "route", "status", "duration_ms", "request_id"] as const;

@@ -18,7 +18,7 @@ if (!("hasSubscribers" in tracingChannel)) {
 }
 
 /** Where CACHE=redis looks when REDIS_URL is not set (the Redis that `bun run start` expects). */
-export const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
+const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
 
 /**
  * The Redis a service shares with its other replicas, or undefined when it has none: REDIS_URL

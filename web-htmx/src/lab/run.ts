@@ -10,7 +10,7 @@ import { MAX_RANGE_POINTS, NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, wi
  */
 
 /** `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/. */
-export const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
+const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
 
 /** What the page reads of run.json and timeline.json (written by scripts/experiments/runner.ts). */
 type RunRecord = { flags: Record<string, string>; started_at: string; finished_at: string };

@@ -49,7 +49,7 @@ export type Reading = {
   flags: Record<string, string>;
 };
 
-export type WindowValues = Record<SeriesName, number | null>;
+type WindowValues = Record<SeriesName, number | null>;
 export const NO_VALUES: WindowValues = { rps: null, p50: null, p95: null, p99: null, errors4xx: null, errors5xx: null };
 
 /** Parses a /metrics text into the totals the Lab page needs: every route, method and status added up. */
@@ -289,9 +289,10 @@ export class PrometheusSource implements LabSource {
       poolWaiting: perService("db_pool_waiting", this.scope),
     };
     const at = { time: range.end };
+    const current = seriesQueries(this.scope);
     const overall = whole ? seriesQueries({ ...this.scope, window: whole }) : undefined;
     const [series, totals, gaugeResults, flags, up] = await Promise.all([
-      Promise.all(SERIES.map((name) => this.query(seriesQueries(this.scope)[name], range))),
+      Promise.all(SERIES.map((name) => this.query(current[name], range))),
       overall ? Promise.all(SERIES.map((name) => this.query(overall[name], at))) : undefined,
       Promise.all(Object.values(gauges).map((expr) => this.query(expr, at))),
       this.query(activeFlagsQuery(this.scope), at),
