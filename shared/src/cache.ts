@@ -89,10 +89,6 @@ export class RedisCache implements Cache {
     return this.link.usable ? "up" : "down";
   }
 
-  private failed(what: string, key: string, error: unknown) {
-    this.link.failed(what, `${key}: ${String(error)}`);
-  }
-
   async remember<T>(entry: CacheEntry<T>): Promise<T> {
     const found = await this.read(entry);
     if (typeof found === "string") {
@@ -116,29 +112,30 @@ export class RedisCache implements Cache {
    * The stored text (a hit), the key to store the loaded value under (a miss), or null when Redis
    * is unusable or the read failed (the value is loaded and not stored); each counted.
    */
-  private async read(entry: CacheEntry<unknown>): Promise<string | { key: string } | null> {
-    if (!this.link.usable) {
-      this.metrics?.cacheRequests.inc({ result: "error" });
-      return null;
-    }
-    try {
-      const key = entry.group ? `${await this.versionedPrefix(entry.group)}${entry.key}` : `${this.prefix}${entry.key}`;
-      const stored = await this.client.get(key);
-      this.link.answered();
-      this.metrics?.cacheRequests.inc({ result: stored === null ? "miss" : "hit" });
-      return stored ?? { key };
-    } catch (error) {
-      this.metrics?.cacheRequests.inc({ result: "error" });
-      this.failed("cache read failed", entry.key, error);
-      return null;
-    }
+  private read(entry: CacheEntry<unknown>): Promise<string | { key: string } | null> {
+    return this.link.use(
+      "cache read failed",
+      async () => {
+        const key = entry.group
+          ? `${await this.versionedPrefix(entry.group)}${entry.key}`
+          : `${this.prefix}${entry.key}`;
+        const stored = await this.client.get(key);
+        this.metrics?.cacheRequests.inc({ result: stored === null ? "miss" : "hit" });
+        return stored ?? { key };
+      },
+      () => {
+        this.metrics?.cacheRequests.inc({ result: "error" });
+        return null;
+      },
+      entry.key,
+    );
   }
 
   private async write(key: string, text: string, entryKey: string) {
     try {
       await this.client.set(key, text, "EX", this.ttlSeconds);
     } catch (error) {
-      this.failed("cache write failed", entryKey, error);
+      this.link.failed("cache write failed", `${entryKey}: ${String(error)}`);
     }
   }
 

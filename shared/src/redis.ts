@@ -91,6 +91,23 @@ export class RedisLink {
     this.reportDown(String(error));
   }
 
+  /**
+   * `command` while Redis is usable; `otherwise` (the caller doing without) when it is not, or when
+   * the command fails, which is reported as `failed(what, …)`, `about` naming what it was for (e.g.
+   * a cache key).
+   */
+  async use<T, F>(what: string, command: () => Promise<T>, otherwise: () => F | Promise<F>, about?: string) {
+    if (!this.usable) return otherwise();
+    try {
+      const result = await command();
+      this.answered();
+      return result;
+    } catch (error) {
+      this.failed(what, about === undefined ? error : `${about}: ${String(error)}`);
+      return otherwise();
+    }
+  }
+
   /** After a command answered: ends an outage that was reported without a reconnect (a hung server). */
   answered() {
     if (this.reportedDown) this.reportBack();

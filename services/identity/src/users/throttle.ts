@@ -120,36 +120,27 @@ export class SharedAttempts implements Attempts {
   }
 
   blockedFor(key: string) {
-    return this.shared(
+    return this.link.use(
+      "login throttle command failed",
       () => this.commands.attemptBlockedFor(this.prefix + key, this.limit),
       () => this.fallback.blockedFor(key),
     );
   }
 
   async count(key: string) {
-    await this.shared(
+    await this.link.use(
+      "login throttle command failed",
       () => this.commands.attemptCount(this.prefix + key, this.windowMs),
       () => this.fallback.count(key),
     );
   }
 
   async forget(key: string) {
-    await this.shared(
+    await this.link.use(
+      "login throttle command failed",
       () => this.link.client.del(this.prefix + key),
       () => this.fallback.forget(key),
     );
-  }
-
-  private async shared<T, F>(inRedis: () => Promise<T>, inMemory: () => Promise<F>): Promise<T | F> {
-    if (!this.link.usable) return inMemory();
-    try {
-      const result = await inRedis();
-      this.link.answered();
-      return result;
-    } catch (error) {
-      this.link.failed("login throttle command failed", error);
-      return inMemory();
-    }
   }
 }
 
