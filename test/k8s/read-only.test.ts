@@ -15,6 +15,7 @@ const READ_ONLY_SCRIPT = [
   "mount -o remount,bind,ro /",
   'case "$PWD" in /tmp/*) mount --rbind /tmp /mnt ;; esac',
   "mount -t tmpfs -o size=64m tmpfs /tmp",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
   'case "$PWD" in /tmp/*) mkdir -p "$PWD" && mount --bind "/mnt${PWD#/tmp}" "$PWD" && mount -o remount,bind,ro "$PWD" ;; esac',
   'cd "$PWD"',
   'exec "$@"',
