@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 import { join } from "node:path";
 import { SERVICE_NAMES } from "@lab/shared";
-import { WEB_ROUTES } from "@lab/shared/ui";
+import { Alert, WEB_ROUTES } from "@lab/shared/ui";
 import { Elysia } from "elysia";
 import type { WebContext } from "../context";
 import { html } from "../http";
@@ -49,11 +49,7 @@ export const labController = (context: WebContext) => {
         page({
           title: "Lab",
           status,
-          body: (
-            <p class="error" role="alert" safe>
-              {message}
-            </p>
-          ),
+          body: <Alert text={message} />,
         });
       if (Number.isNaN(from) || Number.isNaN(to) || (from !== undefined && to !== undefined && from >= to)) {
         return refuse(400, "from and to are times in ms since the epoch, from before to.");
