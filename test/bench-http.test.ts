@@ -1,17 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { runCommand } from "../scripts/lib/process";
 
 const ROOT = join(import.meta.dir, "..");
 
-async function benchHttp(...args: string[]) {
-  const child = Bun.spawn(["bun", "scripts/bench-http.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const benchHttp = (...args: string[]) => runCommand(["bun", "scripts/bench-http.ts", ...args], { cwd: ROOT });
 
 const TARGETS = [
   "raw Bun.serve, from memory",

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { runCommand } from "../scripts/lib/process";
 import { ROOT } from "../scripts/lib/stack";
 
 /** Each command is a fresh Bun (and Locust's check a Python) process: slow on a busy machine. */
@@ -14,19 +15,7 @@ const scripts = Object.keys((await Bun.file(join(ROOT, "package.json")).json()).
   (name) => !TOOLS.has(name),
 );
 
-async function run(script: string, args: string[]) {
-  const child = Bun.spawn(["bun", "run", "--silent", script, ...args], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { stdout, stderr, code };
-}
+const run = (script: string, args: string[]) => runCommand(["bun", "run", "--silent", script, ...args], { cwd: ROOT });
 
 describe("command lines", () => {
   test("the commands people run are package.json scripts", () => {

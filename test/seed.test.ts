@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { databaseUrlVar, migrate, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
+import { runCommand } from "../scripts/lib/process";
 import { DEMO_ACCOUNTS, ensureDemoAccounts, LAB_PASSWORD } from "../scripts/seed/accounts";
 import { checkSeed } from "../scripts/seed/check";
 import { generateDataset, tableLoads } from "../scripts/seed/generate";
@@ -60,13 +61,8 @@ const seed = (urls: Record<ServiceName, string>, seedNumber: number, reset = fal
 async function cli(urls: Record<ServiceName, string>, ...args: string[]) {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const name of SERVICE_NAMES) env[databaseUrlVar(name)] = urls[name];
-  const child = Bun.spawn(["bun", "seed.ts", ...args], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, out: out + err };
+  const { stdout, stderr, code } = await runCommand(["bun", "seed.ts", ...args], { cwd: ROOT, env });
+  return { code, out: stdout + stderr };
 }
 const sizeFlags = Object.entries(SIZES).flatMap(([key, value]) => [`--${key}`, String(value)]);
 

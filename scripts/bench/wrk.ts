@@ -1,3 +1,5 @@
+import { runCommand } from "../lib/process";
+
 /** One wrk run against one URL, read back as requests per second; any non-2xx answer fails it. */
 export type WrkOptions = { seconds: number; connections: number; threads: number };
 
@@ -24,7 +26,7 @@ export function parseWrk(output: string): WrkResult {
 
 /** Runs wrk for `seconds`; gives up (SIGKILL) if it has not finished 15 s after that. */
 export async function runWrk(url: string, options: WrkOptions): Promise<WrkResult> {
-  const child = Bun.spawn(
+  const { stdout, stderr, code } = await runCommand(
     [
       wrkBinary(),
       `--threads=${options.threads}`,
@@ -33,17 +35,10 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
       "--timeout=2s",
       url,
     ],
-    { stdout: "pipe", stderr: "pipe" },
+    { killAfterMs: (options.seconds + 15) * 1000 },
   );
-  const killer = setTimeout(() => child.kill("SIGKILL"), (options.seconds + 15) * 1000);
-  const [output, errors, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  clearTimeout(killer);
-  if (code !== 0) throw new Error(`wrk exited with ${code} against ${url}:\n${(output + errors).trim()}`);
-  const result = parseWrk(output);
+  if (code !== 0) throw new Error(`wrk exited with ${code} against ${url}:\n${(stdout + stderr).trim()}`);
+  const result = parseWrk(stdout);
   if (result.non2xx > 0) throw new Error(`wrk got ${result.non2xx} answers other than 2xx from ${url}`);
   return result;
 }

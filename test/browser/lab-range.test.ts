@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICE_NAMES } from "@lab/shared";
 import { freePort } from "../../scripts/lib/postgres";
+import { runCommand } from "../../scripts/lib/process";
 import { type PrometheusServer, scrapeConfig, startPrometheus, targetOf } from "../../scripts/lib/prometheus";
 import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { throwAwayStack, waitUntil } from "../support";
@@ -74,7 +75,7 @@ test("/lab?from=&to= shows that range from Prometheus: the table over all of it"
 
 test("bun run screenshot --from --to captures the running stack's Lab page over the range", async () => {
   const out = join(scratch, "shots");
-  const child = Bun.spawn(
+  const { stdout, stderr, code } = await runCommand(
     [
       "bun",
       "run",
@@ -89,13 +90,8 @@ test("bun run screenshot --from --to captures the running stack's Lab page over 
       "--out",
       out,
     ],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+    { cwd: ROOT },
   );
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   const [file] = stdout.trim().split(": ").slice(-1);
   expect(file).toMatch(/lab-\d{4}-\d\d-\d\dT[\d-]+Z-\d{4}-\d\d-\d\dT[\d-]+Z\.png$/);

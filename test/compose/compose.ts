@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICE_NAMES, SERVICES, type ServiceName, WEB_PORT } from "@lab/shared";
+import { runCommand } from "../../scripts/lib/process";
 
 export const ROOT = join(import.meta.dir, "../..");
 
@@ -81,18 +82,11 @@ export async function composeConfig(options: {
   for (const file of options.files) args.push("-f", join(ROOT, file));
   for (const profile of options.profiles ?? []) args.push("--profile", profile);
   args.push("config");
-  const child = Bun.spawn(args, {
+  const { stdout, stderr, code } = await runCommand(args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...options.env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout, stderr };
+  return { exitCode: code, stdout, stderr };
 }
 
 /** The resolved configuration; throws with docker-compose's own message when it rejects the files. */
@@ -125,17 +119,10 @@ export function volumeMount(volume: NonNullable<ComposeService["volumes"]>[numbe
 
 /** Runs docker/entrypoint.sh with exactly `env` and returns the environment it hands to the app. */
 export async function environmentAfterEntrypoint(env: Record<string, string>): Promise<Record<string, string>> {
-  const child = Bun.spawn(["sh", join(ROOT, "docker/entrypoint.sh"), "env"], {
+  const { stdout, stderr, code } = await runCommand(["sh", join(ROOT, "docker/entrypoint.sh"), "env"], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  if (exitCode !== 0) throw new Error(`docker/entrypoint.sh exited ${exitCode}: ${stderr}`);
+  if (code !== 0) throw new Error(`docker/entrypoint.sh exited ${code}: ${stderr}`);
   const result: Record<string, string> = {};
   for (const line of stdout.split("\n")) {
     const at = line.indexOf("=");

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import ignore from "@balena/dockerignore";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
+import { runCommand } from "../../scripts/lib/process";
 import { ROOT } from "./compose";
 
 export const dockerfileText = () => readFileSync(join(ROOT, "Dockerfile"), "utf8");
@@ -139,7 +140,7 @@ export async function emulateBuild(buildArgs: Record<string, string>, target?: s
       case "RUN": {
         // The shell expands the ARGs and ENVs itself, as Docker leaves it to.
         const script = instruction.getArgumentsContent() ?? "";
-        const child = Bun.spawn(["sh", "-c", script], {
+        const { stdout, stderr, code } = await runCommand(["sh", "-c", script], {
           cwd: inStage(stage.workdir),
           env: {
             PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -147,15 +148,8 @@ export async function emulateBuild(buildArgs: Record<string, string>, target?: s
             ...stage.args,
             ...stage.env,
           },
-          stdout: "pipe",
-          stderr: "pipe",
         });
-        const [out, err, code] = await Promise.all([
-          new Response(child.stdout).text(),
-          new Response(child.stderr).text(),
-          child.exited,
-        ]);
-        if (code !== 0) throw new Error(`RUN ${script} exited ${code}:\n${out}${err}`);
+        if (code !== 0) throw new Error(`RUN ${script} exited ${code}:\n${stdout}${stderr}`);
         break;
       }
       case "USER":

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { findTool } from "../../scripts/experiments/tools";
+import { runCommand } from "../../scripts/lib/process";
 import { ROOT, repoIndex } from "./repo-facts";
 
 /** `bun run NAME args…` (also `bun --env-file=… run NAME`), its arguments up to a comment, pipe or the span's end. */
@@ -36,12 +37,9 @@ const uses = (
 ).flat();
 
 const helpOf = async (script: string) => {
-  const child = Bun.spawn(["bun", "run", "--silent", script, "--help"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const help = await new Response(child.stdout).text();
-  await child.exited;
+  const help = (await runCommand(["bun", "run", "--silent", script, "--help"], { cwd: ROOT })).stdout;
   if (script !== "locust") return help;
-  const locust = Bun.spawn([findTool("locust") ?? "locust", "--help"], { cwd: ROOT, stdout: "pipe" });
-  return `${help}\n${await new Response(locust.stdout).text()}`;
+  return `${help}\n${(await runCommand([findTool("locust") ?? "locust", "--help"], { cwd: ROOT })).stdout}`;
 };
 
 describe("commands in the docs", () => {

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runCommand } from "../../scripts/lib/process";
 
 export const ROOT = join(import.meta.dir, "../..");
 export const K8S_DIR = join(ROOT, "deploy/k8s");
@@ -55,13 +56,8 @@ export function kubectlBinary(): string {
 
 /** `kubectl kustomize` of a folder below deploy/k8s; throws with kustomize's own message when it fails. */
 export async function kustomize(dir: string): Promise<K8sObject[]> {
-  const child = Bun.spawn([kubectlBinary(), "kustomize", join(K8S_DIR, dir)], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  if (exitCode !== 0) throw new Error(`kubectl kustomize deploy/k8s/${dir} failed:\n${stderr}`);
+  const { stdout, stderr, code } = await runCommand([kubectlBinary(), "kustomize", join(K8S_DIR, dir)]);
+  if (code !== 0) throw new Error(`kubectl kustomize deploy/k8s/${dir} failed:\n${stderr}`);
   const parsed = Bun.YAML.parse(stdout) as K8sObject | K8sObject[];
   return Array.isArray(parsed) ? parsed : [parsed];
 }
@@ -119,8 +115,7 @@ export async function unknownFields(objects: K8sObject[]): Promise<string[]> {
     const tsc = join(ROOT, "node_modules/.bin/tsc");
     const args = ["--ignoreConfig", "--noEmit", "--strict", "--skipLibCheck", "--module", "esnext"];
     args.push("--moduleResolution", "bundler", "--target", "esnext", file);
-    const child = Bun.spawn([tsc, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    const { stdout, code } = await runCommand([tsc, ...args], { cwd: ROOT });
     const problems = stdout
       .split("\n")
       .map((line) => /objects\.ts\((\d+),\d+\): error TS\d+: (.*)$/.exec(line))
@@ -129,7 +124,7 @@ export async function unknownFields(objects: K8sObject[]): Promise<string[]> {
         const object = objects[Number(match[1]) - 1];
         return `${object?.kind} ${object?.metadata?.name}: ${match[2]}`;
       });
-    if (exitCode !== 0 && problems.length === 0) throw new Error(`tsc failed on the rendered objects:\n${stdout}`);
+    if (code !== 0 && problems.length === 0) throw new Error(`tsc failed on the rendered objects:\n${stdout}`);
     return problems;
   } finally {
     rmSync(dir, { recursive: true, force: true });

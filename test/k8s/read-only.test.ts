@@ -1,5 +1,6 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { SERVICE_NAMES } from "@lab/shared";
+import { runCommand } from "../../scripts/lib/process";
 import { type ServiceProcess, spawnService, stopService } from "../flags/service-process";
 import { freshDatabase } from "../support";
 import { render, workloads } from "./kustomize";
@@ -59,15 +60,13 @@ test("the manifests ask for exactly this: read-only root, /tmp an emptyDir, for 
 });
 
 test("the wrapper does make the root read-only", async () => {
-  const probe = Bun.spawn(
-    [...READ_ONLY_ROOT, "sh", "-c", "touch /read-only-probe; echo $?; touch /tmp/probe; echo $?"],
-    {
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
-  const [stdout, stderr] = await Promise.all([new Response(probe.stdout).text(), new Response(probe.stderr).text()]);
-  expect(await probe.exited, stderr).toBe(0);
+  const { stdout, stderr, code } = await runCommand([
+    ...READ_ONLY_ROOT,
+    "sh",
+    "-c",
+    "touch /read-only-probe; echo $?; touch /tmp/probe; echo $?",
+  ]);
+  expect(code, stderr).toBe(0);
   expect(stdout.trim().split("\n")).toEqual(["1", "0"]);
 });
 

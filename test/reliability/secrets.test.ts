@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import { DEVELOPMENT_JWT_SECRET } from "@lab/shared";
 import { freePort } from "../../scripts/lib/postgres";
+import { runCommand } from "../../scripts/lib/process";
 import { ROOT } from "../../scripts/lib/stack";
 import { freshDatabase } from "../support";
 import { forgedTokens } from "./hostile";
@@ -125,21 +126,20 @@ describe("no password or token in any answer or log line", () => {
 });
 
 describe("JWT_SECRET in production", () => {
+  const options = (env: Record<string, string>) => ({
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: String(freePort()),
+      DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+      JWT_SECRET: "",
+      ...env,
+    },
+  });
   const start = (env: Record<string, string>) =>
-    Bun.spawn(["bun", entry("course")], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        HOST: "127.0.0.1",
-        PORT: String(freePort()),
-        DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
-        JWT_SECRET: "",
-        ...env,
-      },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    Bun.spawn(["bun", entry("course")], { ...options(env), stdout: "pipe", stderr: "pipe" });
 
   const cases: [string, Record<string, string>, string][] = [
     ["missing", {}, "course: config: JWT_SECRET must be set to at least 32 characters when NODE_ENV=production"],
@@ -156,10 +156,7 @@ describe("JWT_SECRET in production", () => {
   ];
   for (const [name, env, message] of cases) {
     test(`${name}: the service exits 1 with one line saying so`, async () => {
-      const child = start(env);
-      const code = await child.exited;
-      const stderr = await new Response(child.stderr).text();
-      const stdout = await new Response(child.stdout).text();
+      const { stdout, stderr, code } = await runCommand(["bun", entry("course")], options(env));
       expect(code).toBe(1);
       expect(stderr.trimEnd().split("\n")).toEqual([message]);
       expect(stdout).toBe("");
