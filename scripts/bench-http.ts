@@ -151,7 +151,13 @@ async function prepare(work: string): Promise<Target[]> {
   cleanups.push(() => redis.stop());
 
   const course = join(ROOT, "services/course/src/index.ts");
-  const common = { DATABASE_URL: postgres.url(database), LOG_LEVEL: logLevel, NODE_ENV: "development" };
+  // As deployed (deploy/k8s sets NODE_ENV=production), with a throw-away secret production demands.
+  const common = {
+    DATABASE_URL: postgres.url(database),
+    LOG_LEVEL: logLevel,
+    NODE_ENV: "production",
+    JWT_SECRET: crypto.getRandomValues(new Uint8Array(32)).toHex(),
+  };
   const [cached, uncached] = await Promise.all([
     startServer("course-redis", course, { ...common, CACHE: "redis", REDIS_URL: redis.url }, work),
     startServer("course-postgres", course, { ...common, CACHE: "off" }, work),

@@ -120,11 +120,11 @@ export class RedisCache implements Cache {
           ? `${await this.versionedPrefix(entry.group)}${entry.key}`
           : `${this.prefix}${entry.key}`;
         const stored = await this.client.get(key);
-        this.metrics?.cacheRequests.inc({ result: stored === null ? "miss" : "hit" });
+        if (this.metrics) this.metrics.cacheResults[stored === null ? "miss" : "hit"]++;
         return stored ?? { key };
       },
       () => {
-        this.metrics?.cacheRequests.inc({ result: "error" });
+        if (this.metrics) this.metrics.cacheResults.error++;
         return null;
       },
       entry.key,

@@ -7,8 +7,8 @@ import type { Config } from "./config";
 import type { Db } from "./db";
 import { asInvalidInput, asUnavailable } from "./db";
 import { type ErrorBody, HttpError, lengthRequired, payloadTooLarge, renderError } from "./errors";
-import { type Level, log, logs } from "./log";
-import { type Metrics, metricsPlugin, statusOf } from "./metrics";
+import { log } from "./log";
+import { type Metrics, metricsPlugin, requestIdOf } from "./metrics";
 import { authGuard } from "./security";
 
 export type ServiceContext = { name: string; config: Config; db: Db; metrics: Metrics; cache: Cache };
@@ -32,6 +32,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * Content-Length, so such a body is a 411.
  */
 function checkBodySize(request: Request) {
+  // no route reads the body of a GET or HEAD
+  if (request.method === "GET" || request.method === "HEAD") return;
   const length = request.headers.get("content-length");
   if (length === null) {
     if (request.headers.has("transfer-encoding")) throw lengthRequired();
@@ -59,14 +61,6 @@ function cannotBeDescribed(value: unknown, depth: number): boolean {
  */
 export const isUndescribableBody = (error: unknown, body: unknown) =>
   (error instanceof TypeError || error instanceof RangeError) && cannotBeDescribed(body, 0);
-
-/** What the service knows of a request from its first hook on: its id, and when it arrived (for the access line). */
-const requests = new WeakMap<Request, { id: string; start: number }>();
-export const requestIdOf = (request: Request) => requests.get(request)?.id ?? "unknown";
-
-/** Probes and scrapes come every few seconds from machines: at `debug`, so they never drown the traffic. */
-const PROBE_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
-const accessLevel = (route: string): Level => (PROBE_ROUTES.has(route) ? "debug" : "info");
 
 /**
  * Answers with JSON text already serialised (e.g. as the cache stored it), as Elysia answers an
@@ -131,15 +125,10 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
   return new Elysia({ name: `lab.service.${name}` })
     .use(apiDocs(name))
     .use(requestErrors())
-    .use(metricsPlugin(metrics))
+    .use(metricsPlugin(metrics, { requestIds: true, accessLog: true }))
     .use(authGuard(config.JWT_SECRET))
     .error({ HttpError })
-    .onRequest(({ request, set }) => {
-      const id = request.headers.get("x-request-id")?.slice(0, 100) || crypto.randomUUID();
-      requests.set(request, { id, start: performance.now() });
-      set.headers["x-request-id"] = id;
-      checkBodySize(request);
-    })
+    .onRequest(({ request }) => checkBodySize(request))
     .onError({ as: "global" }, ({ code, error, request, set, body: requestBody }) => {
       const requestId = requestIdOf(request);
       let body: ErrorBody;
@@ -177,18 +166,6 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
       const rendered = renderError(request, body);
       set.headers["content-type"] = rendered.contentType;
       return rendered.text;
-    })
-    .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
-      const level = accessLevel(route);
-      if (!logs(level)) return;
-      const facts = requests.get(request);
-      log(level, "request", {
-        request_id: facts?.id ?? "unknown",
-        method: request.method,
-        route: route || "unmatched",
-        status: Number(statusOf(responseValue, set.status)),
-        duration_ms: facts ? Math.round((performance.now() - facts.start) * 10) / 10 : null,
-      });
     })
     .get("/healthz", () => ({ status: "ok" as const, service: name, pid: process.pid }), {
       response: { 200: Healthz },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { activeFlags, Db, LATENCY_BUCKETS, Metrics, metricsPlugin, parseEnv } from "@lab/shared";
 import { type Sample, parseSamples as samples } from "@lab/shared/exposition";
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { courseApp } from "../../services/course/src/app";
 import { freshDatabase, type Harness, serviceHarness, tokenFor } from "../support";
 
@@ -128,6 +128,32 @@ describe("a handler's own Response", () => {
       1,
     );
     expect(matching(all, "http_request_duration_seconds_count", { route: "/any", method: "other" })).toHaveLength(1);
+  });
+});
+
+describe("the route and status of a request that fails", () => {
+  test("are the route's and the answer's: a body that does not parse, a value that does not validate", async () => {
+    const metrics = new Metrics("failing-probe");
+    const app = new Elysia()
+      .use(metricsPlugin(metrics, { requestIds: true }))
+      .post("/items", ({ body }) => body, { body: t.Object({ name: t.String() }) });
+    const post = (body: string) =>
+      app.handle(
+        new Request("http://localhost/items", {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json" },
+        }),
+      );
+    const broken = await post("{");
+    const invalid = await post("{}");
+    expect([broken.status, invalid.status]).toEqual([400, 422]);
+    for (const answer of [broken, invalid]) expect(answer.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    await settle();
+    const all = samples(await metrics.registry.metrics());
+    for (const status of ["400", "422"]) {
+      expect(matching(all, "http_request_duration_seconds_count", { route: "/items", status })[0]?.value).toBe(1);
+    }
   });
 });
 
