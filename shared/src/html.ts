@@ -29,15 +29,29 @@ function headersOf(set: { headers: Record<string, unknown> }) {
   return headers;
 }
 
+async function renderFragment(
+  view: FragmentView,
+  value: unknown,
+  context: FragmentContext,
+  status: number,
+  headers: Headers,
+) {
+  headers.set("content-type", HTML_CONTENT_TYPE);
+  return new Response(await view(value, context), { status, headers });
+}
+
 /**
  * The `fragment` route option: `{ fragment: CourseCard }` answers an `HX-Request: true` caller with
  * the view's HTML and everyone else with the JSON the handler returned (still checked by the
  * route's response schema). Errors are left to the service's error handler, which has its own
  * fragment. Both representations say `Vary: HX-Request` so no cache hands one to the other's caller.
+ *
+ * The hook is not an async function, and returns the rendering's promise instead of awaiting it:
+ * Elysia awaits a hook it reads as async on every request, JSON callers' too.
  */
 export const htmlFragments = new Elysia({ name: "lab.html-fragments" }).macro({
   fragment: (view: FragmentView) => ({
-    async mapResponse({ request, responseValue, set, query, params }) {
+    mapResponse({ request, responseValue, set, query, params }) {
       // a Response carries its own headers (see jsonAnswer): Vary goes on it rather than into a copy of it
       if (responseValue instanceof Response) {
         responseValue.headers.set("vary", "HX-Request");
@@ -46,10 +60,9 @@ export const htmlFragments = new Elysia({ name: "lab.html-fragments" }).macro({
       set.headers.vary = "HX-Request";
       const status = statusCode(set.status);
       if (!wantsHtml(request) || status >= 300) return;
-      const headers = headersOf(set);
-      headers.set("content-type", HTML_CONTENT_TYPE);
-      const html = await view(responseValue, { query, params: params as Record<string, string>, request });
-      return new Response(html, { status, headers });
+      const context = { query, params: params as Record<string, string>, request };
+      const rendering = renderFragment(view, responseValue, context, status, headersOf(set));
+      return rendering;
     },
   }),
 });
