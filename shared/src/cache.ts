@@ -52,7 +52,7 @@ export type RedisCacheOptions = {
   prefix: string;
   ttlSeconds: number;
   metrics?: Metrics;
-  /** How long one command may take before the read falls back to the database. */
+  /** How long Redis may stay silent while a read waits before it falls back to the database. */
   commandTimeoutMs?: number;
 };
 

@@ -165,6 +165,10 @@ const noteRoute = (request: Request, route: string) => {
 };
 
 export const metricsPlugin = (metrics: Metrics, { requestIds = false, accessLog = false }: RequestTrail = {}) => {
+  const failed = (error: unknown) => {
+    metrics.requestsInFlight--;
+    throw error;
+  };
   const finish = (request: Request, trail: Trail, response: Response) => {
     metrics.requestsInFlight--;
     if (trail.route === SCRAPE_ROUTE) return response;
@@ -197,13 +201,7 @@ export const metricsPlugin = (metrics: Metrics, { requestIds = false, accessLog 
       metrics.requestsInFlight++;
       const answer = (handle as unknown as (request: Request) => Response | Promise<Response>)(request);
       if (!(answer instanceof Promise)) return finish(request, trail, answer);
-      return answer.then(
-        (response) => finish(request, trail, response),
-        (error) => {
-          metrics.requestsInFlight--;
-          throw error;
-        },
-      );
+      return answer.then((response) => finish(request, trail, response), failed);
     },
   );
   // on the Response as it is made, so a handler's own Response (see jsonAnswer) carries it too

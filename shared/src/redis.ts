@@ -31,7 +31,10 @@ export function sharedRedisUrl(config: Pick<Config, "REDIS_URL" | "CACHE">): str
 
 export type RedisLinkOptions = {
   url: string;
-  /** How long one command may take before the caller falls back. */
+  /**
+   * How long Redis may stay silent while a command waits: then the connection is dropped (and made
+   * again in the background), its commands fail and their callers fall back.
+   */
   commandTimeoutMs?: number;
   /** What the service does instead while Redis is down, for the one warning per outage. */
   whileDown: string;
@@ -65,7 +68,9 @@ export class RedisLink {
     this.whenBack = options.whenBack;
     this.client = new Redis(options.url, {
       connectTimeout: CONNECT_TIMEOUT_MS,
-      commandTimeout: options.commandTimeoutMs ?? 250,
+      // One timer per connection, restarted when data arrives, rather than ioredis's commandTimeout,
+      // which starts and clears a timer for every command (~0.5 µs of a cached request).
+      socketTimeout: options.commandTimeoutMs ?? 250,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
