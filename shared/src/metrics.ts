@@ -212,10 +212,15 @@ export const metricsPlugin = (metrics: Metrics, { requestIds = false, accessLog 
   }
   return (
     plugin
-      .onTransform({ as: "global" }, ({ request, route }) => noteRoute(request, route))
+      // block bodies: Elysia reads a hook that returns a call as async and awaits it on every request
+      .onTransform({ as: "global" }, ({ request, route }) => {
+        noteRoute(request, route);
+      })
       // a body is parsed before the transform: one that fails to parse gets its route here (before the
       // app's own error hooks, which answer, since this one returns nothing)
-      .onError({ as: "global" }, ({ request, route }) => noteRoute(request, route))
+      .onError({ as: "global" }, ({ request, route }) => {
+        noteRoute(request, route);
+      })
       .get(
         "/metrics",
         async ({ set }) => {

@@ -128,7 +128,10 @@ export function servicePlugin({ name, config, db, metrics }: ServiceContext) {
     .use(metricsPlugin(metrics, { requestIds: true, accessLog: true }))
     .use(authGuard(config.JWT_SECRET))
     .error({ HttpError })
-    .onRequest(({ request }) => checkBodySize(request))
+    .onRequest(({ request }) => {
+      // a block, not `=> checkBodySize(…)`: Elysia reads a hook returning a call as async, and awaits it
+      checkBodySize(request);
+    })
     .onError({ as: "global" }, ({ code, error, request, set, body: requestBody }) => {
       const requestId = requestIdOf(request);
       let body: ErrorBody;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { activeFlags, Db, LATENCY_BUCKETS, Metrics, metricsPlugin, parseEnv } from "@lab/shared";
 import { type Sample, parseSamples as samples } from "@lab/shared/exposition";
 import { Elysia, t } from "elysia";
+import { isAsync } from "elysia/compose";
 import { courseApp } from "../../services/course/src/app";
 import { freshDatabase, type Harness, serviceHarness, tokenFor } from "../support";
 
@@ -128,6 +129,24 @@ describe("a handler's own Response", () => {
       1,
     );
     expect(matching(all, "http_request_duration_seconds_count", { route: "/any", method: "other" })).toHaveLength(1);
+  });
+});
+
+describe("the request path of a service", () => {
+  // Elysia reads a hook as async from its source (`async`, `await`, or `=> call(…)` / `return call(…)`)
+  // and then awaits it on every request: a microtask and a promise per hook, for nothing.
+  test("awaits no hook of the shared plugins: request, transform and fragment hooks run in line", () => {
+    const app = api.app;
+    app.compile();
+    const route = app.routes.find((found) => found.method === "GET" && found.path === "/courses/:id");
+    const handle = String((route as unknown as { compile: () => unknown }).compile());
+    expect(handle).toContain("e.transform[0](c)");
+    expect(handle).toContain("e.mapResponse[0](c)");
+    expect(handle).not.toMatch(/await e\.(transform|mapResponse|beforeHandle|afterHandle)/);
+    // request hooks run before routing, in a function Elysia makes async if any of them reads as async
+    const requestHooks = app.event.request ?? [];
+    expect(requestHooks.length).toBeGreaterThanOrEqual(2);
+    expect(requestHooks.filter((hook) => isAsync(hook))).toEqual([]);
   });
 });
 
