@@ -1,5 +1,13 @@
 import { Elysia } from "elysia";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type Metric,
+  type MetricValueWithName,
+  Registry,
+} from "prom-client";
 import type { Db } from "./db";
 import { type Level, log, logs } from "./log";
 
@@ -11,6 +19,59 @@ export const LATENCY_BUCKETS = [
 
 export const CACHE_RESULTS = ["hit", "miss", "error"] as const;
 export type CacheResult = (typeof CACHE_RESULTS)[number];
+
+type RequestSeries = { labels: { method: string; route: string; status: string }; counts: number[]; sum: number };
+
+/**
+ * http_request_duration_seconds: a histogram by method, route template and status, exported exactly
+ * as prom-client's Histogram exports one (buckets, +Inf, sum, count; summed across workers). Written
+ * here rather than taken from prom-client because its `observe` validates and hashes the labels and
+ * looks up the bucket by its bound as a property name on every call: profiled, 5 % of a cached
+ * request's CPU. Here an observation is one Map look-up by a string and a scan of the bounds.
+ */
+export class RequestDurations {
+  readonly name = "http_request_duration_seconds";
+  readonly help = "HTTP request duration by route template and status";
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private series = new Map<string, RequestSeries>();
+
+  constructor(private readonly bounds: readonly number[]) {}
+
+  observe(method: string, route: string, status: string, seconds: number) {
+    const key = `${method} ${status} ${route}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      // one count per bound and one for +Inf
+      series = { labels: { method, route, status }, counts: Array(this.bounds.length + 1).fill(0), sum: 0 };
+      this.series.set(key, series);
+    }
+    let bucket = 0;
+    while (bucket < this.bounds.length && seconds > (this.bounds[bucket] as number)) bucket++;
+    (series.counts[bucket] as number)++;
+    series.sum += seconds;
+  }
+
+  async get() {
+    const values: MetricValueWithName<string>[] = [];
+    for (const { labels, counts, sum } of this.series.values()) {
+      let cumulative = 0;
+      for (const [index, bound] of this.bounds.entries()) {
+        cumulative += counts[index] as number;
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
+      }
+      cumulative += counts[this.bounds.length] as number;
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: "+Inf" }, value: cumulative });
+      values.push({ metricName: `${this.name}_sum`, labels, value: sum });
+      values.push({ metricName: `${this.name}_count`, labels, value: cumulative });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset() {
+    this.series = new Map();
+  }
+}
 
 /**
  * The metrics of one process: HTTP, database pool and (when enabled) cache, plus prom-client's process
@@ -24,7 +85,7 @@ export type CacheResult = (typeof CACHE_RESULTS)[number];
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpDuration: Histogram<"method" | "route" | "status">;
+  readonly httpDuration: RequestDurations;
   /** Requests being served; a plain number per request, read into its gauge at scrape time. */
   requestsInFlight = 0;
   readonly dbQueryDuration: Histogram<"outcome">;
@@ -40,13 +101,8 @@ export class Metrics {
   ) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
-    this.httpDuration = new Histogram({
-      name: "http_request_duration_seconds",
-      help: "HTTP request duration by route template and status",
-      labelNames: ["method", "route", "status"],
-      buckets: LATENCY_BUCKETS,
-      registers: [this.registry],
-    });
+    this.httpDuration = new RequestDurations(LATENCY_BUCKETS);
+    this.registry.registerMetric(this.httpDuration as unknown as Metric);
     const inFlight = () => this.requestsInFlight;
     new Gauge({
       name: "http_requests_in_flight",
@@ -176,7 +232,7 @@ export const metricsPlugin = (metrics: Metrics, { requestIds = false, accessLog 
     const method = KNOWN_METHODS.has(request.method) ? request.method : "other";
     const route = trail.route || "unmatched";
     const status = String(response.status);
-    metrics.httpDuration.observe({ method, route, status }, seconds);
+    metrics.httpDuration.observe(method, route, status, seconds);
     if (!accessLog) return response;
     const level: Level = PROBE_ROUTES.has(route) ? "debug" : "info";
     if (logs(level)) {

@@ -9,10 +9,13 @@ import { log } from "./log";
  * of a cached request. Defined here from the five channels a TracingChannel is made of.
  */
 const tracingChannel = Object.getPrototypeOf(diagnostics.tracingChannel("lab:redis"));
+const TRACING_EVENTS = ["start", "end", "asyncStart", "asyncEnd", "error"] as const;
 if (!("hasSubscribers" in tracingChannel)) {
   Object.defineProperty(tracingChannel, "hasSubscribers", {
+    // read on every command: a loop over a constant rather than a new array and closure each time
     get(this: Record<string, diagnostics.Channel>) {
-      return ["start", "end", "asyncStart", "asyncEnd", "error"].some((name) => this[name]?.hasSubscribers);
+      for (const name of TRACING_EVENTS) if (this[name]?.hasSubscribers) return true;
+      return false;
     },
   });
 }
