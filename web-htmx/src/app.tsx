@@ -20,6 +20,8 @@ import { sessionUser } from "./session";
  */
 export const webFrame = (context: WebContext) =>
   new Elysia({ name: "web.frame" })
+    // first: its error hook, which only notes the route, runs before the one below that answers
+    .use(metricsPlugin(new Metrics("web", activeFlags(context.config))))
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
       if (isCrossSite(request)) {
@@ -47,7 +49,6 @@ export const webFrame = (context: WebContext) =>
       });
       return errorPage(context, request, user, 500, "Something went wrong on our side. Please try again.");
     })
-    .use(metricsPlugin(new Metrics("web", activeFlags(context.config))))
     .get("/healthz", () => ({ status: "ok", service: "web", pid: process.pid }))
     .get("/readyz", () => ({ status: "ready", service: "web" }))
     .use(assetsController(context.assets))

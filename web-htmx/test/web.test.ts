@@ -316,6 +316,21 @@ describe("accounts and the login cookie", () => {
   });
 });
 
+describe("metrics", () => {
+  test("a form whose body does not parse is counted under its route, not as unmatched", async () => {
+    const broken = await web.handle(
+      new Request(`${ORIGIN}/login`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "content-type": "application/json" },
+        body: "{",
+      }),
+    );
+    expect(broken.status).toBe(400);
+    const scrape = await call(web, "GET", "/metrics");
+    expect(scrape.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/login",status="400"/);
+  });
+});
+
 describe("CSRF", () => {
   test("a state-changing request from another site is refused, before it reaches any service", async () => {
     const { cookie } = await signUp("student");
