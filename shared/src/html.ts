@@ -61,6 +61,7 @@ export const htmlFragments = new Elysia({ name: "lab.html-fragments" }).macro({
       const status = statusCode(set.status);
       if (!wantsHtml(request) || status >= 300) return;
       const context = { query, params: params as Record<string, string>, request };
+      // through a variable: `return renderFragment(…)` would make Elysia read the hook as async
       const rendering = renderFragment(view, responseValue, context, status, headersOf(set));
       return rendering;
     },
