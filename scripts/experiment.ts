@@ -11,19 +11,23 @@ import { parseCommandLine } from "./lib/args";
 const names = experimentNames();
 const { values, positionals, fail } = parseCommandLine({
   name: "experiment",
-  usage: `usage: bun run experiment <${names.join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…]`,
+  usage: `usage: bun run experiment <${names.join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…] [--cpu-scale X | --unbudgeted]`,
   help: `Runs one experiment with Locust and writes experiments/<name>/results/<run-id>/.
   --profile     the load (default rate): rate, an offered req/s ladder; standard, 100 users for 5 minutes; capacity, users in steps; smoke, a quick check
   --seed-size   full (the roadmap's data) or small (the demo's); each profile has its own default
   --data-dir    where the experiments' PostgreSQL keeps its data (default .data/experiments/postgres)
   --step-users  users added per step of the capacity profile (default 100)
-  --rates       the rate profile's offered req/s, rising (e.g. 10,25,50)`,
+  --rates       the rate profile's offered req/s, rising (e.g. 10,25,50)
+  --cpu-scale   the factor on deploy/cpu-budgets.yaml's limits (default: this machine's cores ÷ the table's reference cores)
+  --unbudgeted  run every component without a CPU budget (the lab before budgets)`,
   options: {
     profile: { type: "string", default: "rate" },
     "step-users": { type: "string" },
     rates: { type: "string" },
     "seed-size": { type: "string" },
     "data-dir": { type: "string" },
+    "cpu-scale": { type: "string" },
+    unbudgeted: { type: "boolean" },
   },
   positionals: { min: 1, max: 1 },
 });
@@ -51,6 +55,10 @@ if (
   fail("--rates takes rising numbers > 0 separated by commas (e.g. 10,25,50) and goes with --profile rate");
 }
 
+const cpuScale = values["cpu-scale"] === undefined ? undefined : Number(values["cpu-scale"]);
+if (cpuScale !== undefined && !(cpuScale > 0)) fail("--cpu-scale takes a number > 0 (e.g. 0.25)");
+if (cpuScale !== undefined && values.unbudgeted) fail("--cpu-scale and --unbudgeted exclude each other");
+
 try {
   const { summary } = await runExperiment({
     experiment: name,
@@ -63,6 +71,7 @@ try {
           : undefined,
     seedSize: seedSize as SeedSize | undefined,
     dataDir: values["data-dir"],
+    budgets: values.unbudgeted ? false : cpuScale === undefined ? true : { scale: cpuScale },
     say: (line) => console.log(`[experiment] ${line}`),
   });
   const { totals, capacity } = summary;

@@ -7,7 +7,7 @@ import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./
 import { writeLabReport } from "./experiments/lab-report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
 import { DataMismatchError } from "./experiments/rate-report";
-import { finishedRuns } from "./experiments/report";
+import { finishedRuns, isBudgeted } from "./experiments/report";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 import { parseCommandLine, wholeNumber } from "./lib/args";
@@ -15,14 +15,16 @@ import { parseCommandLine, wholeNumber } from "./lib/args";
 const names = experimentNames();
 const line = parseCommandLine({
   name: "lab",
-  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR]`,
+  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR] [--unbudgeted]`,
   help: `Runs every experiment in order with each profile, then writes experiments/REPORT.md.
   --profile      profiles to run, comma-separated (default rate)
   --repeat N     each experiment ends with N runs of each profile (1–20); runs already in results/ count, so a stopped lab resumes
   --only         just these experiments, comma-separated
   --report-only  rewrite the report from the runs already there
   --seed-size    full or small, instead of each profile's own
-  --data-dir     where the experiments' PostgreSQL keeps its data`,
+  --data-dir     where the experiments' PostgreSQL keeps its data
+  --unbudgeted   run without CPU budgets (by default every component runs under deploy/cpu-budgets.yaml's);
+                 only runs made the same way count towards --repeat`,
   options: {
     profile: { type: "string", default: "rate" },
     repeat: { type: "string", default: "1" },
@@ -30,6 +32,7 @@ const line = parseCommandLine({
     "report-only": { type: "boolean", default: false },
     "seed-size": { type: "string" },
     "data-dir": { type: "string" },
+    unbudgeted: { type: "boolean", default: false },
   },
 });
 const { values, fail } = line;
@@ -58,7 +61,9 @@ if (!values["report-only"]) {
   for (let round = 1; round <= repeat; round++) {
     for (const name of only) {
       for (const profile of profiles as ProfileName[]) {
-        const done = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile)).length;
+        const done = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile)).filter(
+          (dir) => isBudgeted(dir) === !values.unbudgeted,
+        ).length;
         if (done >= round) {
           say(`${name} ${profile}: run ${round} of ${repeat} already there (${done} in results/)`);
           continue;
@@ -69,6 +74,7 @@ if (!values["report-only"]) {
             profile,
             seedSize,
             dataDir: values["data-dir"],
+            budgets: !values.unbudgeted,
             say: (line) => say(`${name}: ${line}`),
           });
           const knee = summary.rate ? `, knee ${summary.rate.knee_rps ?? "none"} req/s` : "";

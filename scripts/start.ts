@@ -1,4 +1,6 @@
 import { SERVICE_NAMES } from "@lab/shared";
+import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable } from "./experiments/budgets";
+import { childrenNamed } from "./experiments/cpu";
 import { experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { parseCommandLine } from "./lib/args";
 import { PgBouncerMissingError } from "./lib/pgbouncer";
@@ -10,13 +12,14 @@ import { showDemoAccounts } from "./seed/accounts";
 const started = performance.now();
 const { values, fail } = parseCommandLine({
   name: "start",
-  usage: "usage: bun run start [--experiment NAME] [--prometheus]",
+  usage: "usage: bun run start [--experiment NAME] [--prometheus] [--budgets]",
   help: `Starts the platform: PostgreSQL (embedded, data in .data/), every service and the web app. Ctrl-C stops everything.
   --experiment NAME  run with that experiment's flags (experiments/NAME/flags.env): ${experimentNames().join(", ")}
                      PgBouncer (DB_VIA_PGBOUNCER=1) and Redis (CACHE=redis, unless REDIS_URL is set) start with it
   --prometheus       also run Prometheus and exporters for PostgreSQL, PgBouncer, Redis (the Lab page reads it)
+  --budgets          each component under its CPU budget, as the lab's runs have them (deploy/cpu-budgets.yaml; needs root)
 Ports and every setting come from the environment: docs/configuration.md.`,
-  options: { experiment: { type: "string" }, prometheus: { type: "boolean" } },
+  options: { experiment: { type: "string" }, prometheus: { type: "boolean" }, budgets: { type: "boolean" } },
 });
 const say = (line: string) => console.log(`[lab] ${line}`);
 /** `bun run start --prometheus` also runs Prometheus on the stack, and the Lab page reads it. */
@@ -33,6 +36,7 @@ const experiment = values.experiment
 // signalled; so its signal listeners are replaced by this one, from the first line, start-up included.
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
 let prometheus: Awaited<ReturnType<typeof startLabPrometheus>> | undefined;
+let cgroups: CpuCgroups | undefined;
 let stopRequested = false;
 let stopping = false;
 /** Stops everything once; a signal during start-up is acted on as soon as the stack is up. */
@@ -42,6 +46,7 @@ const shutdown = async () => {
   stopping = true;
   say("stopping…");
   await Promise.all([stack.stop(), prometheus?.stop()]);
+  await cgroups?.remove();
   say("stopped");
   process.exit(0);
 };
@@ -68,6 +73,16 @@ try {
   process.exit(1);
 }
 if (stopRequested) await shutdown();
+if (values.budgets) {
+  const budgeted = budgetStack(`start-${process.pid}`, budgetsFor(readBudgetTable()), {
+    processes: stack.processes,
+    postgres: childrenNamed(process.pid, "postgres"),
+    pgbouncer: childrenNamed(process.pid, "pgbouncer"),
+    redis: stack.redis ? [stack.redis.pid] : [],
+  });
+  cgroups = budgeted.cgroups;
+  say(budgeted.said);
+}
 
 say(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 for (const name of SERVICE_NAMES) {

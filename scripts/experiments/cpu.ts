@@ -45,6 +45,12 @@ export function listProcesses(): ProcStat[] {
   return stats;
 }
 
+/** Direct children of `parent` running `program` (the embedded PostgreSQL and PgBouncer are the launcher's). */
+export const childrenNamed = (parent: number, program: string) =>
+  listProcesses()
+    .filter((stat) => stat.ppid === parent && stat.name === program)
+    .map((stat) => stat.pid);
+
 /** The pids of `roots` and all their descendants (service workers, PostgreSQL backends). */
 export function descendants(roots: readonly number[], processes: readonly ProcStat[]): Set<number> {
   const children = new Map<number, number[]>();

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
@@ -12,7 +13,7 @@ import {
 } from "./charts";
 import { csvFiles, readHistory } from "./locust-csv";
 import { latencyThroughputChart, rateRunMarkdown } from "./rate-report";
-import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "./summary";
+import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type RunRecord, type Summary } from "./summary";
 
 export const SUMMARY_FILE = "summary.json";
 export const REPORT_FILE = "report.md";
@@ -26,6 +27,16 @@ export async function finishedRuns(experimentDir: string, profile: string): Prom
     .sort();
   const done = await Promise.all(names.map((name) => Bun.file(join(resultsDir, name, SUMMARY_FILE)).exists()));
   return names.filter((_, index) => done[index]).map((name) => join(resultsDir, name));
+}
+
+/** Whether a finished run ran under CPU budgets (run.json's `budgets`; runs from before budgets did not). */
+export function isBudgeted(runDir: string): boolean {
+  try {
+    const run = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
+    return run.budgets !== undefined && run.budgets.mode !== "unbudgeted";
+  } catch {
+    return false;
+  }
 }
 const CHARTS_DIR = "charts";
 

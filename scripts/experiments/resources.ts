@@ -1,5 +1,6 @@
 import { parseSamples, type Sample } from "@lab/shared/exposition";
 import { LATENCY_BUCKETS } from "@lab/shared/metrics";
+import type { SaturationPoint } from "./budgets";
 
 /**
  * The USE side of a rate run: every second, the CPU ticks of each process group and each service's
@@ -18,6 +19,10 @@ export type ServicePoint = {
   eventloop_lag_p99_s: number;
   cache_hit_total: number;
   cache_miss_total: number;
+  /** Queries run, and those that first queued for a connection with the seconds they queued (counters). */
+  db_queries_total?: number;
+  pool_waits_total?: number;
+  pool_wait_seconds_total?: number;
   /** What the Lab page plots from a run (web-htmx/src/lab/run.ts): responses by class, latency histogram. */
   responses_4xx_total?: number;
   responses_5xx_total?: number;
@@ -37,6 +42,8 @@ export type Timeline = {
   metrics: { at: number; services: Record<string, ServicePoint> }[];
   /** The services' latency histogram bounds in seconds (their LATENCY_BUCKETS), for `latency_buckets`. */
   latency_bounds?: number[];
+  /** Throttling per budgeted component, CPU pressure and Bun's main threads, once a second (runs since budgets). */
+  saturation?: SaturationPoint[];
 };
 
 const sum = (
@@ -59,6 +66,9 @@ export function servicePoint(text: string): ServicePoint {
     eventloop_lag_p99_s: sum(samples, "nodejs_eventloop_lag_p99_seconds"),
     cache_hit_total: sum(samples, "cache_requests_total", (labels) => labels.result === "hit"),
     cache_miss_total: sum(samples, "cache_requests_total", (labels) => labels.result === "miss"),
+    db_queries_total: sum(samples, "db_query_duration_seconds_count"),
+    pool_waits_total: sum(samples, "db_pool_waits_total"),
+    pool_wait_seconds_total: sum(samples, "db_pool_wait_seconds_total"),
     responses_4xx_total: responses("4"),
     responses_5xx_total: responses("5"),
     latency_buckets: LATENCY_BUCKETS.map((bound) =>
@@ -141,6 +151,10 @@ export type ServiceWindow = {
   eventloop_lag_p99_max_ms: number;
   cache_hits: number;
   cache_misses: number;
+  /** Share of the window's queries that queued for a connection (null: a run from before the counters). */
+  pool_wait_share: number | null;
+  /** Requests queued for a connection on average over the window (their queued seconds ÷ the window). */
+  pool_waiting_mean: number | null;
 };
 
 /** One resource's use over a window, against what it can give. */
@@ -150,8 +164,18 @@ export type ResourceUse = {
   capacity: number;
   utilisation: number;
   unit: string;
-  /** For a pool: the most requests seen waiting for a connection (saturation, in USE's terms). */
+  /**
+   * How much it ran out, 0–1, from the counter that says so: a budgeted CPU's share of periods
+   * throttled, a pool's share of queries that queued, the machine's CPU pressure (PSI "some");
+   * utilisation where no such counter exists (unbudgeted groups, runs from before the counters).
+   */
+  saturation: number;
+  /** What `saturation` was read from. */
+  signal: "throttled periods" | "queued queries" | "pressure" | "waiting seen" | "utilisation";
+  /** For a pool: the most requests seen waiting for a connection in a one-second sample. */
   waiting?: number;
+  /** For a budgeted CPU: seconds throttled per second of the window. */
+  throttled_s_per_s?: number;
 };
 
 export type WindowUse = {
@@ -160,7 +184,11 @@ export type WindowUse = {
   cpu_cores: Record<string, number>;
   machine_cores: number;
   services: Record<string, ServiceWindow>;
-  /** Every resource by utilisation, highest first. */
+  /** The busiest Bun process's event-loop use per component: its main thread's CPU share (null before the counters). */
+  event_loop: Record<string, number>;
+  /** Share of the window some task waited for a CPU on this machine (PSI), null where unknown. */
+  cpu_pressure: number | null;
+  /** Every resource by saturation, most saturated first. */
   ranked: ResourceUse[];
 };
 
@@ -186,6 +214,16 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
         .map((sample) => ({ at: sample.at, value: sample.services[name]![field] }));
     const gauges = inside.map((sample) => sample.services[name]).filter((point) => point !== undefined);
     const delta = (field: CounterField) => Math.max(0, Math.round(deltaOver(series(field), from, to) ?? 0));
+    // Counters that came later: null over a window of a run whose samples lack them.
+    const exact = (field: "db_queries_total" | "pool_waits_total" | "pool_wait_seconds_total") => {
+      const points = timeline.metrics
+        .filter((sample) => sample.services[name])
+        .map((sample) => ({ at: sample.at, value: sample.services[name]![field] ?? Number.NaN }));
+      return points.every((point) => Number.isFinite(point.value)) ? deltaOver(points, from, to) : null;
+    };
+    const queries = exact("db_queries_total");
+    const waits = exact("pool_waits_total");
+    const waitSeconds = exact("pool_wait_seconds_total");
     services[name] = {
       pool_size: Math.max(0, ...gauges.map((point) => point.pool_size)),
       pool_in_use_mean: round(gauges.reduce((total, point) => total + point.pool_in_use, 0) / (gauges.length || 1), 2),
@@ -195,34 +233,88 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
       eventloop_lag_p99_max_ms: round(Math.max(0, ...gauges.map((point) => point.eventloop_lag_p99_s)) * 1000, 1),
       cache_hits: delta("cache_hit_total"),
       cache_misses: delta("cache_miss_total"),
+      pool_wait_share:
+        queries === null || waits === null ? null : queries > 0 ? round(Math.min(1, waits / queries)) : 0,
+      pool_waiting_mean: waitSeconds === null ? null : round(waitSeconds / seconds, 2),
     };
   }
+  const saturation = timeline.saturation ?? [];
+  const throttlingOver = (group: string, field: "periods" | "throttled" | "throttled_s") =>
+    deltaOver(
+      saturation
+        .filter((point) => point.throttling[group])
+        .map((point) => ({ at: point.at, value: point.throttling[group]![field] })),
+      from,
+      to,
+    );
+  const psi = deltaOver(
+    saturation
+      .filter((point) => point.psi_some_us !== null)
+      .map((point) => ({ at: point.at, value: point.psi_some_us! })),
+    from,
+    to,
+  );
+  const cpu_pressure = psi === null ? null : round(Math.min(1, psi / 1e6 / seconds));
+  const event_loop: Record<string, number> = {};
+  for (const component of new Set(saturation.flatMap((point) => Object.keys(point.main_thread_ticks)))) {
+    const processes = Math.max(0, ...saturation.map((point) => point.main_thread_ticks[component]?.length ?? 0));
+    const shares = Array.from({ length: processes }, (_, index) => {
+      const ticks = deltaOver(
+        saturation
+          .filter((point) => point.main_thread_ticks[component]?.[index] !== undefined)
+          .map((point) => ({ at: point.at, value: point.main_thread_ticks[component]![index]! })),
+        from,
+        to,
+      );
+      return ticks === null ? 0 : ticks / timeline.clock_ticks / seconds;
+    });
+    event_loop[component] = round(Math.max(0, ...shares));
+  }
+  const machineUtilisation = round(machine_cores / timeline.cores);
   const ranked: ResourceUse[] = [
     {
       resource: "machine CPU",
       used: machine_cores,
       capacity: timeline.cores,
-      utilisation: round(machine_cores / timeline.cores),
+      utilisation: machineUtilisation,
       unit: "cores",
+      saturation: cpu_pressure ?? machineUtilisation,
+      signal: cpu_pressure === null ? "utilisation" : "pressure",
     },
-    ...Object.entries(cpu_cores).map(([group, cores]) => {
+    ...Object.entries(cpu_cores).map(([group, cores]): ResourceUse => {
       const capacity = timeline.group_capacity[group] ?? 1;
-      return { resource: `${group} CPU`, used: cores, capacity, utilisation: round(cores / capacity), unit: "cores" };
+      const utilisation = round(cores / capacity);
+      const periods = throttlingOver(group, "periods");
+      const throttled = throttlingOver(group, "throttled");
+      const throttledSeconds = throttlingOver(group, "throttled_s");
+      const use = { resource: `${group} CPU`, used: cores, capacity, utilisation, unit: "cores" };
+      if (periods === null || throttled === null) return { ...use, saturation: utilisation, signal: "utilisation" };
+      return {
+        ...use,
+        saturation: periods > 0 ? round(Math.min(1, throttled / periods)) : 0,
+        signal: "throttled periods",
+        throttled_s_per_s: round((throttledSeconds ?? 0) / seconds),
+      };
     }),
     ...Object.entries(services)
       .filter(([, window]) => window.pool_size > 0)
-      .map(([name, window]) => ({
-        resource: `${name} pool`,
-        used: window.pool_in_use_mean,
-        capacity: window.pool_size,
-        // A request waiting for a connection means the pool is full, whatever the mean says.
-        utilisation: window.pool_waiting_max > 0 ? 1 : round(window.pool_in_use_mean / window.pool_size),
-        unit: "connections in use",
-        waiting: window.pool_waiting_max,
-      })),
+      .map(([name, window]): ResourceUse => {
+        const use = {
+          resource: `${name} pool`,
+          used: window.pool_in_use_mean,
+          capacity: window.pool_size,
+          utilisation: round(window.pool_in_use_mean / window.pool_size),
+          unit: "connections in use",
+          waiting: window.pool_waiting_max,
+        };
+        if (window.pool_wait_share !== null)
+          return { ...use, saturation: window.pool_wait_share, signal: "queued queries" };
+        // Runs from before the wait counters: a request seen waiting means the pool was full.
+        return { ...use, saturation: window.pool_waiting_max > 0 ? 1 : use.utilisation, signal: "waiting seen" };
+      }),
   ];
-  ranked.sort((a, b) => b.utilisation - a.utilisation);
-  return { from, to, cpu_cores, machine_cores, services, ranked };
+  ranked.sort((a, b) => b.saturation - a.saturation || b.utilisation - a.utilisation);
+  return { from, to, cpu_cores, machine_cores, services, event_loop, cpu_pressure, ranked };
 }
 
 /** The busiest resource other than the machine as a whole (which is its sum), e.g. "postgres CPU 1.12/2 cores". */
@@ -233,5 +325,14 @@ export function busiest(use: WindowUse): ResourceUse | undefined {
 export const describeUse = (resource: ResourceUse | undefined) => {
   if (!resource) return "–";
   const waiting = resource.waiting ? `, up to ${resource.waiting} waiting` : "";
-  return `${resource.resource} ${resource.used}/${resource.capacity} ${resource.unit}${waiting}`;
+  const percent = (share: number) => `${Math.round(share * 100)} %`;
+  const saturation =
+    resource.signal === "throttled periods"
+      ? `, throttled in ${percent(resource.saturation)} of its periods`
+      : resource.signal === "queued queries"
+        ? `, ${percent(resource.saturation)} of queries queued`
+        : resource.signal === "pressure"
+          ? `, CPU pressure ${percent(resource.saturation)}`
+          : "";
+  return `${resource.resource} ${resource.used}/${resource.capacity} ${resource.unit}${saturation}${waiting}`;
 };

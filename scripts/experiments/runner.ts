@@ -10,7 +10,16 @@ import { ROOT, type Stack, type StackOptions, startStack } from "../lib/stack";
 import { LAB_PASSWORD } from "../seed/accounts";
 import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
 import { SEARCH_TERMS } from "../seed/vocabulary";
-import { CLOCK_TICKS, CpuSampler, listProcesses } from "./cpu";
+import {
+  budgetStack,
+  budgetsFor,
+  type CpuCgroups,
+  type Placement,
+  readBudgetTable,
+  SaturationSampler,
+} from "./budgets";
+import { calibrate } from "./calibration";
+import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
 import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
@@ -49,6 +58,8 @@ export type RunOptions = {
   resultsDir?: string;
   /** Ports of the stack; free ones are picked for anything not given. */
   ports?: StackOptions["ports"];
+  /** CPU budgets (deploy/cpu-budgets.yaml): on by default; false runs unbudgeted, a number replaces the machine's scale. */
+  budgets?: boolean | { scale: number };
   say?: (line: string) => void;
 };
 
@@ -88,8 +99,19 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const dataDir = options.dataDir ?? EXPERIMENT_DATA_DIR;
   say(`${experiment.name}, ${options.profile} profile: results in ${dir}`);
 
+  // Before anything starts, on a quiet machine: what a fixed piece of work costs here today.
+  const calibration = calibrate();
+  say(
+    `calibration: a password hash ${calibration.password_hash_cpu_ms} ms of CPU, the JSON loop ${calibration.json_cpu_ms} ms`,
+  );
+  const budgets =
+    options.budgets === false
+      ? undefined
+      : budgetsFor(readBudgetTable(), typeof options.budgets === "object" ? options.budgets.scale : undefined);
+
   let redis: RedisServer | undefined;
   let stack: Stack | undefined;
+  let cgroups: CpuCgroups | undefined;
   try {
     // Production settings, as the roadmap's baseline ran its prod stack; the secret lives as long as the run.
     const env: Record<string, string> = {
@@ -135,14 +157,26 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       );
     }
 
+    // The budgets start with the load: warm-up and sign-in (argon2 at a quarter core) are not measured.
+    const groups = processGroups(stack, redis);
+    const budgeted = budgetStack(id, budgets, {
+      processes: stack.processes,
+      postgres: groups.postgres ?? [],
+      pgbouncer: groups.pgbouncer ?? [],
+      redis: groups.redis ?? [],
+    });
+    say(budgeted.said);
+    cgroups = budgeted.cgroups;
+    const placement = budgeted.placement;
     const locust = await runLocust({
       dir,
       stack,
       load,
       inputFile,
       say,
-      groups: processGroups(stack, redis),
-      capacity: groupCapacity(stack, experiment.flags, redis),
+      groups,
+      capacity: { ...groupCapacity(stack, experiment.flags, redis), ...budgetCapacity(placement) },
+      saturation: new SaturationSampler(cgroups, cgroups ? placement : bunPlacement(stack)),
     });
     await saveMetrics(stack, join(dir, "metrics"));
     await Bun.write(
@@ -170,12 +204,16 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       data,
       logins,
       cpu: locust.cpu,
+      budgets: budgeted.record,
+      calibration,
       machine: await describeMachine(stack.databaseUrls.identity),
     };
     await Bun.write(join(dir, "run.json"), `${JSON.stringify(record, null, 2)}\n`);
   } finally {
     await stack?.stop();
     await redis?.stop();
+    const left = (await cgroups?.remove()) ?? [];
+    if (left.length) say(`cgroups still holding processes, left in ${cgroups?.dir}: ${left.join(", ")}`);
   }
   const summary = await writeRunReport(dir);
   say(`report: ${join(dir, "report.md")}`);
@@ -313,11 +351,6 @@ function processGroups(stack: Stack, redis: RedisServer | undefined): Record<str
   return groups;
 }
 
-const childrenNamed = (parent: number, program: string) =>
-  listProcesses()
-    .filter((stat) => stat.ppid === parent && stat.name === program)
-    .map((stat) => stat.pid);
-
 async function runLocust(input: {
   dir: string;
   stack: Stack;
@@ -325,6 +358,7 @@ async function runLocust(input: {
   inputFile: string;
   groups: Record<string, number[]>;
   capacity: Record<string, number>;
+  saturation: SaturationSampler;
   say: (line: string) => void;
 }) {
   const { dir, stack, load } = input;
@@ -365,6 +399,7 @@ async function runLocust(input: {
   const groups = { locust: [child.pid], ...input.groups };
   const sampler = new CpuSampler(groups);
   sampler.start();
+  input.saturation.start();
   // Every service's pools, 503s, event loop, cache and latency per second: the rate report's USE
   // tables and the Lab page's replay of the run (bun run screenshot).
   const metrics = new MetricsSampler(Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.urls[name]])));
@@ -383,6 +418,7 @@ async function runLocust(input: {
   const finishedAt = new Date();
   clearTimeout(stopper);
   const cpu = sampler.stop();
+  const saturation = input.saturation.stop();
   progress.stop();
   await rm(progressFile, { force: true });
   const timeline: Timeline = {
@@ -392,6 +428,7 @@ async function runLocust(input: {
     cpu: sampler.timeline(),
     metrics: await metrics.stop(),
     latency_bounds: LATENCY_BUCKETS,
+    saturation,
   };
   await Bun.write(files.timeline, JSON.stringify(timeline));
   const stats = csvFiles(dir).stats;
@@ -411,4 +448,19 @@ async function saveMetrics(stack: Stack, dir: string) {
     const response = await fetch(`${stack.urls[name]}/metrics`, { signal: AbortSignal.timeout(5000) });
     await Bun.write(join(dir, `${name}.prom`), await response.text());
   }
+}
+
+/** Budgeted components are judged against their budget, not a nominal core. */
+const budgetCapacity = (placement: Placement) =>
+  Object.fromEntries(Object.entries(placement).map(([name, { cores }]) => [name, cores]));
+
+/** Unbudgeted, the event-loop use of each Bun process is still read: its service and its workers. */
+function bunPlacement(stack: Stack): Placement {
+  const all = listProcesses();
+  const result: Placement = {};
+  for (const { name, pid } of stack.processes) {
+    const workers = all.filter((stat) => stat.ppid === pid).map((stat) => stat.pid);
+    result[name] = { groups: [], cores: 0, bun_pids: workers.length ? workers : [pid] };
+  }
+  return result;
 }

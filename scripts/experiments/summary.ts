@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import type { BudgetRecord } from "./budgets";
+import type { Calibration } from "./calibration";
 import type { CpuReport } from "./cpu";
 import type { Flags } from "./flags";
 import {
@@ -50,6 +52,9 @@ export type RunRecord = {
   data?: SeedStart;
   logins?: LoginMeasure;
   cpu: CpuReport;
+  /** Absent in runs made before budgets existed. */
+  budgets?: BudgetRecord;
+  calibration?: Calibration;
   machine: Machine;
 };
 

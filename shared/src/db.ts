@@ -29,6 +29,9 @@ export class Db {
   private busy = 0;
   /** Requests refused because no connection came free in time. */
   exhaustedTotal = 0;
+  /** Requests that had to queue for a connection, and the seconds they queued in all (granted or refused). */
+  waitsTotal = 0;
+  waitSecondsTotal = 0;
   /** Called after each query with its duration in seconds and whether it succeeded. */
   onQuery?: (seconds: number, ok: boolean) => void;
 
@@ -102,11 +105,20 @@ export class Db {
       this.busy++;
       return Promise.resolve();
     }
+    this.waitsTotal++;
+    const queued = performance.now();
+    const waited = () => {
+      this.waitSecondsTotal += (performance.now() - queued) / 1000;
+    };
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        grant: resolve,
+        grant: () => {
+          waited();
+          resolve();
+        },
         timer: setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waited();
           this.exhaustedTotal++;
           reject(
             serviceUnavailable(

@@ -175,6 +175,25 @@ export class Metrics {
         this.inc(db.exhaustedTotal);
       },
     });
+    // Counters, not the sampled gauge above: a wait between two scrapes still counts (the lab's saturation signal).
+    new Counter({
+      name: "db_pool_waits_total",
+      help: "Requests that queued for a free connection (granted one later, or answered 503)",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(db.waitsTotal);
+      },
+    });
+    new Counter({
+      name: "db_pool_wait_seconds_total",
+      help: "Seconds requests spent queued for a free connection, all added up",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(db.waitSecondsTotal);
+      },
+    });
   }
 }
 

