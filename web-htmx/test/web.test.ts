@@ -285,10 +285,17 @@ describe("accounts and the login cookie", () => {
       ["/my-courses", "/my-courses"],
       ["//evil.example/x", "/"],
       ["https://evil.example/", "/"],
+      // a URL parser drops the tab and reads \ as /: both are //evil.example/
+      ["/\t/evil.example", "/"],
+      ["/\t\\evil.example/", "/"],
+      ["/a\r\nSet-Cookie: x=1", "/"],
     ]) {
       const answer = await call(web, "POST", "/login", { form: { email, password: PASSWORD, next: next as string } });
+      expect(answer.status, JSON.stringify(next)).toBe(303);
       expect(answer.headers.get("location")).toBe(location as string);
     }
+    const form = await call(web, "GET", `/login?next=${encodeURIComponent("/\t/evil.example")}`);
+    expect(form.text).toContain('name="next" value="/"');
   });
 
   test("signed-in pages send a visitor to the login page, and HTMX gets an HX-Redirect", async () => {
