@@ -390,6 +390,53 @@ describe("/api proxy", () => {
     expect(list.text).toContain("Gardening for coders");
   });
 
+  test("the service's path is the route's own rest, however the service's name is spelled", async () => {
+    const me = await call(web, "GET", "/api/%69dentity/me");
+    expect(me.status).toBe(401);
+    expect(JSON.parse(me.text).error).toBe("unauthorized");
+    const list = await call(web, "GET", "/api/%63ourse/courses?q=garden&limit=1");
+    expect(list.status).toBe(200);
+  });
+
+  test("only the API passes: metrics, OpenAPI and health checks stay inside the platform", async () => {
+    const outside = [
+      "/api/course/metrics",
+      "/api/identity/swagger",
+      "/api/identity/swagger/json",
+      "/api/course/swagger/ui/swagger-ui.css",
+      "/api/payment/healthz",
+      "/api/enrollment/readyz",
+      "/api/course/courses/../metrics",
+      "/api/course/courses/%2e%2e/metrics",
+      "/api/course/%6detrics",
+      "/api/course/",
+    ];
+    for (const path of outside) {
+      received.length = 0;
+      const answer = await call(web, "GET", path);
+      expect(answer.status, path).toBe(404);
+      expect(JSON.parse(answer.text).error, path).toBe("not_found");
+      expect(received, path).toEqual([]);
+    }
+  });
+
+  test("every route of each service's OpenAPI document but the ops ones reaches the service", async () => {
+    for (const service of SERVICE_NAMES) {
+      const document = (await (await fetch(`${platform.urls[service]}/swagger/json`)).json()) as {
+        paths: Record<string, Record<string, { tags?: string[] }>>;
+      };
+      for (const [template, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          if (operation.tags?.includes("ops")) continue;
+          const path = template.replaceAll(/\{\w+\}/g, "1");
+          received.length = 0;
+          await call(web, method.toUpperCase(), `/api/${service}${path}`, { headers: { origin: ORIGIN } });
+          expect(received, `${method} ${template}`).toEqual([`${service} ${method.toUpperCase()} ${path}`]);
+        }
+      }
+    }
+  });
+
   test("an unknown service is a 404 and a service that is down a readable 503", async () => {
     expect((await call(web, "GET", "/api/nothing/x")).status).toBe(404);
     const down = webWith({ course: `http://127.0.0.1:${freePort()}` });
