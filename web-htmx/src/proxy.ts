@@ -56,7 +56,10 @@ export const proxyController = ({ config, services }: WebContext) =>
       // as the service's URL will resolve it, so the segment checked is the one the service routes on
       const pathname = new URL(`/${params["*"]}`, "http://service").pathname;
       if (!API_ROOTS[service].includes(pathname.split("/")[1] as string)) {
-        return errorAnswer(request, 404, { error: "not_found", message: `The ${service} service has no API at ${pathname}` });
+        return errorAnswer(request, 404, {
+          error: "not_found",
+          message: `The ${service} service has no API at ${pathname}`,
+        });
       }
       const url = new URL(request.url);
       const headers = new Headers();

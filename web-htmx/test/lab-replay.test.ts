@@ -32,7 +32,13 @@ const writeTimeline = (rps: number) =>
       metrics: Array.from({ length: 30 }, (_, second) => ({
         at: STARTED / 1000 + second,
         services: {
-          course: { pool_size: 5, pool_in_use: 1, pool_waiting: 0, responses_total: rps * second, responses_503_total: 0 },
+          course: {
+            pool_size: 5,
+            pool_in_use: 1,
+            pool_waiting: 0,
+            responses_total: rps * second,
+            responses_503_total: 0,
+          },
         },
       })),
     }),
@@ -44,7 +50,11 @@ beforeAll(async () => {
   await mkdir(runDir, { recursive: true });
   await Bun.write(
     join(runDir, "run.json"),
-    JSON.stringify({ started_at: new Date(STARTED).toISOString(), finished_at: new Date(FINISHED).toISOString(), flags: {} }),
+    JSON.stringify({
+      started_at: new Date(STARTED).toISOString(),
+      finished_at: new Date(FINISHED).toISOString(),
+      flags: {},
+    }),
   );
   await writeTimeline(50);
   const config = parseEnv({ EXPERIMENTS_DIR: scratch }, 3000);

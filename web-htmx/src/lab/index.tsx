@@ -8,7 +8,7 @@ import { html } from "../http";
 import { pages } from "../pages";
 import { renderCharts } from "./charts";
 import type { LabSnapshot } from "./model";
-import { RunNotFoundError, ReplayCache, rangeBound, runSnapshot } from "./run";
+import { ReplayCache, RunNotFoundError, rangeBound, runSnapshot } from "./run";
 import { LabNumbers, MetricsSource, PrometheusSource } from "./service";
 import { LabLive, LabPage, LabRangePage } from "./views";
 
