@@ -179,6 +179,53 @@ describe("seeded credentials", () => {
   });
 });
 
+describe("with NODE_ENV=production", () => {
+  /** Runs `body` with NODE_ENV=production, as a deployed platform's environment has it. */
+  async function inProduction<T>(body: () => Promise<T>): Promise<T> {
+    const before = process.env.NODE_ENV;
+    process.env.NODE_ENV = "production";
+    try {
+      return await body();
+    } finally {
+      process.env.NODE_ENV = before;
+    }
+  }
+  /** Rows in identity's users table; 0 when the migrations never ran. */
+  async function usersIn(url: string) {
+    const [table] = await query<{ exists: boolean }>(url, "SELECT to_regclass('users') IS NOT NULL AS exists");
+    if (!table?.exists) return 0;
+    return (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM users"))[0]?.n;
+  }
+
+  test("seedDatabases refuses to write accounts with the public password, before touching a database", async () => {
+    const urls = await freshDatabases();
+    const refusal = inProduction(() => seed(urls, 7));
+    await expect(refusal).rejects.toBeInstanceOf(SeedError);
+    await expect(refusal).rejects.toThrow(/NODE_ENV=production.*admin@lab\.test.*admin:create.*--known-passwords/);
+    expect(await usersIn(urls.identity)).toBe(0);
+  });
+
+  test("knownPasswords, a lab's own stack (the experiment runner's), seeds all the same", async () => {
+    const urls = await freshDatabases();
+    await inProduction(() => seedDatabases({ urls, sizes: SIZES, seed: 7, knownPasswords: true }));
+    expect(await usersIn(urls.identity)).toBe(SIZES.users + DEMO_ACCOUNTS.length);
+  });
+
+  test("bun run seed refuses it in one line, and --known-passwords seeds with a warning", async () => {
+    const urls = await freshDatabases();
+    const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: "production" };
+    for (const name of SERVICE_NAMES) env[databaseUrlVar(name)] = urls[name];
+    const refused = await runCommand(["bun", "seed.ts", ...sizeFlags], { cwd: ROOT, env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^seed: NODE_ENV=production: .*admin:create.*--known-passwords/m);
+    expect(await usersIn(urls.identity)).toBe(0);
+    const allowed = await runCommand(["bun", "seed.ts", ...sizeFlags, "--known-passwords"], { cwd: ROOT, env });
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain("WARNING");
+    expect(await usersIn(urls.identity)).toBe(SIZES.users + DEMO_ACCOUNTS.length);
+  }, 60_000);
+});
+
 describe("seed --check", () => {
   test("passes on a seeded dataset", async () => {
     const result = await cli(first, "--check", ...sizeFlags);

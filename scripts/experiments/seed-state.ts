@@ -126,7 +126,16 @@ export async function resetToSeed(options: {
       for (const name of databases) {
         if (!existing.has(name)) await admin.unsafe(`CREATE DATABASE ${quoted(name)}`);
       }
-      await seedDatabases({ urls: options.urls, sizes: options.sizes, seed: DEFAULT_SEED, reset: true, say });
+      // the runner's own embedded server on local ports, under production settings: Locust signs in
+      // with LAB_PASSWORD, so the known passwords are asked for, not inferred from NODE_ENV
+      await seedDatabases({
+        urls: options.urls,
+        sizes: options.sizes,
+        seed: DEFAULT_SEED,
+        reset: true,
+        say,
+        knownPasswords: true,
+      });
       state = {
         seed: DEFAULT_SEED,
         sizes: options.sizes,

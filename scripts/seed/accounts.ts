@@ -16,6 +16,9 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
   { id: 3, email: "student@lab.test", full_name: "Demo Student", role: "student", is_verified: false },
 ];
 
+/** NODE_ENV=production: a deployed platform, which no account with the public LAB_PASSWORD may open. */
+export const inProduction = () => process.env.NODE_ENV === "production";
+
 /** Hashed as identity hashes passwords on /register, so a login costs what a real one costs. */
 export const hashLabPassword = () => Bun.password.hash(LAB_PASSWORD);
 
@@ -56,7 +59,7 @@ export async function ensureDemoAccounts(url: string): Promise<string[]> {
  * With NODE_ENV=production there are none: a public password must not open a deployed platform.
  */
 export async function showDemoAccounts(identityUrl: string, say: (line: string) => void) {
-  if (process.env.NODE_ENV === "production") return;
+  if (inProduction()) return;
   try {
     const added = await ensureDemoAccounts(identityUrl);
     const accounts = DEMO_ACCOUNTS.map(

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { migrate, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
 import { ROOT } from "../lib/stack";
-import { DEMO_ACCOUNTS, hashLabPassword } from "./accounts";
+import { DEMO_ACCOUNTS, hashLabPassword, inProduction, LAB_PASSWORD } from "./accounts";
 import { copyInto } from "./copy";
 import { type Dataset, generateDataset, type TableLoad, tableLoads } from "./generate";
 import { formatCount, formatSeconds, Progress } from "./progress";
@@ -28,6 +28,11 @@ export type SeedOptions = {
   say?: (line: string) => void;
   /** A live progress line on the terminal. */
   live?: boolean;
+  /**
+   * Seed even with NODE_ENV=production, where every account having the public LAB_PASSWORD is
+   * otherwise refused: for a lab's own stack that nobody else reaches (the experiment runner's).
+   */
+  knownPasswords?: boolean;
 };
 
 export type SeedSummary = {
@@ -42,6 +47,7 @@ export type SeedSummary = {
  * ANALYZE so the planner knows the new volume.
  */
 export async function seedDatabases(options: SeedOptions): Promise<SeedSummary> {
+  refuseKnownPasswords(options.knownPasswords);
   const started = performance.now();
   const say = options.say ?? (() => {});
   const connections = connect(options.urls);
@@ -84,6 +90,16 @@ export async function seedDatabases(options: SeedOptions): Promise<SeedSummary> 
   } finally {
     await Promise.all(SERVICE_NAMES.map((name) => connections[name].close()));
   }
+}
+
+/** Throws, with NODE_ENV=production and without `knownPasswords`: a seed's accounts all have LAB_PASSWORD. */
+export function refuseKnownPasswords(knownPasswords = false) {
+  if (!inProduction() || knownPasswords) return;
+  throw new SeedError(
+    `NODE_ENV=production: every account a seed writes, ${DEMO_ACCOUNTS[0]?.email} among them, has the public ` +
+      `password "${LAB_PASSWORD}". Create the first admin with bun run admin:create instead; for a lab's own ` +
+      "stack that nobody else reaches, add --known-passwords.",
+  );
 }
 
 export function connect(urls: Record<ServiceName, string>) {

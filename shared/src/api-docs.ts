@@ -44,7 +44,8 @@ export const apiDocs = (name: string) =>
     .get(
       "/swagger/ui/:file",
       ({ params, set }) => {
-        if (!(params.file in SWAGGER_UI_FILES)) throw notFound("File");
+        // own keys only: `in` would take constructor, toString… inherited from Object.prototype
+        if (!Object.hasOwn(SWAGGER_UI_FILES, params.file)) throw notFound("File");
         const file = params.file as keyof typeof SWAGGER_UI_FILES;
         set.headers["content-type"] = SWAGGER_UI_FILES[file];
         set.headers["cache-control"] = "public, max-age=86400";

@@ -29,8 +29,19 @@ export function seeOther(request: Request, location: string) {
   return new Response(null, { status: 303, headers: { location, "cache-control": "no-store" } });
 }
 
-/** Where a form may send the user after signing in: only a path of this site. */
-export const safeNext = (next: unknown) =>
-  typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\")
-    ? next
-    : webLinks.catalog();
+/** Stands for this site's origin: a `next` that resolves against it to another origin leaves the site. */
+const THIS_SITE = "http://this-site.invalid";
+
+/**
+ * Where a form may send the user after signing in: only a path of this site, as a URL parser reads
+ * it (browsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example` is another host).
+ * The answer is the parsed form, percent-encoded as a Location header must be; a control character
+ * anywhere, a host that does not parse (`/\evil.example:99999`), or a parsed path starting with `//`
+ * (a host again in a Location) falls back to the catalog.
+ */
+export function safeNext(next: unknown): string {
+  if (typeof next !== "string" || !next.startsWith("/") || /\p{Cc}/u.test(next)) return webLinks.catalog();
+  const url = URL.parse(next, THIS_SITE);
+  if (url?.origin !== THIS_SITE || url.pathname.startsWith("//")) return webLinks.catalog();
+  return `${url.pathname}${url.search}${url.hash}`;
+}

@@ -18,6 +18,18 @@ const FORWARDED_REQUEST = [
 ];
 const FORWARDED_RESPONSE = ["content-type", "retry-after", "x-request-id", "vary", "location", "idempotent-replayed"];
 
+/**
+ * The first path segment of each service's API routes: only these pass, so /metrics, /swagger and
+ * the health checks stay inside the platform (web.test.ts checks this against each OpenAPI document).
+ */
+const API_ROOTS: Record<ServiceName, readonly string[]> = {
+  identity: ["register", "login", "me", "users"],
+  course: ["courses"],
+  enrollment: ["enrollments"],
+  payment: ["payments"],
+  notification: ["notifications"],
+};
+
 function errorAnswer(request: Request, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
   const rendered = renderError(request, body);
   return new Response(rendered.text, {
@@ -40,6 +52,15 @@ export const proxyController = ({ config, services }: WebContext) =>
       if (!SERVICE_NAMES.includes(service)) {
         return errorAnswer(request, 404, { error: "not_found", message: `There is no ${params.service} service` });
       }
+      // the route's own rest, as sent (params.service is decoded: %69dentity is identity), resolved
+      // as the service's URL will resolve it, so the segment checked is the one the service routes on
+      const pathname = new URL(`/${params["*"]}`, "http://service").pathname;
+      if (!API_ROOTS[service].includes(pathname.split("/")[1] as string)) {
+        return errorAnswer(request, 404, {
+          error: "not_found",
+          message: `The ${service} service has no API at ${pathname}`,
+        });
+      }
       const url = new URL(request.url);
       const headers = new Headers();
       for (const name of FORWARDED_REQUEST) {
@@ -50,7 +71,7 @@ export const proxyController = ({ config, services }: WebContext) =>
       const authorization = request.headers.get("authorization") ?? (token ? `Bearer ${token}` : null);
       if (authorization) headers.set("authorization", authorization);
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
-      const path = `${url.pathname.slice(`/api/${service}`.length)}${url.search}`;
+      const path = `${pathname}${url.search}`;
       const init: RequestInit = { method: request.method, headers, redirect: "manual" };
       if (hasBody) init.body = await request.arrayBuffer();
       let upstream: Response;

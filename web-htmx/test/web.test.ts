@@ -285,10 +285,17 @@ describe("accounts and the login cookie", () => {
       ["/my-courses", "/my-courses"],
       ["//evil.example/x", "/"],
       ["https://evil.example/", "/"],
+      // a URL parser drops the tab and reads \ as /: both are //evil.example/
+      ["/\t/evil.example", "/"],
+      ["/\t\\evil.example/", "/"],
+      ["/a\r\nSet-Cookie: x=1", "/"],
     ]) {
       const answer = await call(web, "POST", "/login", { form: { email, password: PASSWORD, next: next as string } });
+      expect(answer.status, JSON.stringify(next)).toBe(303);
       expect(answer.headers.get("location")).toBe(location as string);
     }
+    const form = await call(web, "GET", `/login?next=${encodeURIComponent("/\t/evil.example")}`);
+    expect(form.text).toContain('name="next" value="/"');
   });
 
   test("signed-in pages send a visitor to the login page, and HTMX gets an HX-Redirect", async () => {
@@ -381,6 +388,53 @@ describe("/api proxy", () => {
     expect(list.status).toBe(200);
     expect(list.headers.get("content-type")).toStartWith("text/html");
     expect(list.text).toContain("Gardening for coders");
+  });
+
+  test("the service's path is the route's own rest, however the service's name is spelled", async () => {
+    const me = await call(web, "GET", "/api/%69dentity/me");
+    expect(me.status).toBe(401);
+    expect(JSON.parse(me.text).error).toBe("unauthorized");
+    const list = await call(web, "GET", "/api/%63ourse/courses?q=garden&limit=1");
+    expect(list.status).toBe(200);
+  });
+
+  test("only the API passes: metrics, OpenAPI and health checks stay inside the platform", async () => {
+    const outside = [
+      "/api/course/metrics",
+      "/api/identity/swagger",
+      "/api/identity/swagger/json",
+      "/api/course/swagger/ui/swagger-ui.css",
+      "/api/payment/healthz",
+      "/api/enrollment/readyz",
+      "/api/course/courses/../metrics",
+      "/api/course/courses/%2e%2e/metrics",
+      "/api/course/%6detrics",
+      "/api/course/",
+    ];
+    for (const path of outside) {
+      received.length = 0;
+      const answer = await call(web, "GET", path);
+      expect(answer.status, path).toBe(404);
+      expect(JSON.parse(answer.text).error, path).toBe("not_found");
+      expect(received, path).toEqual([]);
+    }
+  });
+
+  test("every route of each service's OpenAPI document but the ops ones reaches the service", async () => {
+    for (const service of SERVICE_NAMES) {
+      const document = (await (await fetch(`${platform.urls[service]}/swagger/json`)).json()) as {
+        paths: Record<string, Record<string, { tags?: string[] }>>;
+      };
+      for (const [template, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          if (operation.tags?.includes("ops")) continue;
+          const path = template.replaceAll(/\{\w+\}/g, "1");
+          received.length = 0;
+          await call(web, method.toUpperCase(), `/api/${service}${path}`, { headers: { origin: ORIGIN } });
+          expect(received, `${method} ${template}`).toEqual([`${service} ${method.toUpperCase()} ${path}`]);
+        }
+      }
+    }
   });
 
   test("an unknown service is a 404 and a service that is down a readable 503", async () => {

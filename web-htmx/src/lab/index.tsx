@@ -8,7 +8,7 @@ import { html } from "../http";
 import { pages } from "../pages";
 import { renderCharts } from "./charts";
 import type { LabSnapshot } from "./model";
-import { RunNotFoundError, rangeBound, runSnapshot } from "./run";
+import { ReplayCache, RunNotFoundError, rangeBound, runSnapshot } from "./run";
 import { LabNumbers, MetricsSource, PrometheusSource } from "./service";
 import { LabLive, LabPage, LabRangePage } from "./views";
 
@@ -25,6 +25,9 @@ async function live(numbers: LabNumbers) {
   return { snapshot, charts: await renderCharts(snapshot) };
 }
 
+/** Replays kept rendered: a few runs, each over a few ranges. */
+const REPLAYS_KEPT = 32;
+
 /** Where finished runs are: EXPERIMENTS_DIR, or the repository's experiments/ beside web-htmx/. */
 const experimentsDir = (context: WebContext) =>
   context.config.EXPERIMENTS_DIR ?? join(import.meta.dir, "../../../experiments");
@@ -37,6 +40,7 @@ const experimentsDir = (context: WebContext) =>
  */
 export const labController = (context: WebContext) => {
   const { numbers, prometheus } = labSources(context);
+  const replays = new ReplayCache(REPLAYS_KEPT);
   return new Elysia({ name: "web.lab" })
     .use(pages(context))
     .get(WEB_ROUTES.lab, async ({ page, query }) => {
@@ -54,11 +58,15 @@ export const labController = (context: WebContext) => {
       if (Number.isNaN(from) || Number.isNaN(to) || (from !== undefined && to !== undefined && from >= to)) {
         return refuse(400, "from and to are times in ms since the epoch, from before to.");
       }
-      const show = async (title: string, snapshot: LabSnapshot) =>
-        page({ title, body: LabRangePage({ snapshot, charts: await renderCharts(snapshot) }) });
+      const rangePage = async (snapshot: LabSnapshot) =>
+        LabRangePage({ snapshot, charts: await renderCharts(snapshot) });
       if (query.run !== undefined) {
+        const run = query.run;
         try {
-          return await show(`Lab: ${query.run}`, await runSnapshot(experimentsDir(context), query.run, { from, to }));
+          const body = await replays.get(JSON.stringify([run, from, to]), async () =>
+            rangePage(await runSnapshot(experimentsDir(context), run, { from, to })),
+          );
+          return page({ title: `Lab: ${run}`, body });
         } catch (error) {
           if (error instanceof RunNotFoundError) return refuse(404, error.message);
           throw error;
@@ -72,7 +80,7 @@ export const labController = (context: WebContext) => {
         );
       }
       try {
-        return await show("Lab", await prometheus.snapshotOver(from, to));
+        return await page({ title: "Lab", body: await rangePage(await prometheus.snapshotOver(from, to)) });
       } catch (error) {
         return refuse(503, `Prometheus did not answer: ${error instanceof Error ? error.message : error}`);
       }

@@ -28,9 +28,15 @@ type Timeline = { metrics: { at: number; services: Record<string, TimelinePoint>
 
 export class RunNotFoundError extends Error {}
 
-/** ms since the epoch; undefined for an absent bound, NaN for one that is not a whole number. */
-export const rangeBound = (value: string | undefined) =>
-  value === undefined || value === "" ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+/** The latest time a Date holds (ms since the epoch): past it the page's UTC times cannot be written. */
+const LATEST_TIME = 8_640_000_000_000_000;
+
+/** ms since the epoch; undefined for an absent bound, NaN for one that is not a whole number a Date holds. */
+export function rangeBound(value: string | undefined) {
+  if (value === undefined || value === "") return undefined;
+  const time = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  return time <= LATEST_TIME ? time : Number.NaN;
+}
 
 const readJson = async <T>(file: string, run: string): Promise<T> => {
   try {
@@ -121,4 +127,34 @@ export async function runSnapshot(
     services,
     points,
   };
+}
+
+/**
+ * Rendered replays, by run and range: replaying costs about 155 ms of CPU (reading the timeline,
+ * the window arithmetic, the charts) and a run's files do not change once written, so each page is
+ * rendered once. Keeps the `size` most recently used; requests for one page while it renders share
+ * that rendering, and a rendering that fails (no such run yet) is not kept.
+ */
+export class ReplayCache {
+  private readonly pages = new Map<string, Promise<string>>();
+
+  constructor(private readonly size: number) {}
+
+  get(key: string, render: () => Promise<string>): Promise<string> {
+    let page = this.pages.get(key);
+    // a Map iterates in insertion order: moved to the end, a hit is the most recent
+    if (page) this.pages.delete(key);
+    else {
+      page = render();
+      page.catch(() => {
+        if (this.pages.get(key) === page) this.pages.delete(key);
+      });
+    }
+    this.pages.set(key, page);
+    for (const oldest of this.pages.keys()) {
+      if (this.pages.size <= this.size) break;
+      this.pages.delete(oldest);
+    }
+    return page;
+  }
 }
