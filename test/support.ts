@@ -191,6 +191,8 @@ export async function throwAwayStack(
       notification: freePort(),
       web: freePort(),
       postgres: freePort(),
+      redis: freePort(),
+      loginRedis: freePort(),
     },
   });
   return {

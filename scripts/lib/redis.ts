@@ -25,8 +25,8 @@ export function redisServerBinary(): string {
 
 /**
  * How the cache's Redis runs wherever the lab runs one (here, compose.yaml, deploy/k8s): nothing
- * persisted, and once full only keys with an expiry are evicted (every cached entry, every login
- * counter). The cache's version keys have no expiry on purpose (shared/src/cache.ts): `allkeys-lru`
+ * persisted, and once full only keys with an expiry are evicted (every cached entry); identity's
+ * login counters live in a Redis of their own (LOGIN_REDIS_ARGS). The cache's version keys have no expiry on purpose (shared/src/cache.ts): `allkeys-lru`
  * could evict one, and pages older than the last write would be served again until their TTL.
  * test/k8s/redis.test.ts checks the three against this list.
  */
@@ -39,6 +39,24 @@ export const CACHE_REDIS_ARGS = [
   "256mb",
   "--maxmemory-policy",
   "volatile-lru",
+] as const;
+
+/**
+ * How identity's login counters' own Redis runs wherever the lab runs one (`bun run start` with
+ * CACHE=redis, compose.yaml's identity-redis, deploy/k8s's identity-redis.yaml): nothing persisted,
+ * and nothing ever evicted, since an evicted counter is a fresh window for a password guesser. Full,
+ * it refuses new counts and identity counts in each process's memory until windows expire. Sized
+ * in deploy/k8s/base/redis/identity-redis.yaml.
+ */
+export const LOGIN_REDIS_ARGS = [
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--maxmemory",
+  "128mb",
+  "--maxmemory-policy",
+  "noeviction",
 ] as const;
 
 /**

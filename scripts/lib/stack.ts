@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { databaseUrlVar, SERVICE_NAMES, SERVICES, type ServiceName, serviceUrlVar, WEB_PORT } from "@lab/shared";
 import { type PgBouncer, startPgBouncer } from "./pgbouncer";
 import { type EmbeddedServer, ensureDatabases, startEmbeddedPostgres } from "./postgres";
-import { type RedisServer, redisServerBinary, startRedis } from "./redis";
+import { LOGIN_REDIS_ARGS, type RedisServer, redisServerBinary, startRedis } from "./redis";
 
 export const ROOT = join(import.meta.dir, "../..");
 
@@ -13,7 +13,7 @@ export type StackOptions = {
   /** Where the embedded PostgreSQL keeps its data (kept between runs). */
   dataDir?: string;
   /** Ports to use instead of the contract's (tests pick free ones). */
-  ports?: Partial<Record<ServiceName | "web" | "postgres" | "pgbouncer" | "redis", number>>;
+  ports?: Partial<Record<ServiceName | "web" | "postgres" | "pgbouncer" | "redis" | "loginRedis", number>>;
   /** Where each process's output goes: inherited by default, or a file. */
   logFile?: string;
   say?: (line: string) => void;
@@ -29,6 +29,8 @@ export type Stack = {
   pgbouncer?: { port: number; adminUrl: string; urls: Record<ServiceName, string> };
   /** With CACHE=redis and no REDIS_URL given: the Redis started for the services. */
   redis?: { port: number; url: string; pid: number };
+  /** Started beside `redis`: identity's login counters, which the cache must never evict. */
+  loginRedis?: { port: number; url: string; pid: number };
   /** The service and web processes (a service with WORKERS>1 is its primary; the workers are its children). */
   processes: { name: string; pid: number }[];
   stop: () => Promise<void>;
@@ -95,9 +97,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // CACHE=redis without a REDIS_URL: a Redis of its own, as DB_VIA_PGBOUNCER=1 gets its PgBouncer.
   const ownRedis = (env.CACHE ?? process.env.CACHE) === "redis" && !(env.REDIS_URL ?? process.env.REDIS_URL);
   const redisPort = options.ports?.redis ?? envPort("redis", 6379);
+  const loginRedisPort = options.ports?.loginRedis ?? envPort("login_redis", 6380);
   if (ownRedis) {
     redisServerBinary(); // a missing program is said before anything starts
     assertPortFree("127.0.0.1", redisPort, "redis");
+    assertPortFree("127.0.0.1", loginRedisPort, "login_redis");
   }
 
   const external = SERVICE_NAMES.every((name) => process.env[databaseUrlVar(name)]);
@@ -146,17 +150,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     say(`PgBouncer: transaction pooling, port ${bouncerPort}, config in ${dir}`);
   }
   let redis: RedisServer | undefined;
+  let loginRedis: RedisServer | undefined;
   if (ownRedis) {
     try {
       redis = await startRedis({ port: redisPort });
+      loginRedis = await startRedis({ port: loginRedisPort, settings: LOGIN_REDIS_ARGS });
     } catch (error) {
+      await redis?.stop();
       await pgbouncer?.stop();
       await postgres?.stop();
       throw error;
     }
     env.REDIS_URL = redis.url;
-    say(`Redis: cache for CACHE=redis, port ${redisPort}, nothing kept on disk`);
+    say(`Redis: cache for CACHE=redis, port ${redisPort}; identity's login counters, port ${loginRedisPort}`);
   }
+  // identity's counters never share the cache's Redis, whose evictions would reset them
+  const loginCounters = (name: ServiceName): Record<string, string> =>
+    name === "identity" && loginRedis ? { REDIS_URL: loginRedis.url } : {};
   const viaBouncer = (name: ServiceName): Record<string, string> =>
     pgbouncer
       ? { DATABASE_URL: pgbouncer.urls[name] as string, DIRECT_DATABASE_URL: databaseUrls[name] }
@@ -179,7 +189,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     children.push({ name, process: child, url: `http://${host}:${port}` });
   };
   for (const name of services) {
-    spawn(name, join(ROOT, "services", name, "src/index.ts"), ports[name], viaBouncer(name));
+    spawn(name, join(ROOT, "services", name, "src/index.ts"), ports[name], {
+      ...viaBouncer(name),
+      ...loginCounters(name),
+    });
   }
   if (withWeb) {
     urls.web = `http://${host}:${webPort}`;
@@ -194,6 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     await Promise.race([exited, timeout]);
     await redis?.stop();
+    await loginRedis?.stop();
     await pgbouncer?.stop();
     await postgres?.stop();
   };
@@ -212,6 +226,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     processes,
     pgbouncer: pgbouncer && bouncerInfo(pgbouncer),
     redis: redis && { port: redis.port, url: redis.url, pid: redis.pid },
+    loginRedis: loginRedis && { port: loginRedis.port, url: loginRedis.url, pid: loginRedis.pid },
     stop,
   };
 }

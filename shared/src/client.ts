@@ -1,5 +1,6 @@
 import { type Treaty, treaty } from "@elysiajs/eden";
 import type { Elysia } from "elysia";
+import { AddressSigner, CLIENT_ADDRESS_HEADER } from "./client-address";
 import type { Config } from "./config";
 import { type ErrorBody, HttpError, serviceUnavailable } from "./errors";
 import { SERVICE_NAMES, type ServiceName } from "./services";
@@ -14,29 +15,12 @@ export type CallFor = {
   /** Sent as X-Request-Id, so one request can be followed across services. */
   requestId?: string;
   /**
-   * The address of the browser the call is made for (`clientAddress`), sent as X-Forwarded-For so that
-   * identity's login throttle counts that browser, not the web app. One entry, not the chain: identity
-   * trusts only its caller (TRUST_PROXY=1) and reads the last entry, and the caller has already
-   * decided which of its own request's entries to believe.
+   * The address of the browser the call is made for (`clientAddress`), sent signed
+   * (CLIENT_ADDRESS_HEADER) so that identity's login throttle counts that browser, not the web app,
+   * and believes it from no one but a holder of JWT_SECRET.
    */
   client?: string;
 };
-
-/** Elysia's `server` as far as the peer goes; null for a request handled in-process (`app.handle`). */
-export type PeerSource = { requestIP(request: Request): { address: string } | null } | null;
-
-/**
- * The address a request came from: the socket's peer, or, behind a proxy the operator controls
- * (`trustProxy`, TRUST_PROXY=1), the last X-Forwarded-For entry, the one that proxy appended; the
- * entries before it are whatever the client claimed. Undefined in-process, where there is no socket.
- */
-export function clientAddress(request: Request, server: PeerSource, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (forwarded) return forwarded;
-  }
-  return server?.requestIP(request)?.address;
-}
 
 /** The services as people know them, for the messages a page or an error body shows. */
 const LABELS: Record<ServiceName, string> = {
@@ -47,11 +31,11 @@ const LABELS: Record<ServiceName, string> = {
   notification: "notification",
 };
 
-function callHeaders({ token, requestId, client }: CallFor) {
+function callHeaders({ token, requestId, client }: CallFor, signer: AddressSigner) {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (requestId) headers["x-request-id"] = requestId;
-  if (client) headers["x-forwarded-for"] = client;
+  if (client) headers[CLIENT_ADDRESS_HEADER] = signer.sign(client);
   return headers;
 }
 
@@ -69,11 +53,13 @@ function callHeaders({ token, requestId, client }: CallFor) {
  */
 export class ServiceClient {
   readonly urls: Record<ServiceName, string>;
+  private readonly signer: AddressSigner;
 
   constructor(
     config: Config,
     readonly timeoutMs = config.UPSTREAM_TIMEOUT_MS,
   ) {
+    this.signer = new AddressSigner(config.JWT_SECRET);
     const configured: Record<ServiceName, string> = {
       identity: config.IDENTITY_URL,
       course: config.COURSE_URL,
@@ -94,7 +80,7 @@ export class ServiceClient {
    */
   api<App extends AnyApp>(service: ServiceName, call: CallFor = {}): Treaty.Create<App> {
     return treaty<App>(this.urls[service], {
-      headers: callHeaders(call),
+      headers: callHeaders(call, this.signer),
       parseDate: false,
       fetcher: ((url: string, init?: RequestInit) => this.bounded(service, url, init)) as typeof fetch,
     });
@@ -103,7 +89,7 @@ export class ServiceClient {
   /** A request as given (the proxy's): every status comes back; only a service down or too slow throws (503). */
   send(service: ServiceName, pathAndQuery: string, init: RequestInit = {}, call: CallFor = {}) {
     const headers = new Headers(init.headers);
-    for (const [name, value] of Object.entries(callHeaders(call))) headers.set(name, value);
+    for (const [name, value] of Object.entries(callHeaders(call, this.signer))) headers.set(name, value);
     return this.bounded(service, `${this.urls[service]}${pathAndQuery}`, { ...init, headers });
   }
 

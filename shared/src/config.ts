@@ -1,5 +1,6 @@
 import { type Static, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { parseTrustedProxies } from "./client-address";
 import { LOG_FORMATS, LOG_LEVELS } from "./log";
 import { SERVICES, type ServiceName } from "./services";
 
@@ -48,16 +49,19 @@ export const EnvSchema = T.Object({
   /** Where the Lab page finds finished runs (`/lab?run=`): the repository's experiments/ when unset. */
   EXPERIMENTS_DIR: T.Optional(T.String({ minLength: 1 })),
   /**
-   * 1 where only a proxy the operator controls reaches this process (identity behind the web app, the
-   * web app behind an ingress): the client address is X-Forwarded-For's last entry, not the socket's.
+   * The proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR ranges (an
+   * ingress in front of the web app, a reverse proxy on the machine). Empty: the socket's peer is
+   * the client, whatever a header claims (shared/src/client-address.ts).
    */
-  TRUST_PROXY: oneOf(["0", "1"], "0"),
+  TRUSTED_PROXIES: T.String({ default: "" }),
   /** Failed logins for one email within the window before further attempts get 429 (identity). */
   LOGIN_FAILURES_PER_ACCOUNT: T.Integer({ minimum: 1, maximum: 10000, default: 5 }),
   /** Failed logins from one client address within the window before it gets 429 (identity). */
   LOGIN_FAILURES_PER_CLIENT: T.Integer({ minimum: 1, maximum: 100000, default: 30 }),
   /** How long failed logins are remembered, counted from the first one (identity). */
   LOGIN_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+  /** Registrations from one client address within LOGIN_WINDOW_SECONDS before it gets 429 (identity). */
+  REGISTRATIONS_PER_CLIENT: T.Integer({ minimum: 1, maximum: 100000, default: 20 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -84,6 +88,15 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     );
   }
   const parsed = env as Env;
+  try {
+    parseTrustedProxies(parsed.TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`config: TRUSTED_PROXIES is invalid (${(error as Error).message})`);
+  }
+  // believed every caller's X-Forwarded-For; ignoring it silently would count every browser behind a proxy as one
+  if (source.TRUST_PROXY === "1") {
+    throw new ConfigError("config: TRUST_PROXY=1 is gone: list the proxies to believe in TRUSTED_PROXIES");
+  }
   const port = parsed.PORT ?? defaultPort;
   if (port === undefined) throw new ConfigError("config: PORT is required");
   return { ...parsed, PORT: port, JWT_SECRET: jwtSecret(parsed) };

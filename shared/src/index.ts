@@ -1,5 +1,6 @@
 export * from "./api-docs";
 export * from "./client";
+export * from "./client-address";
 export * from "./config";
 export * from "./db";
 export * from "./errors";

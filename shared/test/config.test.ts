@@ -35,6 +35,14 @@ describe("parseEnv", () => {
     }
   });
 
+  test("TRUSTED_PROXIES takes addresses and CIDR ranges only; the old TRUST_PROXY=1 is refused, not ignored", () => {
+    expect(parseEnv({ TRUSTED_PROXIES: "10.0.0.0/8, 127.0.0.1,fd00::/8" }, 8001).TRUSTED_PROXIES).toBeString();
+    for (const list of ["10.0.0.0/33", "proxy.internal", "10.0.0.1/x"]) {
+      expect(() => parseEnv({ TRUSTED_PROXIES: list }, 8001)).toThrow(/^config: TRUSTED_PROXIES is invalid/);
+    }
+    expect(() => parseEnv({ TRUST_PROXY: "1" }, 8001)).toThrow("config: TRUST_PROXY=1 is gone");
+  });
+
   test("production refuses a missing, short or development secret", () => {
     expect(() => parseEnv({ NODE_ENV: "production" }, 1)).toThrow(/JWT_SECRET must be set/);
     expect(() => parseEnv({ NODE_ENV: "production", JWT_SECRET: "short" }, 1)).toThrow(/at least 32/);

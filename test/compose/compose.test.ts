@@ -14,6 +14,7 @@ import {
 } from "@lab/shared";
 import { SQL } from "bun";
 import { EXPORTER_PORTS } from "../../scripts/lib/exporters";
+import { CACHE_REDIS_ARGS, LOGIN_REDIS_ARGS } from "../../scripts/lib/redis";
 import { freshDatabase } from "../support";
 import {
   APPS,
@@ -135,7 +136,10 @@ describe("services and ports match the contract", () => {
       for (const callee of SERVICE_NAMES) {
         expect(environment[`${callee.toUpperCase()}_URL`]).toBe(`http://${callee}:${SERVICES[callee].port}`);
       }
-      expect(environment.REDIS_URL).toBe("redis://redis:6379");
+      // identity's login counters in a Redis of their own, which the cache's entries cannot evict
+      expect(environment.REDIS_URL).toBe(
+        app.service === "identity" ? "redis://identity-redis:6379" : "redis://redis:6379",
+      );
       if (!isService(app)) continue;
       const database = SERVICES[app.name].database;
       const direct = new URL(environment.DIRECT_DATABASE_URL ?? "");
@@ -261,14 +265,20 @@ describe("environment of the Bun apps", () => {
       const { services } = await config(variant);
       // anyone who reaches a published port could claim any browser's address (docs/reliability.md)
       expect(services.identity?.ports?.length, variant).toBeGreaterThan(0);
-      expect(services.identity?.environment?.TRUST_PROXY, variant).toBe("0");
+      expect(services.identity?.environment?.TRUSTED_PROXIES, variant).toBe("");
+      expect(services.web?.environment?.TRUSTED_PROXIES, variant).toBe("");
     }
-    // an operator who closes identity's port and trusts the web app does not make browsers trusted
-    const trusting = await resolvedConfig("base", { env: { TRUST_PROXY: "1" } });
-    expect(trusting.services.identity?.environment?.TRUST_PROXY).toBe("1");
-    expect(trusting.services.web?.environment?.TRUST_PROXY).toBe("0");
-    const behindProxy = await resolvedConfig("base", { env: { WEB_TRUST_PROXY: "1" } });
-    expect(behindProxy.services.web?.environment?.TRUST_PROXY).toBe("1");
+    const behindProxy = await resolvedConfig("base", { env: { WEB_TRUSTED_PROXIES: "172.16.0.0/12" } });
+    expect(behindProxy.services.web?.environment?.TRUSTED_PROXIES).toBe("172.16.0.0/12");
+    expect(behindProxy.services.identity?.environment?.TRUSTED_PROXIES).toBe("");
+  });
+
+  test("login counters and the cache are two Redis: the counters' evicts nothing, the cache's only what expires", async () => {
+    for (const variant of Object.keys(VARIANTS) as Variant[]) {
+      const { services } = await config(variant);
+      expect(services["identity-redis"]?.command?.slice(1), variant).toEqual([...LOGIN_REDIS_ARGS]);
+      expect(services.redis?.command?.slice(1), variant).toEqual([...CACHE_REDIS_ARGS]);
+    }
   });
 
   test("the defaults written in the compose files are the contract's (EnvSchema's)", () => {
@@ -339,7 +349,10 @@ describe("health, dependencies and volumes", () => {
       expect(services[app.service]?.healthcheck?.test).toEqual(["CMD", "bun", "/app/docker/healthcheck.ts"]);
     }
     for (const name of SERVICE_NAMES) {
-      expect(Object.keys(services[name]?.depends_on ?? {}).sort()).toEqual([`${name}-db`, "pgbouncer", "redis"]);
+      const own = name === "identity" ? ["identity-redis"] : [];
+      expect(Object.keys(services[name]?.depends_on ?? {}).sort()).toEqual(
+        [`${name}-db`, ...own, "pgbouncer", "redis"].sort(),
+      );
     }
   });
 

@@ -38,7 +38,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
     evidence: "${name.toUpperCase()}_DATABASE_URL",
   },
   {
-    names: [...SERVICE_NAMES, "web", "pgbouncer", "redis"].map((name) => `${name.toUpperCase()}_PORT`),
+    names: [...SERVICE_NAMES, "web", "pgbouncer", "redis", "login_redis"].map((name) => `${name.toUpperCase()}_PORT`),
     file: "scripts/lib/stack.ts",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the template as written in that source
     evidence: "process.env[`${name.toUpperCase()}_PORT`]",
@@ -58,7 +58,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
   { names: ["FUZZ_RUNS"], file: "test/reliability/fuzz.test.ts", evidence: "process.env.FUZZ_RUNS" },
   // compose's own variables, which it maps onto the apps' settings or its containers' ports
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there
-  { names: ["WEB_TRUST_PROXY"], file: "compose.yaml", evidence: "TRUST_PROXY: ${WEB_TRUST_PROXY:-0}" },
+  { names: ["WEB_TRUSTED_PROXIES"], file: "compose.yaml", evidence: "TRUSTED_PROXIES: ${WEB_TRUSTED_PROXIES:-}" },
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there
   { names: ["PUBLISH_ADDRESS"], file: "compose.yaml", evidence: "${PUBLISH_ADDRESS:-127.0.0.1}" },
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there

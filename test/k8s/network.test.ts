@@ -158,15 +158,13 @@ for (const dir of kustomizations()) {
         );
     });
 
-    test("identity believes X-Forwarded-For (TRUST_PROXY=1) only because none but the platform reaches it", async () => {
+    test("no app believes a caller's X-Forwarded-For: the web app signs each browser's address for identity", async () => {
       const objects = await render(dir);
-      const trustProxy = (name: string) => containerEnv(objects, byName(objects, name).spec.containers[0]!).TRUST_PROXY;
-      // the web app sends each browser's address; identity counts failed logins against it
-      expect(trustProxy("identity")).toBe("1");
-      expect(allowedSources(objects, byName(objects, "identity"), SERVICES.identity.port).has(ANYONE)).toBe(false);
-      // the web app is reached by anyone: it takes the socket's peer unless an overlay puts an ingress in front
+      const proxies = (name: string) =>
+        containerEnv(objects, byName(objects, name).spec.containers[0]!).TRUSTED_PROXIES ?? "";
+      for (const name of [...SERVICE_NAMES, "web"]) expect(proxies(name), name).toBe("");
+      // the web app is reached by anyone: it takes the socket's peer unless an overlay lists an ingress
       expect(allowedSources(objects, byName(objects, "web"), WEB_PORT).has(ANYONE)).toBe(true);
-      expect(trustProxy("web") ?? "0").toBe("0");
     });
 
     test("PgBouncer from the services, each Redis from those whose REDIS_URL names it; Prometheus from Grafana and the Lab page; the UIs from anyone", async () => {

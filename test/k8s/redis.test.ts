@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { SERVICE_NAMES, unauthorized } from "@lab/shared";
 import { RedisCache } from "@lab/shared/cache";
 import { RedisLink } from "@lab/shared/redis";
-import { CACHE_REDIS_ARGS, type RedisServer, startRedis } from "../../scripts/lib/redis";
+import { CACHE_REDIS_ARGS, LOGIN_REDIS_ARGS, type RedisServer, startRedis } from "../../scripts/lib/redis";
 import { LoginThrottle } from "../../services/identity/src/users/throttle";
 import {
   containerEnv,
@@ -26,7 +26,7 @@ setDefaultTimeout(120_000);
  * under `allkeys-lru` restarts its group's numbering, so pages older than the last course created
  * are served again until their TTL. Identity's login counters live in a Redis of their own
  * (`identity-redis`) that evicts nothing (`noeviction`): an evicted counter is a fresh window for a
- * password guesser. compose.yaml and `bun run start` run one Redis for both, as CACHE_REDIS_ARGS say.
+ * password guesser. compose.yaml and `bun run start` run the same two (CACHE_REDIS_ARGS, LOGIN_REDIS_ARGS).
  */
 const CACHE_POLICY = "volatile-lru";
 const THROTTLE_POLICY = "noeviction";
@@ -81,6 +81,7 @@ test("identity counts in a Redis of its own that evicts nothing; the other servi
   for (const dir of kustomizations()) {
     const objects = await render(dir);
     expect(argAfter(redisArgs(objects, "identity-redis"), "--maxmemory-policy"), dir).toBe(THROTTLE_POLICY);
+    expect(redisArgs(objects, "identity-redis"), dir).toEqual(["redis-server", ...LOGIN_REDIS_ARGS]);
     for (const name of SERVICE_NAMES) {
       const service = workloads(objects).find((workload) => workload.name === name)!;
       const url = containerEnv(objects, service.spec.containers[0]!, TEST_SECRETS).REDIS_URL;

@@ -32,8 +32,9 @@ beforeAll(async () => {
     LOGIN_FAILURES_PER_ACCOUNT: String(PER_ACCOUNT),
     LOGIN_FAILURES_PER_CLIENT: String(PER_CLIENT),
     LOGIN_WINDOW_SECONDS: String(WINDOW_SECONDS),
-    // each test names its client in X-Forwarded-For (all of them connect from 127.0.0.1)
-    TRUST_PROXY: "1",
+    // each test names its client in X-Forwarded-For: the test, on 127.0.0.1, is the proxy
+    TRUSTED_PROXIES: "127.0.0.1",
+    REGISTRATIONS_PER_CLIENT: "1000",
     // the line saying Redis is back is at info
     LOG_LEVEL: "info",
   };
@@ -91,10 +92,12 @@ const lines = (replica: ServiceProcess, text: string) =>
 /** What holds whenever both replicas count in Redis: one limit for the pair. */
 async function expectOneLimitAcrossBoth() {
   const email = await account();
-  // a new client address per guess: only the account's count can block
-  expect(await alternateGuesses(email, PER_ACCOUNT, newClient)).toEqual(Array(PER_ACCOUNT).fill(401));
-  for (const replica of replicas) {
-    const blocked = await login(replica, email, PASSWORD, newClient());
+  // a new client address per guess: only the account's count can block, and it blocks the guessers
+  const guessers: string[] = [];
+  const guesser = () => guessers[guessers.push(newClient()) - 1] as string;
+  expect(await alternateGuesses(email, PER_ACCOUNT, guesser)).toEqual(Array(PER_ACCOUNT).fill(401));
+  for (const [i, replica] of replicas.entries()) {
+    const blocked = await login(replica, email, PASSWORD, guessers[i] as string);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(Number(blocked.retryAfter)).toBeLessThanOrEqual(WINDOW_SECONDS);
@@ -146,11 +149,12 @@ describe("two identity replicas sharing one redis-server", () => {
     }
     // per process: replica A blocks after its own 4 failures, replica B has counted none of them
     const [a, b] = replicas;
+    const guesser = newClient();
     for (let guess = 0; guess < PER_ACCOUNT; guess++) {
-      expect((await login(a, email, `outage guess ${guess}`, newClient())).status).toBe(401);
+      expect((await login(a, email, `outage guess ${guess}`, guesser)).status).toBe(401);
     }
-    expect((await login(a, email, PASSWORD, newClient())).status).toBe(429);
-    expect((await login(b, email, "wrong on B", newClient())).status).toBe(401);
+    expect((await login(a, email, PASSWORD, guesser)).status).toBe(429);
+    expect((await login(b, email, "wrong on B", guesser)).status).toBe(401);
     expect((await login(b, await account(), PASSWORD, newClient())).status).toBe(200);
     // one warning per replica for the whole outage, however many logins fell back
     for (const replica of replicas) expect(lines(replica, FALLBACK_WARNING)).toBe(1);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { AddressSigner, CLIENT_ADDRESS_HEADER, DEVELOPMENT_JWT_SECRET } from "@lab/shared";
 import { httpFrom } from "../support";
 import { type Platform, type PlatformUser, startPlatform, startWeb } from "./platform";
 
@@ -7,37 +8,39 @@ setDefaultTimeout(60_000);
 
 /**
  * Login throttling behind the web app. Identity counts failed logins per client address; every
- * browser's login reaches it from the web app, so the web app must say whose login it is (the
- * browser's address in X-Forwarded-For) and identity, reachable only from the platform's own
- * parts, trusts that (TRUST_PROXY=1) — as deploy/k8s/ runs it. Otherwise one attacker failing
- * LOGIN_FAILURES_PER_CLIENT logins through the web UI would turn away every user's web login.
- * Browsers are told apart by their real socket address: each connects from its own loopback address.
+ * browser's login reaches it from the web app, so the web app must say whose login it is: the
+ * browser's address, signed with the secret the two share, which identity believes from nobody
+ * else. Identity here trusts no proxy at all (as `bun run start` and compose run it). Otherwise one
+ * attacker failing LOGIN_FAILURES_PER_CLIENT logins through the web UI would turn away every
+ * user's web login. Browsers are told apart by their real socket address: each connects from its
+ * own loopback address.
  */
 const PER_CLIENT = 30;
 const BROWSER_A = "127.0.0.2";
 const BROWSER_B = "127.0.0.3";
 
+const signer = new AddressSigner(DEVELOPMENT_JWT_SECRET);
 let platform: Platform;
 let direct: Awaited<ReturnType<typeof startWeb>>;
 let behindIngress: Awaited<ReturnType<typeof startWeb>>;
 /** A user who logs in through the web app while an attacker is turned away. */
 let victim: PlatformUser;
-/** The X-Forwarded-For of every request identity received, as "METHOD /path xff". */
+/** The client address the web app vouched for in every request identity received, as "METHOD /path address". */
 const identityHeard: string[] = [];
 
 beforeAll(async () => {
   platform = await startPlatform(
-    { TRUST_PROXY: "1", LOGIN_FAILURES_PER_CLIENT: String(PER_CLIENT), LOGIN_WINDOW_SECONDS: "300" },
+    { LOGIN_FAILURES_PER_CLIENT: String(PER_CLIENT), LOGIN_WINDOW_SECONDS: "300" },
     (service, request) => {
       if (service !== "identity") return;
       const path = new URL(request.url).pathname;
-      identityHeard.push(`${request.method} ${path} ${request.headers.get("x-forwarded-for") ?? "-"}`);
+      identityHeard.push(`${request.method} ${path} ${signer.verified(request) ?? "-"}`);
     },
   );
   // browsers connect to it themselves: it trusts no X-Forwarded-For and takes the socket's peer
   direct = await startWeb(platform);
-  // an ingress in front of it appends each browser's address, and the web app trusts that
-  behindIngress = await startWeb(platform, { TRUST_PROXY: "1" });
+  // an ingress in front of it (127.0.0.4) appends each browser's address, and the web app trusts that
+  behindIngress = await startWeb(platform, { TRUSTED_PROXIES: "127.0.0.4" });
   victim = await platform.user("student");
 }, 60_000);
 
@@ -78,7 +81,7 @@ describe("failed logins through the web app are counted per browser", () => {
     expect(await logIn(direct.url, { from: BROWSER_B }, victim.email, victim.password)).toBe(303);
   });
 
-  test("behind an ingress (web TRUST_PROXY=1) the browser is the address the ingress appended", async () => {
+  test("behind an ingress (in the web app's TRUSTED_PROXIES) the browser is the address it appended", async () => {
     // every request comes from the ingress's one address; what the browser claimed comes first
     const attacker: Browser = { from: "127.0.0.4", forwardedFor: "192.0.2.77, 198.51.100.10" };
     expect(await failLogins(behindIngress.url, attacker, "ingress")).toEqual(
@@ -87,6 +90,27 @@ describe("failed logins through the web app are counted per browser", () => {
     expect(await logIn(behindIngress.url, attacker, victim.email, victim.password)).toBe(429);
     const other: Browser = { from: "127.0.0.4", forwardedFor: "198.51.100.11" };
     expect(await logIn(behindIngress.url, other, victim.email, victim.password)).toBe(303);
+    // a browser reaching that web app around the ingress is counted as itself, whatever it claims
+    const around: Browser = { from: "127.0.0.6", forwardedFor: "198.51.100.10" };
+    expect(await logIn(behindIngress.url, around, victim.email, victim.password)).toBe(303);
+  });
+
+  test("identity believes no caller's own claim: one sending X-Forwarded-For or a forged signature is itself", async () => {
+    // each at another email, so that only the client's count can block
+    const login = (i: number, headers: Record<string, string>) =>
+      httpFrom("127.0.0.7", "POST", `${platform.urls.identity}/login`, {
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ email: `nobody${i}-direct@web-throttle.test`, password: "a wrong password" }),
+      }).then((answer) => answer.status);
+    const statuses: number[] = [];
+    for (let i = 0; i < PER_CLIENT + 1; i++) {
+      const forged = new AddressSigner("a guessed secret").sign(`203.0.113.${i}`);
+      statuses.push(
+        await login(i, i % 2 ? { "x-forwarded-for": `203.0.113.${i}` } : { [CLIENT_ADDRESS_HEADER]: forged }),
+      );
+    }
+    expect(statuses.slice(0, PER_CLIENT)).toEqual(Array.from({ length: PER_CLIENT }, () => 401));
+    expect(statuses.at(-1)).toBe(429);
   });
 
   test("the login form, the register form and the /api proxy each give identity the browser's address", async () => {

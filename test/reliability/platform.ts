@@ -77,7 +77,7 @@ export async function startPlatform(env: Record<string, string> = {}, observe?: 
   return { harness, urls, user, close };
 }
 
-/** The web app over the platform's services, listening on a free port; `env` adds settings (TRUST_PROXY…). */
+/** The web app over the platform's services, listening on a free port; `env` adds settings (TRUSTED_PROXIES…). */
 export async function startWeb(platform: Platform, env: Record<string, string> = {}) {
   const config = parseEnv(
     { ...env, ...Object.fromEntries(SERVICE_NAMES.map((name) => [serviceUrlVar(name), platform.urls[name]])) },

@@ -1,9 +1,17 @@
-import { authGuard, clientAddress, errorResponses, type ServiceContext } from "@lab/shared";
+import {
+  AddressSigner,
+  authGuard,
+  clientAddress,
+  errorResponses,
+  type PeerSource,
+  parseTrustedProxies,
+  type ServiceContext,
+} from "@lab/shared";
 import { RedisLink, sharedRedisUrl } from "@lab/shared/redis";
 import { Elysia } from "elysia";
 import { LoginBody, RegisterBody, Token, User, UserIdParams } from "./model";
 import { normalizeEmail, UserService } from "./service";
-import { LoginThrottle } from "./throttle";
+import { clientKey, LoginThrottle, RegistrationThrottle } from "./throttle";
 
 /** Emails are compared trimmed and lower-cased; normalising before validation accepts " Ada@Example.com". */
 const normalizeBodyEmail = ({ body }: { body: unknown }) => {
@@ -28,27 +36,47 @@ export const usersController = ({ db, config }: ServiceContext) => {
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
     redis,
   });
+  const registrations = new RegistrationThrottle({
+    perClient: config.REGISTRATIONS_PER_CLIENT,
+    windowSeconds: config.LOGIN_WINDOW_SECONDS,
+    redis,
+  });
+  const signer = new AddressSigner(config.JWT_SECRET);
+  const proxies = parseTrustedProxies(config.TRUSTED_PROXIES);
+  /**
+   * Whom an attempt is counted against: the browser the web app vouches for (signed with the
+   * secret they share), else the caller, or the client a proxy in TRUSTED_PROXIES names.
+   */
+  const clientOf = (request: Request, server: PeerSource) =>
+    clientKey(signer.verified(request) ?? clientAddress(request, server, proxies) ?? "in-process");
   return new Elysia({ name: "identity.users", detail: { tags: ["users"] } })
     .onStop(() => redis?.close())
     .use(authGuard(config.JWT_SECRET))
     .post(
       "/register",
-      async ({ body, set }) => {
+      async ({ body, set, request, server }) => {
+        const user = await registrations.attempt(clientOf(request, server), () => users.register(body));
         set.status = 201;
-        return users.register(body);
+        return user;
       },
       {
         transform: normalizeBodyEmail,
         body: RegisterBody,
-        response: { 201: User, ...errorResponses({ 400: true, 409: "This email is already registered", 422: true }) },
+        response: {
+          201: User,
+          ...errorResponses({
+            400: true,
+            409: "This email is already registered",
+            422: true,
+            429: "Too many registrations from the client; Retry-After says when to try again",
+          }),
+        },
       },
     )
     .post(
       "/login",
       ({ body, request, server }) =>
-        throttle.attempt(body.email, clientAddress(request, server, config.TRUST_PROXY === "1") ?? "in-process", () =>
-          users.login(body.email, body.password),
-        ),
+        throttle.attempt(body.email, clientOf(request, server), () => users.login(body.email, body.password)),
       {
         transform: normalizeBodyEmail,
         body: LoginBody,
