@@ -1,0 +1,88 @@
+import type { BudgetRecord } from "./budgets";
+import type { RateResult } from "./rate";
+
+/**
+ * Predict, then measure: a rung's knee expected from the previous rung's measured CPU per request of
+ * each component and this rung's budgets. At the knee the first budget to run out ends the ladder, so
+ * the knee ≈ the smallest of budget ÷ cost per request over the budgeted components (and the
+ * machine's cores ÷ everything's cost, Locust's included). Costs are read at the previous rung's knee
+ * step, the same mix near the rates that matter, not averaged over a run whose mix moves with its rate.
+ */
+
+export type ComponentCost = {
+  component: string;
+  /** CPU ms per achieved request at the previous rung's knee (median over its runs). */
+  cpu_ms_per_request: number;
+  /** This rung's cores for it (the machine's cores for "machine"). */
+  cores: number;
+  /** cores ÷ cost: the rate at which it would run out. */
+  limit_rps: number;
+};
+
+export type KneePrediction = {
+  knee_rps: number;
+  /** The component whose budget runs out first. */
+  limiting: string;
+  costs: ComponentCost[];
+  /** Budgeted components of this rung with no cost measured in the previous one (a fix adds them: PgBouncer, Redis). */
+  unmeasured: string[];
+};
+
+type Run = { rate?: RateResult | null };
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** CPU ms per request of each process group at each run's knee step, median over the runs. */
+export function costsAtKnee(runs: readonly Run[]): Record<string, number> {
+  const perGroup = new Map<string, number[]>();
+  for (const run of runs) {
+    const knee = run.rate?.steps.find((step) => step.offered_rps === run.rate?.knee_rps);
+    if (!knee?.use || knee.achieved_rps <= 0) continue;
+    for (const [group, cores] of Object.entries(knee.use.cpu_cores)) {
+      perGroup.set(group, [...(perGroup.get(group) ?? []), (cores * 1000) / knee.achieved_rps]);
+    }
+  }
+  return Object.fromEntries([...perGroup].map(([group, costs]) => [group, round(median(costs), 4)]));
+}
+
+/** The knee this rung's budgets give with the costs measured before it; null without costs or budgets. */
+export function predictKnee(
+  costs: Record<string, number>,
+  budgets: BudgetRecord | undefined,
+  machineCores: number,
+): KneePrediction | null {
+  if (!budgets || budgets.mode === "unbudgeted" || !Object.keys(costs).length) return null;
+  const rows: ComponentCost[] = [];
+  const unmeasured: string[] = [];
+  for (const [component, { cores }] of Object.entries(budgets.components)) {
+    const cost = costs[component];
+    if (cost === undefined || cost <= 0) {
+      unmeasured.push(component);
+      continue;
+    }
+    rows.push({ component, cpu_ms_per_request: cost, cores, limit_rps: Math.round((cores * 1000) / cost) });
+  }
+  const total = Object.values(costs).reduce((sum, cost) => sum + cost, 0);
+  if (total > 0)
+    rows.push({
+      component: "machine",
+      cpu_ms_per_request: round(total, 4),
+      cores: machineCores,
+      limit_rps: Math.round((machineCores * 1000) / total),
+    });
+  if (!rows.length) return null;
+  rows.sort((a, b) => a.limit_rps - b.limit_rps);
+  return { knee_rps: rows[0]!.limit_rps, limiting: rows[0]!.component, costs: rows, unmeasured };
+}
+
+/** How far the measured knee missed the predicted one, as a share of the prediction (+ above, − below). */
+export const predictionMiss = (predicted: number, measured: number) => round((measured - predicted) / predicted, 3);
+
+/** The rule: a miss larger than this gets a sentence on why. */
+export const MISS_TO_EXPLAIN = 0.25;
+
+const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
