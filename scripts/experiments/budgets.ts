@@ -355,7 +355,7 @@ const sumOf = <T>(items: readonly T[], value: (item: T) => number) =>
 export type BudgetRecord =
   | { mode: "unbudgeted"; reason: string }
   | {
-      mode: string;
+      mode: `cgroup ${CgroupVersion}`;
       scale: number;
       period_us: number;
       /** Cores per process of each kind. */
