@@ -32,18 +32,23 @@ export function heldRule(limits: RateResult["limits"]): string {
 }
 
 /** A step's verdict in the ladder's table: held, or why not. */
-const verdictText = (step: RateStep) =>
-  step.held ? "held" : `${verdictOf(step)}: ${step.broke.join("; ")}`;
+const verdictText = (step: RateStep) => (step.held ? "held" : `${verdictOf(step)}: ${step.broke.join("; ")}`);
 
 const share = (value: number | undefined) => (value === undefined ? "–" : `${(value * 100).toFixed(1)} %`);
 
 /** Each step's endpoint shares beside the mix's declared table: the same mix at every rate. */
 function mixTable(rate: RateResult): string[] {
   const names = [
-    ...new Set([...Object.keys(rate.declared_shares ?? {}), ...rate.steps.flatMap((step) => Object.keys(step.shares ?? {}))]),
+    ...new Set([
+      ...Object.keys(rate.declared_shares ?? {}),
+      ...rate.steps.flatMap((step) => Object.keys(step.shares ?? {})),
+    ]),
   ].sort();
   if (!names.length) return [];
-  const rows = rate.steps.map((step) => [`${step.offered_rps} req/s`, ...names.map((name) => share(step.shares?.[name]))]);
+  const rows = rate.steps.map((step) => [
+    `${step.offered_rps} req/s`,
+    ...names.map((name) => share(step.shares?.[name])),
+  ]);
   if (rate.declared_shares) rows.unshift(["declared", ...names.map((name) => share(rate.declared_shares?.[name]))]);
   return ["Each endpoint's share of the step's requests:", "", table(["step", ...names], rows), ""];
 }

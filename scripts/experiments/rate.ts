@@ -111,7 +111,8 @@ export async function readRateSteps(path: string): Promise<RateStepRow[]> {
       return value;
     };
     const optional = (column: string) => (row[column] === undefined ? undefined : number(column));
-    const verdict = (row.verdict ?? (row.held === "True" ? "held" : row.held === "False" ? "failed" : "")) as StepVerdict;
+    const verdict = (row.verdict ??
+      (row.held === "True" ? "held" : row.held === "False" ? "failed" : "")) as StepVerdict;
     if (!VERDICTS.includes(verdict)) throw new Error(`${path}: no verdict (or held) in ${JSON.stringify(row)}`);
     const reasons =
       row.reasons !== undefined ? row.reasons.split("; ").filter(Boolean) : verdict === "held" ? [] : [NOT_RECORDED];

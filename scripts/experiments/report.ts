@@ -212,7 +212,9 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
   );
   if (hasExplain) lines.push(`- \`${EXPLAIN_FILE}\`: the search query's plan, EXPLAIN (ANALYZE, BUFFERS)`);
   if (summary.rate) {
-    lines.push("- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window and verdict (load/schedule.py)");
+    lines.push(
+      "- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window and verdict (load/schedule.py)",
+    );
   }
   lines.push(
     "- `timeline.json`: CPU per process group and each service's pool, 503, event-loop, cache and latency figures, every second",

@@ -231,7 +231,12 @@ async function rateOf(dir: string, load: Extract<ProfileSettings, { kind: "rate"
   return analyseRate(
     await readRateSteps(files.steps),
     // Runs recorded before dropped slots were judged have no droppedLimit.
-    { p99LimitMs: load.p99LimitMs, errorLimit: load.errorLimit, heldShare: load.heldShare, droppedLimit: load.droppedLimit },
+    {
+      p99LimitMs: load.p99LimitMs,
+      errorLimit: load.errorLimit,
+      heldShare: load.heldShare,
+      droppedLimit: load.droppedLimit,
+    },
     timeline,
     await readRateEndpoints(files.endpoints),
   );

@@ -97,10 +97,7 @@ describe("verdicts written by load/judge.py", () => {
     const rows = await readRateSteps(rateFiles(dir).steps);
     expect(rows.map((row) => row.verdict)).toEqual(["held", "failed", "inconclusive"]);
     expect(rows[0]).toMatchObject({ reasons: [], latency_basis: "p95", scheduled_p99_ms: 160, p99_ms: 149 });
-    expect(rows[2]!.reasons).toEqual([
-      "generator at 0.96 of a core (≥ 0.9)",
-      "p99 from the schedule 640 ms > 500 ms",
-    ]);
+    expect(rows[2]!.reasons).toEqual(["generator at 0.96 of a core (≥ 0.9)", "p99 from the schedule 640 ms > 500 ms"]);
     const result = analyseRate(rows, LIMITS, null, await readRateEndpoints(rateFiles(dir).endpoints));
     // The 100 req/s step's p99 is fine, but its dropped slots are not: that is the verdict's, not ours.
     expect([result.knee_rps, result.first_failed_rps, result.inconclusive_rps]).toEqual([5, 100, null]);
