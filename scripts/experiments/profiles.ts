@@ -19,10 +19,11 @@ export type StepLoad = {
 };
 
 /**
- * An open load (rate profile, locustfile.py's RateSchedule): a ladder of offered requests per second,
- * each held `settleSeconds` then measured for `measureSeconds`, by `users` users that only wait for
- * the schedule's slots. A step is held when achieved ≥ heldShare × offered, p99 ≤ p99LimitMs and
- * errors < errorLimit; the run stops at the first step not held.
+ * An open load (rate profile, load/schedule.py): a ladder of offered requests per second, each held
+ * `settleSeconds` then measured for `measureSeconds`, by `users` users that only wait for the
+ * schedule's slots. load/judge.py holds a step when achieved ≥ heldShare × offered, dropped slots <
+ * droppedLimit, the p99 from each slot's scheduled time ≤ p99LimitMs and errors < errorLimit; the run
+ * stops at the first step not held.
  */
 export type RateLoad = {
   kind: "rate";
@@ -34,6 +35,7 @@ export type RateLoad = {
   p99LimitMs: number;
   errorLimit: number;
   heldShare: number;
+  droppedLimit: number;
   /** Accounts signed in before the ladder; the users share their tokens (no login inside a step). */
   tokenStudents: number;
   tokenTeachers: number;
@@ -83,6 +85,7 @@ export const PROFILES = {
     p99LimitMs: 500,
     errorLimit: 0.01,
     heldShare: 0.95,
+    droppedLimit: 0.01,
     tokenStudents: 100,
     tokenTeachers: 20,
     warmupSeconds: 15,
@@ -126,6 +129,7 @@ export function locustLoadArgs(load: Load): { args: string[]; env: Record<string
         LAB_P99_LIMIT_MS: String(load.p99LimitMs),
         LAB_ERROR_LIMIT: String(load.errorLimit),
         LAB_HELD_SHARE: String(load.heldShare),
+        LAB_DROPPED_LIMIT: String(load.droppedLimit),
       },
     };
   }

@@ -2,7 +2,7 @@ import { join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { VEGA_LITE_SCHEMA } from "./charts";
 import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
-import { type RateStep, spread } from "./rate";
+import { type RateResult, type RateStep, spread, verdictOf } from "./rate";
 import { finishedRuns, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
 import { describeUse, type WindowUse } from "./resources";
 import { driftedTerms } from "./seed-state";
@@ -25,17 +25,46 @@ const cacheHitRatio = (use: WindowUse | null) => {
   return hits + misses ? hits / (hits + misses) : null;
 };
 
+/** The rule a held step met, in words with its numbers (runs before dropped slots were judged lack that limit). */
+export function heldRule(limits: RateResult["limits"]): string {
+  const dropped = limits.droppedLimit === undefined ? "" : `, dropped slots < ${limits.droppedLimit * 100} %`;
+  return `achieved ≥ ${limits.heldShare * 100} % of offered${dropped}, p99 ≤ ${limits.p99LimitMs} ms, errors < ${limits.errorLimit * 100} %`;
+}
+
+/** A step's verdict in the ladder's table: held, or why not. */
+const verdictText = (step: RateStep) => (step.held ? "held" : `${verdictOf(step)}: ${step.broke.join("; ")}`);
+
+const share = (value: number | undefined) => (value === undefined ? "–" : `${(value * 100).toFixed(1)} %`);
+
+/** Each step's endpoint shares beside the mix's declared table: the same mix at every rate. */
+function mixTable(rate: RateResult): string[] {
+  const names = [
+    ...new Set([
+      ...Object.keys(rate.declared_shares ?? {}),
+      ...rate.steps.flatMap((step) => Object.keys(step.shares ?? {})),
+    ]),
+  ].sort();
+  if (!names.length) return [];
+  const rows = rate.steps.map((step) => [
+    `${step.offered_rps} req/s`,
+    ...names.map((name) => share(step.shares?.[name])),
+  ]);
+  if (rate.declared_shares) rows.unshift(["declared", ...names.map((name) => share(rate.declared_shares?.[name]))]);
+  return ["Each endpoint's share of the step's requests:", "", table(["step", ...names], rows), ""];
+}
+
 /** The rate section of one run's report.md: the ladder step by step with its USE figures. */
 export function rateRunMarkdown(summary: Summary): string[] {
   const rate = summary.rate;
   if (!rate) return [];
   const lines = ["## Rate ladder", ""];
+  const inconclusive = rate.inconclusive_rps ?? null;
   lines.push(
     rate.knee_rps === null
-      ? "**No step was held.**"
-      : `**Knee: ${rate.knee_rps} req/s offered and held** (achieved ≥ ${rate.limits.heldShare * 100} % of offered, p99 ≤ ${rate.limits.p99LimitMs} ms, errors < ${rate.limits.errorLimit * 100} %).`,
+      ? `**No step was held**${inconclusive === null ? "" : ` (the load generator was the limit at ${inconclusive} req/s)`}.`
+      : `**Knee: ${rate.knee_rps} req/s offered and held** (${heldRule(rate.limits)}, latency from each request's scheduled time)${inconclusive === null ? "" : `; at least: the load generator, not the system, was the limit at ${inconclusive} req/s`}.`,
     "",
-    `Busiest at the knee: ${describeUse(rate.saturated_at_knee ?? undefined)}; at the first failed step (${rate.first_failed_rps ?? "none"} req/s): ${describeUse(rate.saturated_at_failure ?? undefined)}.`,
+    `Busiest at the knee: ${describeUse(rate.saturated_at_knee ?? undefined)}; at the first step not held (${rate.first_failed_rps ?? inconclusive ?? "none"} req/s): ${describeUse(rate.saturated_at_failure ?? undefined)}.`,
     "",
   );
   if (summary.data) {
@@ -64,9 +93,10 @@ export function rateRunMarkdown(summary: Summary): string[] {
         "dropped slots",
         "p50 ms",
         "p99 ms",
+        "p99 from the schedule, ms",
         "rare search p99 ms",
         "errors",
-        "held",
+        "verdict",
         "busiest",
         "machine cores",
         "pool waiting",
@@ -79,9 +109,10 @@ export function rateRunMarkdown(summary: Summary): string[] {
         step.dropped,
         step.p50_ms,
         step.p99_ms,
+        step.scheduled_p99_ms ?? "–",
         step.rare_search_p99_ms ?? "–",
         percent(step.error_ratio),
-        step.held ? "yes" : `no: ${step.broke.join("; ")}`,
+        verdictText(step),
         step.use ? describeUse(step.use.ranked.find((r) => r.resource !== "machine CPU")) : "–",
         step.use?.machine_cores ?? "–",
         poolWaiting(step.use),
@@ -90,7 +121,9 @@ export function rateRunMarkdown(summary: Summary): string[] {
       ]),
     ),
     "",
-    "Every figure is over the step's measured window only (after its settle period). CPU per process group:",
+    "Every figure is over the step's measured window only (after its settle period). p50 and p99 count from each",
+    "request's send; the verdict judges the p99 from its slot's scheduled time (the p95 when a step has too few",
+    "responses for a p99). CPU per process group:",
     "",
     table(
       ["offered req/s", ...Object.keys(rate.steps[0]?.use?.cpu_cores ?? {})],
@@ -100,6 +133,7 @@ export function rateRunMarkdown(summary: Summary): string[] {
       ]),
     ),
     "",
+    ...mixTable(rate),
   );
   return lines;
 }
@@ -345,8 +379,8 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
         "min–max",
         "vs baseline",
         "busiest at the knee",
-        "busiest at the first failed step",
-        "first failed step broke",
+        "busiest at the first step not held",
+        "first step not held",
         "machine cores at the knee",
         "Locust cores at the knee",
         "CPU ms per request at the knee",
@@ -361,7 +395,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
         const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
         const rate = middle.summary.rate!;
         const knee = rate.steps.find((step) => step.offered_rps === rate.knee_rps);
-        const failed = rate.steps.find((step) => step.offered_rps === rate.first_failed_rps);
+        const notHeld = rate.steps.find((step) => !step.held);
         const serverCores = knee?.use ? knee.use.machine_cores - (knee.use.cpu_cores.locust ?? 0) : null;
         return [
           `[${entry.name}](${relative(baseDir, join(middle.dir, REPORT_FILE))})`,
@@ -371,7 +405,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
           baseKnee?.median ? `${(knees.median / baseKnee.median).toFixed(1)}×` : "–",
           describeUse(rate.saturated_at_knee ?? undefined),
           describeUse(rate.saturated_at_failure ?? undefined),
-          failed?.broke.join("; ") ?? "none (ladder ended)",
+          notHeld ? `${notHeld.offered_rps} req/s ${verdictText(notHeld)}` : "none (ladder ended)",
           knee?.use ? `${knee.use.machine_cores.toFixed(2)} of ${middle.summary.machine.cores}` : "–",
           knee?.use ? (knee.use.cpu_cores.locust ?? 0).toFixed(2) : "–",
           knee && serverCores !== null ? ((serverCores * 1000) / knee.achieved_rps).toFixed(2) : "–",

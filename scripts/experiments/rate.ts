@@ -4,14 +4,20 @@ import { CSV_PREFIX } from "./locust-csv";
 import type { RateLoad } from "./profiles";
 import { busiest, type ResourceUse, type Timeline, useOverWindow, type WindowUse } from "./resources";
 
-/** The rate profile's own files: one row per finished step, and per step and endpoint (locustfile.py). */
+/** The rate profile's own files: one row per finished step, and per step and endpoint (load/schedule.py). */
 export const rateFiles = (dir: string) => ({
   steps: join(dir, `${CSV_PREFIX}_steps.csv`),
   endpoints: join(dir, `${CSV_PREFIX}_steps_endpoints.csv`),
   timeline: join(dir, "timeline.json"),
 });
 
-/** A step as locustfile.py's RateSchedule measured it (times in epoch seconds, latencies in ms). */
+/**
+ * A step's verdict as load/judge.py wrote it, the one place a step is judged: held, failed, or
+ * inconclusive (the load generator, not the server, was the limit).
+ */
+export type StepVerdict = "held" | "failed" | "inconclusive";
+
+/** A step as load/schedule.py measured it (times in epoch seconds, latencies in ms). */
 export type RateStepRow = {
   step: number;
   offered_rps: number;
@@ -26,10 +32,25 @@ export type RateStepRow = {
   failures: number;
   achieved_rps: number;
   error_ratio: number;
+  /** From each request's send, as Locust times it. */
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
   max_ms: number;
+  /**
+   * From each request's scheduled time (what a user arriving then waited), the latency the verdict
+   * judges, on its p99 or, with too few responses for one, its p95 (`latency_basis`); with the
+   * generator's CPU (cores) and lag behind its schedule. Absent in runs recorded before they were.
+   */
+  scheduled_p50_ms?: number;
+  scheduled_p99_ms?: number;
+  scheduled_max_ms?: number;
+  latency_basis?: "p99" | "p95";
+  generator_cores?: number;
+  lag_p99_ms?: number;
+  verdict: StepVerdict;
+  /** Why a step was not held, in words with their numbers (not recorded in runs before verdicts were). */
+  reasons: string[];
 };
 
 export type RateEndpointRow = {
@@ -39,39 +60,63 @@ export type RateEndpointRow = {
   failures: number;
   p50_ms: number | null;
   p99_ms: number | null;
+  /** The action's share in the mix's declared table (absent in older runs). */
+  declared_share: number | null;
 };
 
 export type RateStep = RateStepRow & {
   held: boolean;
-  /** Which limits a step not held broke, in words with their numbers. */
+  /** The verdict's reasons (the name older summaries use). */
   broke: string[];
   rare_search_p99_ms: number | null;
+  /** Each endpoint's share of the step's requests. */
+  shares?: Record<string, number>;
   use: WindowUse | null;
 };
 
 export type RateResult = {
-  limits: Pick<RateLoad, "p99LimitMs" | "errorLimit" | "heldShare">;
+  limits: Pick<RateLoad, "p99LimitMs" | "errorLimit" | "heldShare"> & Partial<Pick<RateLoad, "droppedLimit">>;
   steps: RateStep[];
   /** The highest offered rate held before the first step that was not: the run's headline. */
   knee_rps: number | null;
+  /** The first step not held, when the server failed it. */
   first_failed_rps: number | null;
-  /** The busiest resource (not the machine as a whole) at the knee and at the first failed step. */
+  /** The first step not held, when the generator was the limit: the knee is then a lower bound. */
+  inconclusive_rps?: number | null;
+  /** Each endpoint's share in the mix's declared table. */
+  declared_shares?: Record<string, number> | null;
+  /** The busiest resource (not the machine as a whole) at the knee and at the first step not held. */
   saturated_at_knee: ResourceUse | null;
   saturated_at_failure: ResourceUse | null;
 };
 
+/** Summaries written before verdicts were carry `held` alone. */
+export const verdictOf = (step: Pick<RateStep, "held"> & { verdict?: StepVerdict }): StepVerdict =>
+  step.verdict ?? (step.held ? "held" : "failed");
+
 const numberOrNull = (value: string | undefined) =>
   value === undefined || value === "" || value === "None" ? null : Number(value);
 
+const VERDICTS: readonly StepVerdict[] = ["held", "failed", "inconclusive"];
+const NOT_RECORDED = "which limit broke was not recorded (the run predates written verdicts)";
+
+/** The steps CSV; runs recorded before the scheduled-time and verdict columns read without them. */
 export async function readRateSteps(path: string): Promise<RateStepRow[]> {
   const rows: Record<string, string>[] = parse(await Bun.file(path).text(), { columns: true, skip_empty_lines: true });
   return rows.map((row) => {
-    const number = (column: keyof RateStepRow) => {
+    const number = (column: string) => {
       const value = Number(row[column]);
       if (row[column] === undefined || !Number.isFinite(value))
         throw new Error(`${path}: "${column}" is not a number in ${JSON.stringify(row)}`);
       return value;
     };
+    const optional = (column: string) => (row[column] === undefined ? undefined : number(column));
+    const verdict = (row.verdict ??
+      (row.held === "True" ? "held" : row.held === "False" ? "failed" : "")) as StepVerdict;
+    if (!VERDICTS.includes(verdict)) throw new Error(`${path}: no verdict (or held) in ${JSON.stringify(row)}`);
+    const reasons =
+      row.reasons !== undefined ? row.reasons.split("; ").filter(Boolean) : verdict === "held" ? [] : [NOT_RECORDED];
+    const basis = row.latency_basis;
     return {
       step: number("step"),
       offered_rps: number("offered_rps"),
@@ -89,6 +134,14 @@ export async function readRateSteps(path: string): Promise<RateStepRow[]> {
       p95_ms: number("p95_ms"),
       p99_ms: number("p99_ms"),
       max_ms: number("max_ms"),
+      scheduled_p50_ms: optional("scheduled_p50_ms"),
+      scheduled_p99_ms: optional("scheduled_p99_ms"),
+      scheduled_max_ms: optional("scheduled_max_ms"),
+      latency_basis: basis === "p99" || basis === "p95" ? basis : undefined,
+      generator_cores: optional("generator_cores"),
+      lag_p99_ms: optional("lag_p99_ms"),
+      verdict,
+      reasons,
     };
   });
 }
@@ -103,26 +156,22 @@ export async function readRateEndpoints(path: string): Promise<RateEndpointRow[]
     failures: Number(row.failures),
     p50_ms: numberOrNull(row.p50_ms),
     p99_ms: numberOrNull(row.p99_ms),
+    declared_share: numberOrNull(row.declared_share),
   }));
 }
 
-/** The limits a step broke (empty when it was held), judged as the locustfile judges it. */
-export function brokenLimits(step: RateStepRow, limits: RateResult["limits"]): string[] {
-  const broke: string[] = [];
-  if (step.requests === 0) return ["no request completed"];
-  if (step.achieved_rps < limits.heldShare * step.offered_rps) {
-    broke.push(`achieved ${step.achieved_rps} of ${step.offered_rps} req/s offered (< ${limits.heldShare * 100} %)`);
-  }
-  if (step.p99_ms > limits.p99LimitMs) broke.push(`p99 ${step.p99_ms} ms > ${limits.p99LimitMs} ms`);
-  if (step.error_ratio >= limits.errorLimit) {
-    broke.push(`errors ${(step.error_ratio * 100).toFixed(2)} % ≥ ${limits.errorLimit * 100} %`);
-  }
-  return broke;
+/** Each endpoint's share of a step's requests. */
+function sharesOf(endpoints: readonly RateEndpointRow[]): Record<string, number> {
+  const total = endpoints.reduce((sum, endpoint) => sum + endpoint.requests, 0);
+  return Object.fromEntries(
+    endpoints.map((endpoint) => [endpoint.name, total ? Math.round((endpoint.requests / total) * 1e4) / 1e4 : 0]),
+  );
 }
 
 /**
- * A rate run's ladder judged step by step, with each step's USE table over its measured window,
- * the knee (highest offered rate held before the first step that was not) and what was busiest there.
+ * A rate run's ladder as load/judge.py judged it, step by step, with each step's USE table over its
+ * measured window and endpoint shares, the knee (highest offered rate held before the first step that
+ * was not) and what was busiest there.
  */
 export function analyseRate(
   rows: readonly RateStepRow[],
@@ -133,27 +182,33 @@ export function analyseRate(
   const steps: RateStep[] = [...rows]
     .sort((a, b) => a.step - b.step)
     .map((row) => {
-      const broke = brokenLimits(row, limits);
-      const rare = endpoints.find((endpoint) => endpoint.step === row.step && endpoint.name === "/courses?q=:rare");
+      const own = endpoints.filter((endpoint) => endpoint.step === row.step);
+      const rare = own.find((endpoint) => endpoint.name === "/courses?q=:rare");
       return {
         ...row,
-        held: broke.length === 0,
-        broke,
+        held: row.verdict === "held",
+        broke: row.reasons,
         rare_search_p99_ms: rare?.p99_ms ?? null,
+        shares: sharesOf(own),
         use: timeline ? useOverWindow(timeline, row.measured_from, row.ended_at) : null,
       };
     });
-  const failedIndex = steps.findIndex((step) => !step.held);
-  const held = failedIndex < 0 ? steps : steps.slice(0, failedIndex);
+  const notHeldIndex = steps.findIndex((step) => !step.held);
+  const held = notHeldIndex < 0 ? steps : steps.slice(0, notHeldIndex);
   const knee = held.at(-1) ?? null;
-  const failed = failedIndex < 0 ? null : steps[failedIndex]!;
+  const notHeld = notHeldIndex < 0 ? null : steps[notHeldIndex]!;
+  const declared = endpoints.filter((endpoint) => endpoint.step === steps[0]?.step && endpoint.declared_share !== null);
   return {
     limits,
     steps,
     knee_rps: knee?.offered_rps ?? null,
-    first_failed_rps: failed?.offered_rps ?? null,
+    first_failed_rps: notHeld?.verdict === "failed" ? notHeld.offered_rps : null,
+    inconclusive_rps: notHeld?.verdict === "inconclusive" ? notHeld.offered_rps : null,
+    declared_shares: declared.length
+      ? Object.fromEntries(declared.map((endpoint) => [endpoint.name, endpoint.declared_share!]))
+      : null,
     saturated_at_knee: (knee?.use && busiest(knee.use)) ?? null,
-    saturated_at_failure: (failed?.use && busiest(failed.use)) ?? null,
+    saturated_at_failure: (notHeld?.use && busiest(notHeld.use)) ?? null,
   };
 }
 

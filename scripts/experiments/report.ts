@@ -75,6 +75,7 @@ export function describeLoad(summary: Pick<Summary, "load">): string {
     return (
       `open load: offered ${load.rates.join(", ")} req/s, each ${load.settleSeconds} s settle + ${load.measureSeconds} s measured, ` +
       `${load.users} users waiting for the schedule's slots; a step is held at achieved ≥ ${load.heldShare * 100} % of offered, ` +
+      `${load.droppedLimit === undefined ? "" : `dropped slots < ${load.droppedLimit * 100} %, `}` +
       `p99 ≤ ${load.p99LimitMs} ms and errors < ${load.errorLimit * 100} %`
     );
   }
@@ -222,7 +223,9 @@ export function runReportMarkdown(summary: Summary, charts: Record<string, strin
   );
   if (hasExplain) lines.push(`- \`${EXPLAIN_FILE}\`: the search query's plan, EXPLAIN (ANALYZE, BUFFERS)`);
   if (summary.rate) {
-    lines.push("- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window (locustfile.py)");
+    lines.push(
+      "- `locust_steps.csv`, `locust_steps_endpoints.csv`: each rate step's measured window and verdict (load/schedule.py)",
+    );
   }
   lines.push(
     "- `timeline.json`: CPU per process group and each service's pool, 503, event-loop, cache and latency figures, every second",

@@ -235,7 +235,13 @@ async function rateOf(dir: string, load: Extract<ProfileSettings, { kind: "rate"
     : null;
   return analyseRate(
     await readRateSteps(files.steps),
-    { p99LimitMs: load.p99LimitMs, errorLimit: load.errorLimit, heldShare: load.heldShare },
+    // Runs recorded before dropped slots were judged have no droppedLimit.
+    {
+      p99LimitMs: load.p99LimitMs,
+      errorLimit: load.errorLimit,
+      heldShare: load.heldShare,
+      droppedLimit: load.droppedLimit,
+    },
     timeline,
     await readRateEndpoints(files.endpoints),
   );

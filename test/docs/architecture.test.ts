@@ -48,6 +48,11 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
   { names: ["LAB_WRITES_FILE"], file: "locustfile.py", evidence: "LAB_WRITES_FILE" },
   { names: ["LAB_PROFILE"], file: "scripts/experiments/profiles.ts", evidence: 'LAB_PROFILE: "capacity"' },
   { names: ["LAB_WORKER_INDEX"], file: "shared/src/workers.ts", evidence: '"LAB_WORKER_INDEX"' },
+  {
+    names: ["LAB_DROPPED_LIMIT", "LAB_MIN_P99_SAMPLES", "LAB_GENERATOR_CORES", "LAB_GENERATOR_LAG_MS"],
+    file: "load/judge.py",
+    evidence: 'number("LAB_',
+  },
   { names: ["LAB_RATES", "LAB_USERS"], file: "scripts/experiments/profiles.ts", evidence: "LAB_RATES: load.rates" },
   {
     names: ["LAB_STEPS_FILE", "LAB_PROGRESS_FILE"],

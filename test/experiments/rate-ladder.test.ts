@@ -63,6 +63,15 @@ test("offered load holds while the server keeps up, drops slots when it cannot; 
   expect(over.dropped).toBeGreaterThan(0);
   expect(over.achieved_rps).toBeLessThan(0.95 * over.offered_rps);
   expect(rate.knee_rps).toBe(50);
+  // load/judge.py's verdict, with latency from each slot's scheduled time, and the declared mix at every step.
+  expect(rate.steps.map((step) => step.verdict).slice(0, 2)).toEqual(["held", "held"]);
+  expect(["failed", "inconclusive"]).toContain(over.verdict);
+  expect(over.reasons.length).toBeGreaterThan(0);
+  for (const step of rate.steps) expect(step.scheduled_p99_ms!).toBeGreaterThanOrEqual(step.p50_ms);
+  expect(rate.declared_shares!["/courses/:id"]).toBe(0.282);
+  for (const step of rate.steps.slice(0, 2))
+    for (const [name, declared] of Object.entries(rate.declared_shares!))
+      expect(Math.abs((step.shares![name] ?? 0) - declared)).toBeLessThanOrEqual(0.02);
   // Past the knee an overloaded service may answer 503 (pool exhausted, a call upstream timed out):
   // the documented overload answer. Any other failure is a bug.
   expect(summary.failures.filter((row) => !row.error.startsWith("unexpected 503"))).toEqual([]);

@@ -1,8 +1,10 @@
 /**
  * The rate profile on RECORDED data: fixtures/rate is a run of 02-trgm-index on the small seed with a
  * short ladder (20 and 50 req/s held, 3,000 req/s offered to 30 users: not held), recorded with the
- * runner on this machine. Covers the ladder's judgement, window-only USE figures, repeats and spread,
- * the lab report's same-data check and the progress line.
+ * runner on this machine before steps carried their verdict (its CSV has `held` alone, as the
+ * committed runs under experiments/ do). Covers reading verdicts (load/judge.py writes them; nothing
+ * here judges a step), window-only USE figures, repeats and spread, the lab report's same-data check
+ * and the progress line.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -12,9 +14,9 @@ import { writeLabReport } from "../../scripts/experiments/lab-report";
 import { progressText } from "../../scripts/experiments/progress";
 import {
   analyseRate,
-  brokenLimits,
   type RateStepRow,
   rateFiles,
+  readRateEndpoints,
   readRateSteps,
   spread,
 } from "../../scripts/experiments/rate";
@@ -33,7 +35,7 @@ import { buildSummary, type RunRecord, type Summary } from "../../scripts/experi
 const FIXTURE = join(import.meta.dir, "fixtures", "rate");
 const scratch = await mkdtemp(join(tmpdir(), "lab-rate-"));
 afterAll(() => rm(scratch, { recursive: true, force: true }));
-const LIMITS = { p99LimitMs: 500, errorLimit: 0.01, heldShare: 0.95 };
+const LIMITS = { p99LimitMs: 500, errorLimit: 0.01, heldShare: 0.95, droppedLimit: 0.01 };
 
 describe("the rate ladder of a recorded run", () => {
   test("offered vs achieved: held steps got what was offered, the overloaded one dropped slots", async () => {
@@ -57,7 +59,10 @@ describe("the rate ladder of a recorded run", () => {
     expect(rate.steps.map((step) => step.held)).toEqual([true, true, false]);
     expect(rate.knee_rps).toBe(50);
     expect(rate.first_failed_rps).toBe(3000);
-    expect(rate.steps[2]!.broke.join()).toContain("achieved");
+    // Recorded before verdicts were written: the CSV's held column, and no reasons made up here.
+    expect(rate.steps.map((step) => step.verdict)).toEqual(["held", "held", "failed"]);
+    expect(rate.steps[2]!.broke.join()).toContain("not recorded");
+    expect(rate.steps[0]!.scheduled_p99_ms).toBeUndefined();
     // Each step carries the USE table of its own window and names what was busiest.
     for (const step of rate.steps) {
       expect(step.use!.from).toBe(step.measured_from);
@@ -67,8 +72,40 @@ describe("the rate ladder of a recorded run", () => {
     expect(rate.saturated_at_knee?.resource).toBeString();
     expect(rate.saturated_at_failure?.resource).not.toBe("machine CPU");
   });
+});
 
-  test("each limit is judged on its own, and a step after a failed one does not raise the knee", () => {
+describe("verdicts written by load/judge.py", () => {
+  const columns =
+    "step,offered_rps,started_at,measured_from,ended_at,measured_s,slots,dropped,dropped_ratio,requests,failures,achieved_rps,error_ratio,p50_ms,p95_ms,p99_ms,max_ms,scheduled_p50_ms,scheduled_p95_ms,scheduled_p99_ms,scheduled_max_ms,latency_basis,generator_cores,lag_p99_ms,verdict,reasons,held";
+  const csv = [
+    columns,
+    "0,5.0,100,101,131,30.0,150,0,0.0,150,0,5.0,0.0,2,90,149,152,3,95,160,900,p95,0.05,0.3,held,,True",
+    "1,100.0,131,132,162,30.0,3000,45,0.015,2955,0,98.5,0.0,2,9,30,80,3,12,40,95,p99,0.4,1.2,failed,dropped 45 of 3000 slots (1.50 % ≥ 1 %),False",
+    "2,2000.0,162,163,193,30.0,60000,0,0.0,60000,0,2000.0,0.0,9,40,90,200,12,80,640,900,p99,0.96,80.0,inconclusive,generator at 0.96 of a core (≥ 0.9); p99 from the schedule 640 ms > 500 ms,False",
+  ].join("\n");
+  const endpoints = [
+    "step,offered_rps,name,requests,failures,p50_ms,p99_ms,scheduled_p99_ms,declared_share",
+    "0,5.0,/courses,45,0,1,5,6,0.3",
+    "0,5.0,/courses/:id,105,0,1,3,4,0.7",
+  ].join("\n");
+
+  test("the CSV's verdict and reasons are the step's, its latency from the schedule beside the send's", async () => {
+    const dir = join(scratch, "verdicts");
+    await mkdir(dir, { recursive: true });
+    await Bun.write(rateFiles(dir).steps, csv);
+    await Bun.write(rateFiles(dir).endpoints, endpoints);
+    const rows = await readRateSteps(rateFiles(dir).steps);
+    expect(rows.map((row) => row.verdict)).toEqual(["held", "failed", "inconclusive"]);
+    expect(rows[0]).toMatchObject({ reasons: [], latency_basis: "p95", scheduled_p99_ms: 160, p99_ms: 149 });
+    expect(rows[2]!.reasons).toEqual(["generator at 0.96 of a core (≥ 0.9)", "p99 from the schedule 640 ms > 500 ms"]);
+    const result = analyseRate(rows, LIMITS, null, await readRateEndpoints(rateFiles(dir).endpoints));
+    // The 100 req/s step's p99 is fine, but its dropped slots are not: that is the verdict's, not ours.
+    expect([result.knee_rps, result.first_failed_rps, result.inconclusive_rps]).toEqual([5, 100, null]);
+    expect(result.steps[0]!.shares).toEqual({ "/courses": 0.3, "/courses/:id": 0.7 });
+    expect(result.declared_shares).toEqual({ "/courses": 0.3, "/courses/:id": 0.7 });
+  });
+
+  test("an inconclusive step is never the knee, and ends the ladder without failing the system", () => {
     const step: RateStepRow = {
       step: 0,
       offered_rps: 100,
@@ -86,20 +123,17 @@ describe("the rate ladder of a recorded run", () => {
       p95_ms: 9,
       p99_ms: 20,
       max_ms: 40,
+      verdict: "held",
+      reasons: [],
     };
-    expect(brokenLimits(step, LIMITS)).toEqual([]);
-    expect(brokenLimits({ ...step, achieved_rps: 94.9 }, LIMITS)[0]).toContain("achieved 94.9 of 100");
-    expect(brokenLimits({ ...step, p99_ms: 501 }, LIMITS)).toEqual(["p99 501 ms > 500 ms"]);
-    expect(brokenLimits({ ...step, error_ratio: 0.01 }, LIMITS)[0]).toContain("errors 1.00 %");
-    expect(brokenLimits({ ...step, requests: 0 }, LIMITS)).toEqual(["no request completed"]);
-    const ladder = [
+    const ladder: RateStepRow[] = [
       step,
-      { ...step, step: 1, offered_rps: 200, p99_ms: 900 },
-      { ...step, step: 2, offered_rps: 400, achieved_rps: 400 },
+      { ...step, step: 1, offered_rps: 200, verdict: "inconclusive", reasons: ["generator at 0.95 of a core (≥ 0.9)"] },
+      { ...step, step: 2, offered_rps: 400 },
     ];
     const result = analyseRate(ladder, LIMITS, null);
-    expect([result.knee_rps, result.first_failed_rps]).toEqual([100, 200]);
-    expect(analyseRate([{ ...step, p99_ms: 900 }], LIMITS, null).knee_rps).toBeNull();
+    expect([result.knee_rps, result.first_failed_rps, result.inconclusive_rps]).toEqual([100, null, 200]);
+    expect(analyseRate([{ ...step, verdict: "failed", reasons: ["x"] }], LIMITS, null).knee_rps).toBeNull();
   });
 });
 
@@ -184,7 +218,13 @@ describe("repeats, spread and the lab report", () => {
   test("the median knee with its min–max, the overlay chart, and the rung's own target", async () => {
     const root = await labRoot("lab");
     for (const index of [1, 2, 3]) await addRun(root, "01-baseline", index);
-    await addRun(root, "02-trgm-index", 1);
+    const summary = await addRun(root, "02-trgm-index", 1);
+    // The run's own report: each step's verdict and its endpoint shares.
+    const runReport = await Bun.file(join(root, "02-trgm-index", "results", summary.run_id, "report.md")).text();
+    expect(runReport).toContain("| 50 | 50 | 0 | 1 | 19 | – | 24 | 0.00% | held |");
+    expect(runReport).toContain("failed: which limit broke was not recorded");
+    expect(runReport).toContain("Each endpoint's share of the step's requests:");
+    expect(runReport).toMatch(/\| 20 req\/s \| 26\.0 % \| 4\.0 % \|/);
     const file = await writeLabReport(["rate"], { root, file: join(root, "REPORT.md") });
     const report = await Bun.file(file).text();
     expect(report).toContain("## rate profile: the knee of each rung");

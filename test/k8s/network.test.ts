@@ -79,7 +79,12 @@ async function sourceOf(dir: string): Promise<string> {
 async function callersFromCode(): Promise<Record<ServiceName, Set<string>>> {
   const apps: Record<string, string> = { web: await sourceOf("web-htmx/src") };
   for (const name of SERVICE_NAMES) apps[name] = await sourceOf(`services/${name}/src`);
-  const locustfile = await Bun.file(join(ROOT, "locustfile.py")).text();
+  // locustfile.py and the load package it wires
+  const locustfile = (
+    await Promise.all(
+      ["locustfile.py", ...new Bun.Glob("load/*.py").scanSync(ROOT)].map((path) => Bun.file(join(ROOT, path)).text()),
+    )
+  ).join("\n");
   const calls = (source: string, service: ServiceName) =>
     new RegExp(`\\.(?:api<\\w+>|fragment|send)\\(\\s*"${service}"`).test(source) || /\.send\(service,/.test(source);
   const callers = {} as Record<ServiceName, Set<string>>;

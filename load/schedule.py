@@ -1,0 +1,332 @@
+"""The rate profile's engine: an open load, a ladder of offered requests per second.
+
+Each step is held settle + measure seconds. A dispatcher releases one waiting user per 1/rate seconds
+with the slot's scheduled time and the mix's next action; a slot that finds every user busy is
+dropped and counted rather than saved up, so the offered load never slows down with the server. Each
+response is timed from its slot's scheduled time as well as from its send (coordinated omission:
+the verdict judges the scheduled one), and the generator's own CPU and lag are measured per step so
+a step where the generator was the limit is marked inconclusive (judge.py).
+"""
+
+import csv
+import json
+import os
+import resource
+import time
+from collections import deque
+
+from .judge import Limits, Measured, judge, percentile
+
+STEP_COLUMNS = [
+    "step",
+    "offered_rps",
+    "started_at",
+    "measured_from",
+    "ended_at",
+    "measured_s",
+    "slots",
+    "dropped",
+    "dropped_ratio",
+    "requests",
+    "failures",
+    "achieved_rps",
+    "error_ratio",
+    # from the send, as Locust times a request
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    # from the slot's scheduled time: what the verdict judges
+    "scheduled_p50_ms",
+    "scheduled_p95_ms",
+    "scheduled_p99_ms",
+    "scheduled_max_ms",
+    "latency_basis",
+    "generator_cores",
+    "lag_p99_ms",
+    "verdict",
+    "reasons",
+    "held",
+]
+ENDPOINT_COLUMNS = [
+    "step",
+    "offered_rps",
+    "name",
+    "requests",
+    "failures",
+    "p50_ms",
+    "p99_ms",
+    "scheduled_p99_ms",
+    "declared_share",
+]
+
+
+def process_cpu_seconds():
+    """CPU time (user + system) of this process: the Locust process reads its own."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Slot:
+    def __init__(self, due, action):
+        self.due = due
+        self.action = action
+
+
+class RateStep:
+    """One rung of the ladder: its schedule and what was measured in its window."""
+
+    def __init__(self, index, rate, started_at, settle_seconds, measure_seconds):
+        self.index = index
+        self.rate = rate
+        self.started_at = started_at
+        self.measured_from = started_at + settle_seconds
+        self.ended_at = self.measured_from + measure_seconds
+        self.slots = 0  # slots due in the measured window
+        self.dropped = 0  # of those, slots that found every user busy
+        self.lags = []  # ms each measured slot was released after its scheduled time
+        self.times = []  # ms from the send, of responses completed in the window
+        self.scheduled = []  # ms from the slot's scheduled time, same responses
+        self.failures = 0
+        self.by_name = {}  # name -> [times, scheduled, failures]
+        self.cpu = None  # (wall, process CPU s) at the window's start, then its end
+        self.cpu_end = None
+
+    def measuring(self, now):
+        return self.measured_from <= now < self.ended_at
+
+    def dues(self, settle_seconds, measure_seconds):
+        count = int(round(self.rate * (settle_seconds + measure_seconds)))
+        return (self.started_at + slot / self.rate for slot in range(count))
+
+    def generator_cores(self):
+        if self.cpu is None or self.cpu_end is None or self.cpu_end[0] <= self.cpu[0]:
+            return 0.0
+        return (self.cpu_end[1] - self.cpu[1]) / (self.cpu_end[0] - self.cpu[0])
+
+    def measured(self):
+        return Measured(
+            offered_rps=self.rate,
+            measured_s=self.ended_at - self.measured_from,
+            slots=self.slots,
+            dropped=self.dropped,
+            failures=self.failures,
+            scheduled_ms=self.scheduled,
+            generator_cores=self.generator_cores(),
+            lag_p99_ms=percentile(sorted(self.lags), 0.99) or 0.0,
+        )
+
+    def summary(self, limits):
+        measured = self.measured()
+        verdict = judge(measured, limits)
+        times = sorted(self.times)
+        scheduled = sorted(self.scheduled)
+        ms = lambda values, share: round(percentile(values, share) or 0, 1)  # noqa: E731
+        return {
+            "step": self.index,
+            "offered_rps": self.rate,
+            "started_at": round(self.started_at, 3),
+            "measured_from": round(self.measured_from, 3),
+            "ended_at": round(self.ended_at, 3),
+            "measured_s": round(measured.measured_s, 3),
+            "slots": self.slots,
+            "dropped": self.dropped,
+            "dropped_ratio": round(measured.dropped_ratio, 5),
+            "requests": measured.requests,
+            "failures": self.failures,
+            "achieved_rps": round(measured.achieved_rps, 2),
+            "error_ratio": round(measured.error_ratio, 5),
+            "p50_ms": ms(times, 0.5),
+            "p95_ms": ms(times, 0.95),
+            "p99_ms": ms(times, 0.99),
+            "max_ms": round(times[-1] if times else 0, 1),
+            "scheduled_p50_ms": ms(scheduled, 0.5),
+            "scheduled_p95_ms": ms(scheduled, 0.95),
+            "scheduled_p99_ms": ms(scheduled, 0.99),
+            "scheduled_max_ms": round(scheduled[-1] if scheduled else 0, 1),
+            "latency_basis": verdict.latency_basis,
+            "generator_cores": round(measured.generator_cores, 3),
+            "lag_p99_ms": round(measured.lag_p99_ms, 1),
+            "verdict": verdict.verdict,
+            "reasons": "; ".join(verdict.reasons),
+            "held": verdict.verdict == "held",
+        }
+
+
+class RateSchedule:
+    """The ladder, its dispatcher and its records. Time and the process's CPU are read through
+    `clock` and `cpu` so the engine can be driven by a test without waiting."""
+
+    def __init__(self, rates, settle_seconds, measure_seconds, limits, mix, clock=time.time, cpu=process_cpu_seconds):
+        self.rates = list(rates)
+        self.settle_seconds = settle_seconds
+        self.measure_seconds = measure_seconds
+        self.limits = limits
+        self.mix = mix
+        self.actions = mix.sequence()
+        self.clock = clock
+        self.cpu = cpu
+        self.waiting = deque()
+        self.steps = []
+        self.started_at = None
+        self.stopped = False
+        self.stopped_at = None
+
+    @classmethod
+    def from_env(cls, mix, env=os.environ):
+        return cls(
+            rates=[float(rate) for rate in env.get("LAB_RATES", "25,50,100").split(",") if rate],
+            settle_seconds=float(env.get("LAB_SETTLE_SECONDS", "5")),
+            measure_seconds=float(env.get("LAB_MEASURE_SECONDS", "30")),
+            limits=Limits.from_env(env),
+            mix=mix,
+        )
+
+    @property
+    def step_seconds(self):
+        return self.settle_seconds + self.measure_seconds
+
+    def wait_for_slot(self):
+        """Blocks the calling user until the dispatcher hands it a slot."""
+        from gevent.event import AsyncResult
+
+        slot = AsyncResult()
+        self.waiting.append(slot)
+        return slot.get()
+
+    def plan(self, now):
+        """The ladder from `now`: each step's start, measured window and end."""
+        self.started_at = now
+        self.steps = [
+            RateStep(index, rate, self.started_at + index * self.step_seconds, self.settle_seconds, self.measure_seconds)
+            for index, rate in enumerate(self.rates)
+        ]
+
+    def start(self):
+        self.plan(self.clock())
+        import gevent
+
+        gevent.spawn(self.dispatch, gevent.sleep)
+        gevent.spawn(self.sample_cpu, gevent.sleep)
+
+    def dispatch(self, sleep):
+        for step in self.steps:
+            for due in step.dues(self.settle_seconds, self.measure_seconds):
+                delay = due - self.clock()
+                if delay > 0:
+                    sleep(delay)
+                if self.stopped:
+                    return
+                self.release(step, due, self.clock())
+
+    def release(self, step, due, now):
+        """One slot at `now` (due at `due`): the next action goes to the longest-waiting user, or is dropped."""
+        action = next(self.actions)
+        measured = step.measuring(due)
+        if measured:
+            step.slots += 1
+            step.lags.append(max(0.0, now - due) * 1000)
+        if self.waiting:
+            self.waiting.popleft().set(Slot(due, action))
+        elif measured:
+            step.dropped += 1
+
+    def sample_cpu(self, sleep):
+        """The process's CPU at each measured window's start and end, for the step's generator cores."""
+        for step in self.steps:
+            for boundary in ("cpu", "cpu_end"):
+                at = step.measured_from if boundary == "cpu" else step.ended_at
+                delay = at - self.clock()
+                if delay > 0:
+                    sleep(delay)
+                if self.stopped:
+                    return
+                setattr(step, boundary, (self.clock(), self.cpu()))
+
+    def current(self, now):
+        if self.started_at is None:
+            return None
+        index = int((now - self.started_at) // self.step_seconds)
+        return self.steps[index] if 0 <= index < len(self.steps) else None
+
+    def record(self, name, response_time, due, failed):
+        """A response that completed now: counted in the step whose measured window holds now."""
+        now = self.clock()
+        step = self.current(now)
+        if step is None or not step.measuring(now):
+            return
+        scheduled = (now - due) * 1000 if due is not None else response_time
+        step.times.append(response_time)
+        step.scheduled.append(scheduled)
+        step.failures += failed
+        entry = step.by_name.setdefault(name, [[], [], 0])
+        entry[0].append(response_time)
+        entry[1].append(scheduled)
+        entry[2] += failed
+
+    def finished_steps(self, now):
+        return [step for step in self.steps if step.ended_at <= now]
+
+    def first_not_held(self, now, after=0):
+        """The first step finished by `now` from index `after` whose verdict is not held, if any."""
+        for step in self.finished_steps(now)[after:]:
+            if step.summary(self.limits)["verdict"] != "held":
+                return step
+        return None
+
+    def stop(self, at):
+        self.stopped, self.stopped_at = True, at
+
+    def write_progress(self, path, now):
+        step = self.current(now)
+        if not path or step is None:
+            return
+        scheduled = sorted(step.scheduled)
+        seconds = now - step.measured_from
+        status = {
+            "step": step.index + 1,
+            "steps": len(self.steps),
+            "offered_rps": step.rate,
+            "measuring": step.measuring(now),
+            "achieved_rps": round(len(scheduled) / seconds, 1) if seconds > 1 and scheduled else None,
+            "p99_ms": percentile(scheduled, 0.99),
+            "failures": step.failures,
+            "seconds_left_at_most": round(self.started_at + len(self.steps) * self.step_seconds - now),
+        }
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(status, handle)
+        os.replace(path + ".tmp", path)
+
+    def write_steps(self, path, until):
+        """Every step that ended by `until`, with its verdict, and per step and endpoint: what the
+        runner's analysis reads."""
+        finished = self.finished_steps(until)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=STEP_COLUMNS)
+            writer.writeheader()
+            writer.writerows(step.summary(self.limits) for step in finished)
+        shares = self.mix.shares()
+        with open(endpoints_path(path), "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(ENDPOINT_COLUMNS)
+            for step in finished:
+                for name in sorted(set(step.by_name) | set(shares)):
+                    times, scheduled, failures = step.by_name.get(name, [[], [], 0])
+                    times, scheduled = sorted(times), sorted(scheduled)
+                    writer.writerow(
+                        [
+                            step.index,
+                            step.rate,
+                            name,
+                            len(times),
+                            failures,
+                            percentile(times, 0.5),
+                            percentile(times, 0.99),
+                            round(percentile(scheduled, 0.99), 1) if scheduled else None,
+                            round(shares[name], 5) if name in shares else None,
+                        ]
+                    )
+
+
+def endpoints_path(steps_path):
+    return steps_path.replace(".csv", "_endpoints.csv")

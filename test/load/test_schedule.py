@@ -1,0 +1,144 @@
+"""The rate engine (load/schedule.py) driven on a fake clock: slots, drops, the same mix at every
+rate, scheduled-time latency, the generator's CPU and the steps files with their verdicts."""
+
+import csv
+from collections import Counter
+
+from load.judge import Limits
+from load.mix import Action, Mix
+from load.schedule import STEP_COLUMNS, RateSchedule, endpoints_path
+
+# Shaped like the closed model's first requests: flows that start with a catalog page would
+# make it dominate a low rate (a slot per request, 1,000 users: 20 req/s reached each user's
+# second request after 50 s).
+MIX = Mix([Action("/courses", 17, None), Action("/courses/:id", 28, None), Action("/enrollments", 4, None), Action("/payments", 1, None)])
+
+
+class Clock:
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.cpu_seconds = 0.0
+        self.cpu_share = 0.2  # cores the fake process uses while time passes
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        self.cpu_seconds += seconds * self.cpu_share
+
+    def cpu(self):
+        return self.cpu_seconds
+
+
+class User:
+    """A waiting user: takes its slot, is answered at once and waits again, until `busy_from`, when
+    its request never returns (the server stopped keeping up)."""
+
+    def __init__(self, schedule, clock, busy_from=float("inf")):
+        self.schedule, self.clock, self.busy_from = schedule, clock, busy_from
+        self.slots = []
+
+    def set(self, slot):
+        self.slots.append(slot)
+        if self.clock.now < self.busy_from:
+            self.schedule.record(slot.action.name, 5, slot.due, 0)
+            self.schedule.waiting.append(self)
+
+
+def ladder(rates, settle=1.0, measure=4.0, **limits):
+    clock = Clock()
+    schedule = RateSchedule(rates, settle, measure, Limits(**limits), MIX, clock=clock, cpu=clock.cpu)
+    schedule.plan(clock())
+    return schedule, clock
+
+
+def test_every_slot_is_offered_and_one_that_finds_no_user_waiting_is_dropped():
+    schedule, clock = ladder([20, 50])
+    first, second = schedule.steps
+    # Halfway through the second step's window the server stops answering: 5 users hold 5 more slots.
+    users = [User(schedule, clock, busy_from=second.measured_from + 2) for _ in range(5)]
+    schedule.waiting.extend(users)
+    schedule.dispatch(clock.sleep)
+    assert (first.slots, first.dropped) == (80, 0)
+    assert (second.slots, second.dropped) == (200, 95)
+    assert not schedule.waiting
+    assert sum(len(user.slots) for user in users) == 100 + 250 - 95
+
+
+def test_the_mix_is_the_table_s_at_every_rate():
+    schedule, clock = ladder([5, 20, 100], measure=10.0)
+    slots = []
+
+    class Endless:
+        def __bool__(self):
+            return True
+
+        def popleft(self):
+            return self
+
+        def set(self, slot):
+            slots.append(slot)
+            schedule.record(slot.action.name, 5, slot.due, 0)
+
+    schedule.waiting = Endless()
+    schedule.dispatch(clock.sleep)
+    for step in schedule.steps:
+        counts = Counter({name: len(entry[0]) for name, entry in step.by_name.items()})
+        total = sum(counts.values())
+        for name, share in MIX.shares().items():
+            # Within one request of the declared share (and of each other) at 50, 200 and 1,000 requests.
+            assert abs(counts[name] - share * total) <= 1, (step.rate, name, counts)
+
+
+def test_a_response_is_timed_from_its_slot_s_scheduled_time():
+    schedule, clock = ladder([10], settle=0.0, measure=1.0)
+    step = schedule.steps[0]
+    clock.now = step.started_at + 0.5
+    # Due at the start, sent late (the user was busy), answered in 20 ms: waited 520 ms.
+    schedule.record("/courses", 20, step.started_at, 0)
+    assert step.times == [20]
+    assert step.scheduled == [500.0]
+    # The slot left 30 ms late: the generator's lag behind its schedule.
+    schedule.release(step, step.started_at, step.started_at + 0.03)
+    assert round(step.lags[0]) == 30
+
+
+def test_the_generator_s_cpu_over_each_window():
+    schedule, clock = ladder([10, 20])
+    clock.cpu_share = 0.95
+    schedule.sample_cpu(clock.sleep)
+    summary = schedule.steps[1].summary(schedule.limits)
+    assert summary["generator_cores"] == 0.95
+    assert summary["verdict"] == "inconclusive"
+
+
+def test_the_steps_files_carry_each_step_s_verdict_and_the_declared_mix(tmp_path):
+    schedule, clock = ladder([20, 50, 3000], min_p99_samples=50)
+    schedule.waiting.extend(User(schedule, clock, busy_from=schedule.steps[2].measured_from + 2) for _ in range(30))
+    schedule.dispatch(clock.sleep)
+    path = str(tmp_path / "locust_steps.csv")
+    schedule.write_steps(path, schedule.steps[-1].ended_at)
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0].keys()) == STEP_COLUMNS
+    assert [row["verdict"] for row in rows] == ["held", "held", "failed"]
+    assert [row["held"] for row in rows] == ["True", "True", "False"]
+    assert rows[2]["reasons"].startswith("achieved ")
+    assert "dropped " in rows[2]["reasons"]
+    assert rows[0]["latency_basis"] == "p99"
+    with open(endpoints_path(path), encoding="utf-8") as handle:
+        endpoints = list(csv.DictReader(handle))
+    first = {row["name"]: row for row in endpoints if row["step"] == "0"}
+    assert {name: float(row["declared_share"]) for name, row in first.items()} == MIX.shares()
+    assert sum(int(row["requests"]) for row in first.values()) == 80
+
+
+def test_the_run_stops_at_the_first_step_not_held():
+    schedule, clock = ladder([20, 50, 100])
+    schedule.waiting.extend(User(schedule, clock, busy_from=schedule.steps[1].measured_from) for _ in range(10))
+    schedule.dispatch(clock.sleep)
+    end = schedule.steps[-1].ended_at
+    assert schedule.first_not_held(schedule.steps[0].ended_at) is None
+    assert schedule.first_not_held(end) is schedule.steps[1]
+    assert schedule.first_not_held(end, after=2) is schedule.steps[2]
