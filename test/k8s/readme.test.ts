@@ -66,4 +66,6 @@ test("the Secret and ConfigMap the README has you create carry the keys the pods
     expect(readme).toContain(`--from-literal=${key}=`);
   // the ConfigMap `locust`: the two files the Locust pods open
   expect(readme).toContain("--from-file=locustfile.py --from-file=input.json=");
+  // and `locust-load`: the load/ package locustfile.py imports
+  expect(readme).toContain("create configmap locust-load --from-file=load/");
 });

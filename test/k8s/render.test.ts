@@ -1,5 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   examples,
@@ -28,7 +28,11 @@ const CREATED_BY_HAND = {
     "lab-secrets": ["JWT_SECRET", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"],
     "course-database": ["DIRECT_DATABASE_URL", "PGBOUNCER_DATABASE_URL"],
   },
-  ConfigMap: { locust: ["locustfile.py", "input.json"] },
+  ConfigMap: {
+    locust: ["locustfile.py", "input.json"],
+    // `--from-file=load/`: one key per file of the package.
+    "locust-load": readdirSync(join(ROOT, "load")).filter((file) => file.endsWith(".py")),
+  },
 } as const;
 
 /** Every ConfigMap and Secret a pod template names (volumes, envFrom, valueFrom), with the keys it reads. */
