@@ -2,7 +2,7 @@ import { MAX_BODY_BYTES, payloadTooLarge } from "@lab/shared";
 
 /** A request's body as the proxy sends it on: the bytes, their length, and whether they were cut. */
 export type ForwardedBody = {
-  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
   length: number;
   /** True once more bytes arrived than were declared or than MAX_BODY_BYTES: the service got a cut body. */
   wasCut: () => boolean;
