@@ -26,6 +26,13 @@ export const EnvSchema = T.Object({
   DB_CONNECT_TIMEOUT_S: T.Integer({ minimum: 1, maximum: 120, default: 5 }),
   DB_VIA_PGBOUNCER: oneOf(["0", "1"], "0"),
   SEARCH_INDEX: oneOf(["none", "trgm"], "none"),
+  /** How long one course search may run in the database before it is cancelled and answered 503. */
+  SEARCH_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 60000, default: 2000 }),
+  /**
+   * Course searches one process runs at once; more wait (up to DB_ACQUIRE_TIMEOUT_MS, then 503), so
+   * the rest of the pool stays free for browsing. Unset: half of DB_POOL_MAX, rounded up.
+   */
+  SEARCH_MAX_CONCURRENT: T.Optional(T.Integer({ minimum: 1, maximum: 500 })),
   CACHE: oneOf(["off", "redis"], "off"),
   /**
    * The Redis that replicas share (identity's login throttling, and the cache with CACHE=redis).

@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { serviceUnavailable, unprocessable } from "./errors";
+import { Slots } from "./slots";
 
 export type DbOptions = {
   url: string;
@@ -14,8 +15,6 @@ export type DbOptions = {
   prepare?: boolean;
 };
 
-type Waiter = { grant: () => void; timer: ReturnType<typeof setTimeout> };
-
 /**
  * A bun:sql pool with a bounded wait. bun:sql queues queries without limit when all `max`
  * connections are busy; here at most `max` queries are handed to it at once, and a caller that
@@ -24,20 +23,18 @@ type Waiter = { grant: () => void; timer: ReturnType<typeof setTimeout> };
 export class Db {
   readonly sql: SQL;
   readonly max: number;
-  private readonly acquireTimeoutMs: number;
-  private readonly waiters: Waiter[] = [];
-  private busy = 0;
-  /** Requests refused because no connection came free in time. */
-  exhaustedTotal = 0;
-  /** Requests that had to queue for a connection, and the seconds they queued in all (granted or refused). */
-  waitsTotal = 0;
-  waitSecondsTotal = 0;
+  private readonly slots: Slots;
   /** Called after each query with its duration in seconds and whether it succeeded. */
   onQuery?: (seconds: number, ok: boolean) => void;
 
   constructor(options: DbOptions) {
     this.max = options.max;
-    this.acquireTimeoutMs = options.acquireTimeoutMs;
+    this.slots = new Slots(options.max, options.acquireTimeoutMs, () =>
+      serviceUnavailable(
+        `Database busy: all ${options.max} connections stayed in use for ${options.acquireTimeoutMs} ms`,
+        1,
+      ),
+    );
     this.sql = new SQL({
       url: options.url,
       max: options.max,
@@ -48,16 +45,30 @@ export class Db {
   }
 
   get inUse() {
-    return this.busy;
+    return this.slots.inUse;
   }
 
   get waiting() {
-    return this.waiters.length;
+    return this.slots.waiting;
+  }
+
+  /** Requests refused because no connection came free in time. */
+  get exhaustedTotal() {
+    return this.slots.refusedTotal;
+  }
+
+  /** Requests that queued for a connection, and the seconds they queued in all (granted or refused). */
+  get waitsTotal() {
+    return this.slots.waitsTotal;
+  }
+
+  get waitSecondsTotal() {
+    return this.slots.waitSecondsTotal;
   }
 
   /** Runs `work` holding one connection slot; `work` may run several statements or a transaction. */
   async run<T>(work: (sql: SQL) => Promise<T>): Promise<T> {
-    await this.acquire();
+    await this.slots.acquire();
     const started = performance.now();
     let ok = false;
     try {
@@ -68,13 +79,26 @@ export class Db {
       throw asUnavailable(error);
     } finally {
       this.onQuery?.((performance.now() - started) / 1000, ok);
-      this.release();
+      this.slots.release();
     }
   }
 
   /** One parameterised query through the bounded pool: db.query`SELECT … WHERE id = ${id}`. */
   query = <Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<Row[]> =>
     this.run((sql) => sql(strings, ...values) as Promise<Row[]>);
+
+  /**
+   * `query` with a statement timeout of its own: after `timeoutMs` PostgreSQL cancels the statement
+   * (SQLSTATE 57014, `isStatementTimeout`). SET LOCAL in a transaction, so the setting ends with it,
+   * behind PgBouncer's transaction mode too.
+   */
+  queryWithin =
+    (timeoutMs: number) =>
+    <Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<Row[]> =>
+      this.transaction(async (tx) => {
+        await tx`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`;
+        return (await tx(strings, ...values)) as Row[];
+      });
 
   /** A transaction on one connection, holding one slot for its whole length. */
   transaction<T>(work: (tx: SQL) => Promise<T>): Promise<T> {
@@ -99,48 +123,6 @@ export class Db {
   async close(timeoutSeconds = 5) {
     await this.sql.close({ timeout: timeoutSeconds });
   }
-
-  private acquire(): Promise<void> {
-    if (this.busy < this.max) {
-      this.busy++;
-      return Promise.resolve();
-    }
-    this.waitsTotal++;
-    const queued = performance.now();
-    const waited = () => {
-      this.waitSecondsTotal += (performance.now() - queued) / 1000;
-    };
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: () => {
-          waited();
-          resolve();
-        },
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          waited();
-          this.exhaustedTotal++;
-          reject(
-            serviceUnavailable(
-              `Database busy: all ${this.max} connections stayed in use for ${this.acquireTimeoutMs} ms`,
-              1,
-            ),
-          );
-        }, this.acquireTimeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
-  }
-
-  private release() {
-    const next = this.waiters.shift();
-    if (!next) {
-      this.busy--;
-      return;
-    }
-    clearTimeout(next.timer);
-    next.grant();
-  }
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -161,6 +143,9 @@ export function asUnavailable(error: unknown): unknown {
   }
   return error;
 }
+
+/** True for a statement PostgreSQL cancelled, as its statement_timeout does (`Db.queryWithin`). */
+export const isStatementTimeout = (error: unknown) => error instanceof SQL.PostgresError && error.errno === "57014";
 
 /** SQLSTATEs of text PostgreSQL cannot store, such as a NUL character: bad input, not a bug. */
 const INVALID_TEXT_SQLSTATES = new Set(["22021", "22P05"]);

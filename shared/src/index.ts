@@ -12,3 +12,4 @@ export * from "./run";
 export * from "./security";
 export * from "./service";
 export * from "./services";
+export * from "./slots";

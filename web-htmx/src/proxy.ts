@@ -1,6 +1,15 @@
-import { type ErrorBody, HttpError, renderError, SERVICE_NAMES, type ServiceName } from "@lab/shared";
+import {
+  type ErrorBody,
+  HttpError,
+  MAX_BODY_BYTES,
+  payloadTooLarge,
+  renderError,
+  SERVICE_NAMES,
+  type ServiceName,
+} from "@lab/shared";
 import { Elysia } from "elysia";
 import { forBrowser, type WebContext } from "./context";
+import { type ForwardedBody, forwardedBody } from "./proxy-body";
 import { sessionToken } from "./session";
 
 /** Request headers a service may need from the browser; everything else (cookies first) stays here. */
@@ -42,7 +51,8 @@ function errorAnswer(request: Request, status: number, body: ErrorBody, headers:
  * `/api/<service>/<path>` → the service's `/<path>`, with the login cookie turned into
  * `Authorization: Bearer`, so the browser never holds the token, and the browser's address in
  * X-Forwarded-For (`forBrowser`), so a login through here is counted against that browser. Answers (JSON, or the HTML fragment
- * HTMX asked for) pass through unchanged; a service that is down is a readable 503.
+ * HTMX asked for) pass through unchanged; a service that is down is a readable 503. Request bodies
+ * stream through within the services' size limit (`forwardedBody`).
  */
 export const proxyController = ({ config, services }: WebContext) =>
   new Elysia({ name: "web.proxy" }).all(
@@ -73,11 +83,20 @@ export const proxyController = ({ config, services }: WebContext) =>
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
       const path = `${pathname}${url.search}`;
       const init: RequestInit = { method: request.method, headers, redirect: "manual" };
-      if (hasBody) init.body = await request.arrayBuffer();
+      let body: ForwardedBody | null = null;
       let upstream: Response;
       try {
+        if (hasBody) {
+          body = await forwardedBody(request);
+          if (body.body) {
+            init.body = body.body;
+            headers.set("content-length", String(body.length));
+          }
+        }
         upstream = await services.send(service, path, init, forBrowser(config, request, server));
-      } catch (error) {
+      } catch (caught) {
+        // a body cut on its way makes the call fail like a service that is down: it is the body's fault
+        const error = body?.wasCut() ? payloadTooLarge(MAX_BODY_BYTES) : caught;
         if (!(error instanceof HttpError)) throw error;
         return errorAnswer(request, error.status, { error: error.code, message: error.message }, error.headers);
       }

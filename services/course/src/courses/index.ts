@@ -10,11 +10,11 @@ import {
 } from "@lab/shared";
 import { Elysia } from "elysia";
 import { BatchQuery, Course, CourseBatch, CourseIdParams, CoursePage, CreateCourseBody, ListQuery } from "./model";
-import { CourseService } from "./service";
+import { CourseService, searchLimits } from "./service";
 import { CourseCreated, CourseDetail, CourseList } from "./views";
 
 export const coursesController = ({ db, config, cache }: ServiceContext) => {
-  const courses = new CourseService(db, cache);
+  const courses = new CourseService(db, cache, searchLimits(config));
   // JSON callers get the course's cached text as it is; HTMX's fragment needs the course itself
   const courseById = (id: number, request: Request, set: { headers: Record<string, unknown> }) =>
     wantsHtml(request) ? courses.byId(id) : courses.byIdJson(id).then((text) => jsonAnswer(text, set));

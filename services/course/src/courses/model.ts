@@ -3,11 +3,14 @@ import { t } from "elysia";
 
 const Level = t.Union([t.Literal("beginner"), t.Literal("intermediate"), t.Literal("advanced")]);
 
+/** Fewer characters than this give pg_trgm no trigram to look up: such a search would read every course. */
+export const MIN_SEARCH_CHARS = 3;
+
 export const ListQuery = t.Object({
   q: t.Optional(
     t.String({
       maxLength: 100,
-      description: "Case-insensitive substring of title or description; % and _ are literal",
+      description: `Case-insensitive substring of title or description; % and _ are literal. Blank lists every course; otherwise at least ${MIN_SEARCH_CHARS} characters once trimmed (422 if fewer)`,
     }),
   ),
   level: t.Optional(Level),

@@ -1,6 +1,24 @@
-import { type AuthUser, type Db, notFound, pageOf, responseCheck } from "@lab/shared";
+import {
+  type AuthUser,
+  type Config,
+  type Db,
+  isStatementTimeout,
+  notFound,
+  pageOf,
+  responseCheck,
+  Slots,
+  serviceUnavailable,
+  unprocessable,
+} from "@lab/shared";
 import type { Cache } from "@lab/shared/cache";
-import { Course, type CoursePageRow, type CourseRow, type CreateCourseInput, type ListInput } from "./model";
+import {
+  Course,
+  type CoursePageRow,
+  type CourseRow,
+  type CreateCourseInput,
+  type ListInput,
+  MIN_SEARCH_CHARS,
+} from "./model";
 
 /** `%` and `_` typed by a user match themselves: escape them (and the escape character) for ILIKE. */
 export const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, "\\$&")}%`;
@@ -14,33 +32,76 @@ const checkedCourse = responseCheck(Course, "course");
 /** The cache holds JSON: dates come back as ISO strings and are turned into Dates again. */
 const reviveCourse = (course: CourseRow): CourseRow => ({ ...course, created_at: new Date(course.created_at) });
 
+/** What bounds one process's searches: how long each may run, and how many run at once. */
+export type SearchLimits = { timeoutMs: number; slots: Slots };
+
+/**
+ * SEARCH_TIMEOUT_MS and SEARCH_MAX_CONCURRENT (unset: half the pool, rounded up) as the service
+ * holds them; a search that waits DB_ACQUIRE_TIMEOUT_MS for its turn is a 503, as for a connection.
+ */
+export function searchLimits(config: Config): SearchLimits {
+  const max = config.SEARCH_MAX_CONCURRENT ?? Math.ceil(config.DB_POOL_MAX / 2);
+  const waitMs = config.DB_ACQUIRE_TIMEOUT_MS;
+  return {
+    timeoutMs: config.SEARCH_TIMEOUT_MS,
+    slots: new Slots(max, waitMs, () =>
+      serviceUnavailable(`Search busy: ${max} searches stayed under way for ${waitMs} ms. Please try again.`, 1),
+    ),
+  };
+}
+
 /**
  * With CACHE=redis, list pages and courses by id are read through the cache (TTL
  * CACHE_TTL_SECONDS). A course never changes after it is created (there is no update or delete),
  * so an entry by id cannot go stale; a new course changes every list page, so `create` drops
  * them all. Unknown ids (404) are not cached: the id may be created a moment later.
+ *
+ * A search reads what its index cannot narrow down (every course, without SEARCH_INDEX=trgm), so
+ * its cost is bounded (`SearchLimits`): a term needs MIN_SEARCH_CHARS characters, a search runs
+ * within its own statement timeout, and only so many run at once, leaving the rest of the pool to
+ * the catalog's browsing.
  */
 export class CourseService {
   constructor(
     private readonly db: Db,
     private readonly cache: Cache,
+    private readonly search: SearchLimits,
   ) {}
 
   list(input: ListInput): Promise<CoursePageRow> {
     const { q, level, limit, offset } = input;
+    const term = q?.trim() ?? "";
+    if (term && [...term].length < MIN_SEARCH_CHARS) {
+      throw unprocessable("q", `a search needs at least ${MIN_SEARCH_CHARS} characters`);
+    }
     return this.cache.remember({
       group: LIST_GROUP,
-      key: JSON.stringify([q?.trim() ?? "", level ?? "", limit, offset]),
-      load: () => this.listFromDb(input),
+      key: JSON.stringify([term, level ?? "", limit, offset]),
+      load: () => (term ? this.searchFromDb(term, input) : this.pageFromDb(this.db.query, null, input)),
       decode: (page: CoursePageRow) => ({ ...page, items: page.items.map(reviveCourse) }),
     });
   }
 
-  private async listFromDb({ q, level, limit, offset }: ListInput): Promise<CoursePageRow> {
+  /** A search page: its turn among SEARCH_MAX_CONCURRENT, then its query within SEARCH_TIMEOUT_MS. */
+  private async searchFromDb(term: string, input: ListInput): Promise<CoursePageRow> {
+    const { timeoutMs, slots } = this.search;
+    try {
+      return await slots.run(() => this.pageFromDb(this.db.queryWithin(timeoutMs), containsPattern(term), input));
+    } catch (error) {
+      if (!isStatementTimeout(error)) throw error;
+      throw serviceUnavailable(
+        `The search took longer than ${timeoutMs} ms and was stopped. Please try a more specific term.`,
+      );
+    }
+  }
+
+  private async pageFromDb(
+    query: Db["query"],
+    search: string | null,
+    { level, limit, offset }: ListInput,
+  ): Promise<CoursePageRow> {
     const sql = this.db.sql;
-    const term = q?.trim();
-    const search = term ? containsPattern(term) : null;
-    const rows = await this.db.query<CourseRow>`
+    const rows = await query<CourseRow>`
       SELECT id, title, description, level, price_cents, duration_hours, teacher_id, teacher_name, created_at
       FROM courses
       WHERE true
