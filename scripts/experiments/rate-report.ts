@@ -4,7 +4,7 @@ import { VEGA_LITE_SCHEMA } from "./charts";
 import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
 import { type RateResult, type RateStep, spread, verdictOf } from "./rate";
 import { finishedRuns, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
-import { describeUse, type WindowUse } from "./resources";
+import { busiest, describeUse, type WindowUse } from "./resources";
 import { driftedTerms } from "./seed-state";
 import type { Summary } from "./summary";
 
@@ -113,7 +113,7 @@ export function rateRunMarkdown(summary: Summary): string[] {
         step.rare_search_p99_ms ?? "–",
         percent(step.error_ratio),
         verdictText(step),
-        step.use ? describeUse(step.use.ranked.find((r) => r.resource !== "machine CPU")) : "–",
+        step.use ? describeUse(busiest(step.use)) : "–",
         step.use?.machine_cores ?? "–",
         poolWaiting(step.use),
         responses503(step.use),
@@ -298,13 +298,11 @@ export function rungTargetRows(entries: readonly RateEntry[]): string[][] {
     } else {
       const atKnee = beforeSteps.find((step) => step.offered === beforeKnee) ?? beforeSteps.at(-1);
       const highest = Math.max(0, ...beforeSteps.map((step) => median(step.steps)));
-      const busiest = atKnee?.steps[0]?.use
-        ? describeUse(atKnee.steps[0].use.ranked.find((r) => r.resource !== "machine CPU"))
-        : "–";
+      const busiestThere = atKnee?.steps[0]?.use ? describeUse(busiest(atKnee.steps[0].use)) : "–";
       rows.push([
         entry.name,
         target.metric,
-        `never in ${before.name}: at most ${fmt(highest)} on any step (knee ${beforeKnee} req/s, busiest there: ${busiest})`,
+        `never in ${before.name}: at most ${fmt(highest)} on any step (knee ${beforeKnee} req/s, busiest there: ${busiestThere})`,
         "–",
         atKnee ? fmt(median(afterSteps.find((step) => step.offered === atKnee.offered)?.steps ?? atKnee.steps)) : "–",
       ]);

@@ -166,7 +166,7 @@ export type ResourceUse = {
   unit: string;
   /**
    * How much it ran out, 0–1, from the counter that says so: a budgeted CPU's share of periods
-   * throttled, a pool's share of queries that queued, the machine's CPU pressure (PSI "some");
+   * throttled (at most its share of the budget used), a pool's share of queries that queued, the machine's CPU pressure (PSI "some");
    * utilisation where no such counter exists (unbudgeted groups, runs from before the counters).
    */
   saturation: number;
@@ -291,7 +291,9 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
       if (periods === null || throttled === null) return { ...use, saturation: utilisation, signal: "utilisation" };
       return {
         ...use,
-        saturation: periods > 0 ? round(Math.min(1, throttled / periods)) : 0,
+        // Held back by its budget *and* using it: a nearly idle component whose bursts overrun a
+        // 10 ms period is throttled often, but has budget to spare over the window.
+        saturation: periods > 0 ? round(Math.min(utilisation, throttled / periods, 1)) : 0,
         signal: "throttled periods",
         throttled_s_per_s: round((throttledSeconds ?? 0) / seconds),
       };
@@ -317,9 +319,12 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
   return { from, to, cpu_cores, machine_cores, services, event_loop, cpu_pressure, ranked };
 }
 
-/** The busiest resource other than the machine as a whole (which is its sum), e.g. "postgres CPU 1.12/2 cores". */
+/**
+ * The most saturated part of the system: not the machine as a whole (which is its sum), nor the load
+ * generator (a step it limits is inconclusive, judged apart), e.g. "postgres CPU 0.49/0.5 cores".
+ */
 export function busiest(use: WindowUse): ResourceUse | undefined {
-  return use.ranked.find((resource) => resource.resource !== "machine CPU");
+  return use.ranked.find((resource) => resource.resource !== "machine CPU" && resource.resource !== "locust CPU");
 }
 
 export const describeUse = (resource: ResourceUse | undefined) => {
