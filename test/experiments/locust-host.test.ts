@@ -10,8 +10,8 @@ async function servicesOn(hosts: (string | null)[]) {
   const locust = findTool("locust");
   if (!locust) throw new Error("locust is not installed: apt-get install python3-locust");
   const python = (await Bun.file(locust).text()).split("\n")[0]!.replace(/^#!/, "").trim();
-  const script = `import json, sys; sys.path.insert(0, ${JSON.stringify(ROOT)}); import locustfile
-print(json.dumps([locustfile.services_on(host) for host in json.loads(sys.argv[1])]))`;
+  const script = `import json, sys; sys.path.insert(0, ${JSON.stringify(ROOT)}); from load.scenarios import services_on
+print(json.dumps([services_on(host) for host in json.loads(sys.argv[1])]))`;
   const child = Bun.spawnSync([...python.split(" "), "-c", script, JSON.stringify(hosts)], {
     cwd: ROOT,
     env: {

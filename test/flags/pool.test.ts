@@ -14,7 +14,7 @@ async function connectionsTo(probe: SQL, database: string) {
   return (row as { n: number }).n;
 }
 
-/** The most connections the service held while answering many concurrent searches, sampled throughout. */
+/** The most connections the service held while answering many concurrent list pages, sampled throughout. */
 async function peakConnections(poolMax: number) {
   const api: Harness = await serviceHarness("course", migrations, courseApp, {
     DB_POOL_MAX: String(poolMax),
@@ -35,7 +35,7 @@ async function peakConnections(poolMax: number) {
       }
     })();
     const responses = await Promise.all(
-      Array.from({ length: CONCURRENT_REQUESTS }, (_, i) => api.request("GET", `/courses?q=${i % 10}&limit=20`)),
+      Array.from({ length: CONCURRENT_REQUESTS }, (_, i) => api.request("GET", `/courses?limit=20&offset=${(i % 10) * 20}`)),
     );
     loading = false;
     await sampler;
