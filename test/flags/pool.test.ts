@@ -35,7 +35,9 @@ async function peakConnections(poolMax: number) {
       }
     })();
     const responses = await Promise.all(
-      Array.from({ length: CONCURRENT_REQUESTS }, (_, i) => api.request("GET", `/courses?limit=20&offset=${(i % 10) * 20}`)),
+      Array.from({ length: CONCURRENT_REQUESTS }, (_, i) =>
+        api.request("GET", `/courses?limit=20&offset=${(i % 10) * 20}`),
+      ),
     );
     loading = false;
     await sampler;
