@@ -142,58 +142,46 @@ export class Metrics {
 
   observeDb(db: Db) {
     db.onQuery = (seconds, ok) => this.dbQueryDuration.observe({ outcome: ok ? "ok" : "error" }, seconds);
-    new Gauge({
-      name: "db_pool_size",
-      help: "Connections the pool may open (DB_POOL_MAX)",
-      registers: [this.registry],
-      collect() {
-        this.set(db.max);
-      },
-    });
-    new Gauge({
-      name: "db_pool_in_use",
-      help: "Connections held by a unit of work",
-      registers: [this.registry],
-      collect() {
-        this.set(db.inUse);
-      },
-    });
-    new Gauge({
-      name: "db_pool_waiting",
-      help: "Requests waiting for a free connection",
-      registers: [this.registry],
-      collect() {
-        this.set(db.waiting);
-      },
-    });
-    new Counter({
-      name: "db_pool_exhausted_total",
-      help: "Requests answered 503 because no connection came free within DB_ACQUIRE_TIMEOUT_MS",
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(db.exhaustedTotal);
-      },
-    });
+    const registers = [this.registry];
+    // Each read from the pool when scraped.
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    gauge("db_pool_size", "Connections the pool may open (DB_POOL_MAX)", () => db.max);
+    gauge("db_pool_in_use", "Connections held by a unit of work", () => db.inUse);
+    gauge("db_pool_waiting", "Requests waiting for a free connection", () => db.waiting);
+    counter(
+      "db_pool_exhausted_total",
+      "Requests answered 503 because no connection came free within DB_ACQUIRE_TIMEOUT_MS",
+      () => db.exhaustedTotal,
+    );
     // Counters, not the sampled gauge above: a wait between two scrapes still counts (the lab's saturation signal).
-    new Counter({
-      name: "db_pool_waits_total",
-      help: "Requests that queued for a free connection (granted one later, or answered 503)",
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(db.waitsTotal);
-      },
-    });
-    new Counter({
-      name: "db_pool_wait_seconds_total",
-      help: "Seconds requests spent queued for a free connection, all added up",
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(db.waitSecondsTotal);
-      },
-    });
+    counter(
+      "db_pool_waits_total",
+      "Requests that queued for a free connection (granted one later, or answered 503)",
+      () => db.waitsTotal,
+    );
+    counter(
+      "db_pool_wait_seconds_total",
+      "Seconds requests spent queued for a free connection, all added up",
+      () => db.waitSecondsTotal,
+    );
   }
 }
 
