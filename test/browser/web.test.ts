@@ -14,7 +14,9 @@ import { http, throwAwayStack } from "../support";
  * stack and one browser serve every test; each test has its own browser context (own cookies).
  */
 const FAILURES = join(ROOT, "test-results");
-const SCREENSHOTS = join(ROOT, "docs/screenshots");
+// Tests leave tracked files alone: the shots go to an ignored folder, and
+// `LAB_SCREENSHOTS_DIR=docs/screenshots bun test test/browser/web.test.ts` refreshes the committed ones.
+const SCREENSHOTS = process.env.LAB_SCREENSHOTS_DIR ?? join(ROOT, ".data/screenshots/browser");
 const PASSWORD = "browser-test-pw";
 const FLOW_TIMEOUT_MS = 60_000;
 
