@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { ROOT } from "../lib/stack";
-import { descendants, listProcesses, parseProcStat } from "./cpu";
+import { descendants, listProcesses, type ProcStat, parseProcStat } from "./cpu";
 
 /**
  * CPU budgets: each component of a run in a cgroup of its own with a CFS quota, as Kubernetes runs
@@ -269,7 +269,7 @@ export function placeStack(cgroups: CpuCgroups, budgets: Budgets, parts: StackPa
   };
   for (const { name, pid } of parts.processes) {
     const cores = name === "web" ? budgets.cores.web : budgets.cores.service;
-    const workers = all.filter((stat) => stat.ppid === pid).map((stat) => stat.pid);
+    const workers = workersOf(pid, all);
     if (!workers.length) {
       put(name, name, cores, [pid], [pid]);
       continue;
@@ -283,6 +283,10 @@ export function placeStack(cgroups: CpuCgroups, budgets: Budgets, parts: StackPa
   if (parts.redis.length) put("redis", "redis", budgets.cores.redis, tree(parts.redis), []);
   return placement;
 }
+
+/** The worker processes a service's primary started (WORKERS>1); none for a single process. */
+export const workersOf = (primary: number, all: readonly ProcStat[]) =>
+  all.filter((stat) => stat.ppid === primary).map((stat) => stat.pid);
 
 /** One second of saturation counters: throttling per component, the machine's CPU pressure, Bun's main threads. */
 export type SaturationPoint = {

@@ -17,6 +17,7 @@ import {
   type Placement,
   readBudgetTable,
   SaturationSampler,
+  workersOf,
 } from "./budgets";
 import { calibrate } from "./calibration";
 import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
@@ -459,7 +460,7 @@ function bunPlacement(stack: Stack): Placement {
   const all = listProcesses();
   const result: Placement = {};
   for (const { name, pid } of stack.processes) {
-    const workers = all.filter((stat) => stat.ppid === pid).map((stat) => stat.pid);
+    const workers = workersOf(pid, all);
     result[name] = { groups: [], cores: 0, bun_pids: workers.length ? workers : [pid] };
   }
   return result;
