@@ -10,6 +10,7 @@ import { freePort } from "../scripts/lib/postgres";
 import { pingRedis } from "../scripts/lib/redis";
 import { ROOT } from "../scripts/lib/stack";
 import { freshDatabase, waitUntil } from "./support";
+import { needs } from "./tools";
 
 const START_TIMEOUT_MS = 30_000;
 
@@ -86,7 +87,7 @@ describe("bun run start stops everything it started", () => {
 });
 
 describe("bun run start --experiment", () => {
-  test(
+  needs(["redis-server", "pgbouncer"], "test/launcher.test.ts: bun run start --experiment 04-redis").test(
     "04-redis starts Redis and every service with that experiment's flags, and stops Redis with them",
     async () => {
       const { ports, redisPort, answering, signalWhen } = await launch(["--experiment", "04-redis"]);

@@ -2,6 +2,7 @@ import { afterAll } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startEmbeddedPostgres } from "../scripts/lib/postgres";
+import { skippedSummary } from "./tools";
 
 // One throw-away PostgreSQL for the whole run; each test file makes its own databases on it.
 const server = await startEmbeddedPostgres({
@@ -21,3 +22,9 @@ process.env.LOG_LEVEL ??= "warn";
 afterAll(async () => {
   await server.stop();
 }, 60_000);
+
+// What needs() skipped for a missing program, once at the end, with the one line that installs it all.
+afterAll(() => {
+  const summary = skippedSummary();
+  if (summary) console.warn(`\n${summary}`);
+});

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,9 @@ import { runCommand } from "../../scripts/lib/process";
 import { type PrometheusServer, scrapeConfig, startPrometheus, targetOf } from "../../scripts/lib/prometheus";
 import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { throwAwayStack, waitUntil } from "../support";
+import { needs } from "../tools";
+
+const { test } = needs(["chromium", "prometheus"]);
 
 /**
  * The Lab page over a past range on the embedded stack with Prometheus (`bun run start --prometheus`):
@@ -54,7 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.stop();
   await stack?.stop();
-  await rm(scratch, { recursive: true, force: true });
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 }, 60_000);
 
 test("/lab?from=&to= shows that range from Prometheus: the table over all of it", async () => {

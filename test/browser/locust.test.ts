@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,9 @@ import { freePort } from "../../scripts/lib/postgres";
 import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { seedDatabases } from "../../scripts/seed/load";
 import { throwAwayStack, waitUntil } from "../support";
+import { needs } from "../tools";
+
+const { test } = needs(["chromium", "locust"]);
 
 /**
  * `bun run locust` as an engineer uses it: the platform running (a small seed), Locust's own web UI
@@ -60,7 +63,7 @@ afterAll(async () => {
   locust?.kill("SIGTERM");
   await locust?.exited;
   await stack?.stop();
-  await rm(inputDir, { recursive: true, force: true });
+  if (inputDir) await rm(inputDir, { recursive: true, force: true });
 }, 60_000);
 
 test(

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../../scripts/lib/chromium";
 import { identityApp } from "../../services/identity/src/app";
 import { ROOT } from "../docs/repo-facts";
 import { type Harness, serviceHarness } from "../support";
+import { needs } from "../tools";
+
+const { test } = needs(["chromium"]);
 
 /**
  * Identity's /swagger in headless Chromium, as a reader uses it: the page loads with nothing from a
@@ -13,7 +16,7 @@ import { type Harness, serviceHarness } from "../support";
  * every document.
  */
 
-let api: Harness;
+let api: Harness | undefined;
 let url: string;
 let browser: Browser;
 let page: Page;
@@ -38,8 +41,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await api.app.stop(true);
-  await api.close();
+  await api?.app.stop(true);
+  await api?.close();
 });
 
 /** Expands GET /me, presses "Try it out" and "Execute", and returns the status the page shows. */

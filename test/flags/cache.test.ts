@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { join } from "node:path";
 import { Metrics } from "@lab/shared";
 import { NoCache, RedisCache } from "@lab/shared/cache";
 import { type RedisServer, startRedis } from "../../scripts/lib/redis";
 import { courseApp } from "../../services/course/src/app";
 import { type Harness, serviceHarness, tokenFor } from "../support";
+import { needs } from "../tools";
+
+const { describe, test } = needs(["redis-server"]);
 
 const migrations = join(import.meta.dir, "../../services/course/migrations");
 
@@ -15,8 +18,8 @@ beforeAll(async () => {
   probe = new RedisCache({ url: redis.url, prefix: "probe:", ttlSeconds: 60 });
 });
 afterAll(async () => {
-  await probe.close();
-  await redis.stop();
+  await probe?.close();
+  await redis?.stop();
 });
 
 /** Units of work the service's pool ran: a read served from the cache runs none. */

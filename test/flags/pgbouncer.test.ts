@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { type PgBouncer, startPgBouncer } from "../../scripts/lib/pgbouncer";
 import { freshDatabase, testDatabaseUrl, tokenFor } from "../support";
+import { needs } from "../tools";
 import { type ServiceProcess, spawnService, stopService } from "./service-process";
+
+const { describe, test } = needs(["pgbouncer"]);
 
 const SERVER_POOL = 2;
 const SERVICE_POOL = 8;

@@ -1,8 +1,11 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { changedFlags, experimentNames, FLAG_NAMES, type Flags, loadExperiment } from "../../scripts/experiments/flags";
+import { needs } from "../tools";
 import { containerEnv, K8S_DIR, type K8sObject, kustomizations, render, workloads } from "./kustomize";
+
+const { describe, test } = needs(["kubectl"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

@@ -1,10 +1,13 @@
-import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout } from "bun:test";
 import { SQL } from "bun";
 import { freePort } from "../../scripts/lib/postgres";
 import { spawnCollecting, stopProcess } from "../../scripts/lib/process";
 import { type RedisServer, startRedis } from "../../scripts/lib/redis";
 import { freshDatabase, testDatabaseUrl, waitUntil } from "../support";
+import { needs } from "../tools";
 import { type Container, containerEnv, type K8sObject, render, TEST_SECRETS, workloads } from "./kustomize";
+
+const { test } = needs(["kubectl", "prometheus-postgres-exporter", "prometheus-redis-exporter", "redis-server"]);
 
 // kubectl kustomize, real exporters, PostgreSQL and Redis on a shared 2-core machine
 setDefaultTimeout(120_000);

@@ -1,7 +1,10 @@
-import { expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { serviceConfig } from "@lab/shared";
 import { environmentAfterEntrypoint } from "../compose/compose";
+import { needs } from "../tools";
 import { containerEnv, render, workloads } from "./kustomize";
+
+const { test } = needs(["kubectl"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

@@ -1,9 +1,12 @@
-import { expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { podsAt, unitCosts } from "../../scripts/experiments/unit-costs";
+import { needs } from "../tools";
 import { K8S_DIR, type K8sObject, render } from "./kustomize";
+
+const { test } = needs(["kubectl"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

@@ -1,6 +1,7 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 import { SERVICE_NAMES, SERVICES, type ServiceName, WEB_PORT } from "@lab/shared";
+import { needs } from "../tools";
 import {
   containerEnv,
   type K8sObject,
@@ -11,6 +12,8 @@ import {
   type Workload,
   workloads,
 } from "./kustomize";
+
+const { describe, test } = needs(["kubectl"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

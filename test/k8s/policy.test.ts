@@ -1,4 +1,4 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -14,6 +14,7 @@ import {
   WEB_PORT,
 } from "@lab/shared";
 import { environmentAfterEntrypoint } from "../compose/compose";
+import { needs } from "../tools";
 import {
   type Container,
   containerEnv,
@@ -30,6 +31,8 @@ import {
   type Workload,
   workloads,
 } from "./kustomize";
+
+const { describe, test } = needs(["kubectl"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

@@ -1,9 +1,12 @@
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout } from "bun:test";
 import { SERVICE_NAMES } from "@lab/shared";
 import { runCommand } from "../../scripts/lib/process";
 import { type ServiceProcess, spawnService, stopService } from "../flags/service-process";
 import { freshDatabase } from "../support";
+import { needs } from "../tools";
 import { render, workloads } from "./kustomize";
+
+const { test } = needs(["kubectl"]);
 
 // six apps start at once, each migrating its database
 setDefaultTimeout(120_000);

