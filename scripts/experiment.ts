@@ -7,6 +7,7 @@ import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, type SeedSize
 import { runExperiment } from "./experiments/runner";
 import { MissingToolsError } from "./experiments/tools";
 import { parseCommandLine } from "./lib/args";
+import { failStart } from "./lib/process";
 
 const names = experimentNames();
 const { values, positionals, fail } = parseCommandLine({
@@ -83,7 +84,10 @@ try {
   if (summary.generator_limited)
     console.log("[experiment] warning: Locust used about a whole core (generator_limited)");
 } catch (error) {
-  const expected = error instanceof MissingToolsError || error instanceof FlagsError;
-  console.error(`[experiment] ${expected ? (error as Error).message : (error as Error).stack}`);
-  process.exit(1);
+  if (error instanceof MissingToolsError || error instanceof FlagsError) {
+    console.error(`[experiment] ${error.message}`);
+    process.exit(1);
+  }
+  // one line, exit 1, and whatever the run had started (PostgreSQL, Redis, services, Locust) stopped
+  await failStart("experiment", error);
 }

@@ -11,6 +11,7 @@ import { finishedRuns, isBudgeted } from "./experiments/report";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 import { parseCommandLine, wholeNumber } from "./lib/args";
+import { stopDescendants } from "./lib/process";
 
 const names = experimentNames();
 const line = parseCommandLine({
@@ -82,8 +83,11 @@ if (!values["report-only"]) {
             `${name} ${profile} run ${round}/${repeat}: ${summary.totals.rps} req/s, p99 ${summary.totals.p99_ms} ms, ${summary.totals.failures} failures${knee}`,
           );
         } catch (error) {
-          console.error(`[lab] ${name} ${profile} failed: ${(error as Error).stack}`);
+          const message = error instanceof Error ? error.message : String(error);
+          console.error(`[lab] ${name} ${profile} failed: ${message.split("\n")[0]}`);
           failed.push(`${name} ${profile}`);
+          // nothing of the failed run may outlive it into the next one
+          await stopDescendants();
         }
       }
     }

@@ -3,10 +3,9 @@ import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable } from "./exp
 import { childrenNamed } from "./experiments/cpu";
 import { experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { parseCommandLine } from "./lib/args";
-import { PgBouncerMissingError } from "./lib/pgbouncer";
+import { failStart } from "./lib/process";
 import { localPrometheusUrl, startLabPrometheus } from "./lib/prometheus";
-import { RedisMissingError } from "./lib/redis";
-import { PortInUseError, ROOT, startStack } from "./lib/stack";
+import { ROOT, startStack } from "./lib/stack";
 import { showDemoAccounts } from "./seed/accounts";
 
 const started = performance.now();
@@ -68,9 +67,9 @@ try {
     env: { ...experiment?.flags, ...(withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {}) },
   });
 } catch (error) {
-  const known = [PortInUseError, RedisMissingError, PgBouncerMissingError].some((type) => error instanceof type);
-  console.error(`[lab] ${known ? (error as Error).message : `could not start: ${error}`}`);
-  process.exit(1);
+  // one line, exit 1, and nothing left running: startStack stops its own parts, failStart what it missed
+  await failStart("lab", error);
+  process.exit(1); // failStart never returns; this tells the compiler so
 }
 if (stopRequested) await shutdown();
 if (values.budgets) {

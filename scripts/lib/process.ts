@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+
 /** A child process whose stdout and stderr are kept (and optionally passed on line by line) for error messages. */
 export type CollectedProcess = { child: Bun.Subprocess<"ignore", "pipe", "pipe">; output: () => string };
 
@@ -48,4 +50,73 @@ export async function stopProcess(child: Bun.Subprocess, graceMs: number): Promi
   const code = await child.exited;
   clearTimeout(killer);
   return code;
+}
+
+/** The processes below `pid` (children, their children…), read from /proc; deepest last. */
+export function descendants(pid: number = process.pid): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // the parent is the 2nd field after the command, which may itself hold spaces and parentheses
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const child of parents.get(parent) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+};
+
+/** SIGTERM to every process below this one, SIGKILL to what still runs after `graceMs`. */
+export async function stopDescendants(graceMs = 5_000): Promise<void> {
+  const pids = descendants();
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < deadline) await Bun.sleep(50);
+  for (const pid of [...pids, ...descendants()].filter(alive)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * A command that could not start ends here: one line on stderr, whatever it had started stopped
+ * (PostgreSQL, Redis, services…), exit code 1. Never returns, however the stopping goes.
+ */
+export async function failStart(tag: string, error: unknown): Promise<never> {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split("\n").find((part) => part.trim()) ?? "unknown error";
+  console.error(`[${tag}] could not start: ${line.trim()}`);
+  // a stop that hangs must not keep the command alive
+  setTimeout(() => process.exit(1), 15_000).unref();
+  await stopDescendants().catch(() => {});
+  process.exit(1);
 }
