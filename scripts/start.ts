@@ -1,3 +1,4 @@
+import { join, resolve } from "node:path";
 import { SERVICE_NAMES } from "@lab/shared";
 import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable } from "./experiments/budgets";
 import { childrenNamed } from "./experiments/cpu";
@@ -7,18 +8,29 @@ import { failStart } from "./lib/process";
 import { localPrometheusUrl, startLabPrometheus } from "./lib/prometheus";
 import { ROOT, startStack } from "./lib/stack";
 import { showDemoAccounts } from "./seed/accounts";
+import { addDemoCatalog, seededAccountsLine } from "./seed/demo";
 
 const started = performance.now();
 const { values, fail } = parseCommandLine({
   name: "start",
-  usage: "usage: bun run start [--experiment NAME] [--prometheus] [--budgets]",
+  usage: "usage: bun run start [--experiment NAME] [--prometheus] [--budgets] [--no-demo] [--data-dir DIR]",
   help: `Starts the platform: PostgreSQL (embedded, data in .data/), every service and the web app. Ctrl-C stops everything.
   --experiment NAME  run with that experiment's flags (experiments/NAME/flags.env): ${experimentNames().join(", ")}
                      PgBouncer (DB_VIA_PGBOUNCER=1) and Redis (CACHE=redis, unless REDIS_URL is set) start with it
   --prometheus       also run Prometheus and exporters for PostgreSQL, PgBouncer, Redis (the Lab page reads it)
   --budgets          each component under its CPU budget, as the lab's runs have them (deploy/cpu-budgets.yaml; needs root)
+  --no-demo          leave empty databases empty; otherwise a first start adds a small demo catalog (300 courses,
+                     a few teachers and students, all with the public password; never with NODE_ENV=production,
+                     never to databases that hold data, never to the servers of *_DATABASE_URL)
+  --data-dir DIR     where the embedded PostgreSQL keeps its data and log, instead of .data/ (DIR/postgres…)
 Ports and every setting come from the environment: docs/configuration.md.`,
-  options: { experiment: { type: "string" }, prometheus: { type: "boolean" }, budgets: { type: "boolean" } },
+  options: {
+    experiment: { type: "string" },
+    prometheus: { type: "boolean" },
+    budgets: { type: "boolean" },
+    "no-demo": { type: "boolean" },
+    "data-dir": { type: "string" },
+  },
 });
 const say = (line: string) => console.log(`[lab] ${line}`);
 /** `bun run start --prometheus` also runs Prometheus on the stack, and the Lab page reads it. */
@@ -61,9 +73,21 @@ if (experiment) {
       .join(" ")}`,
   );
 }
+/** What the first start on empty databases seeded, for the accounts line below. */
+let demo: Awaited<ReturnType<typeof addDemoCatalog>>;
 try {
   stack = await startStack({
     say,
+    dataDir: values["data-dir"] ? join(resolve(values["data-dir"]), "postgres") : undefined,
+    // before the services start: nothing else writes to the databases while their emptiness is judged
+    beforeServices: values["no-demo"]
+      ? undefined
+      : async (urls) => {
+          demo = await addDemoCatalog(urls, say).catch((error) => {
+            say(`demo catalog not added: ${error instanceof Error ? error.message : error}`);
+            return undefined;
+          });
+        },
     env: { ...experiment?.flags, ...(withPrometheus ? { PROMETHEUS_URL: localPrometheusUrl() } : {}) },
   });
 } catch (error) {
@@ -90,6 +114,7 @@ for (const name of SERVICE_NAMES) {
 }
 if (stack.urls.web) say(`${"web".padEnd(13)} ${stack.urls.web}`);
 await showDemoAccounts(stack.databaseUrls.identity, say);
+if (demo) say(seededAccountsLine(demo.dataset));
 prometheus = withPrometheus
   ? await startLabPrometheus(ROOT, stack, say).catch((error) => {
       say(`Prometheus did not start: ${error instanceof Error ? error.message : error}`);

@@ -110,7 +110,7 @@ export function connect(urls: Record<ServiceName, string>) {
 }
 
 /** "course.courses: 1,000 rows" for each seeded table with rows; the demo accounts as a seed writes them do not count. */
-async function heldRows(connections: Record<ServiceName, SQL>): Promise<string[]> {
+export async function heldRows(connections: Record<ServiceName, SQL>): Promise<string[]> {
   const held = await Promise.all(
     SERVICE_NAMES.flatMap((name) =>
       SEED_TABLES[name].map(async (table) => {

@@ -458,3 +458,63 @@ describe("Lab page", () => {
     FLOW_TIMEOUT_MS,
   );
 });
+
+/**
+ * What Lighthouse's SEO and accessibility audits ask of every page: a meta description of its own,
+ * and links inside running text told apart without colour (underlined). A link "in text" is an inline
+ * one whose nearest block holds text besides it, as axe's link-in-text-block rule has it. Last in the
+ * file: its visit to /lab starts the Lab page's sampling, which the Lab page's test wants to see begin.
+ */
+async function pageFacts(page: Page) {
+  return page.evaluate(() => {
+    const description = document.querySelector('meta[name="description"]')?.getAttribute("content") ?? "";
+    const notUnderlined: string[] = [];
+    for (const link of document.querySelectorAll("a")) {
+      const style = getComputedStyle(link);
+      const box = link.getBoundingClientRect();
+      if (style.display !== "inline" || style.visibility === "hidden" || box.width <= 1 || box.height <= 1) continue;
+      let block = link.parentElement;
+      while (block && getComputedStyle(block).display === "inline") block = block.parentElement;
+      const text = (element: HTMLElement | null) => (element?.textContent ?? "").replace(/\s+/g, "");
+      if (text(block).length <= text(link).length) continue;
+      if (!style.textDecorationLine.includes("underline")) notUnderlined.push((link.textContent ?? "").trim());
+    }
+    return { description, notUnderlined };
+  });
+}
+
+describe("every page, as Lighthouse audits it", () => {
+  test(
+    "has a meta description of its own, and its links in text are underlined",
+    async () => {
+      await inBrowser("lighthouse-rules", async ({ page, context }) => {
+        const seen = new Map<string, string>();
+        const check = async (path: string) => {
+          await page.goto(path);
+          const { description, notUnderlined } = await pageFacts(page);
+          expect({ path, notUnderlined }).toEqual({ path, notUnderlined: [] });
+          expect(description.length, `${path}: meta description`).toBeGreaterThan(50);
+          expect(description.length, `${path}: meta description`).toBeLessThan(170);
+          seen.set(path, description);
+        };
+
+        await page.goto("/?q=rust");
+        const course = await results(page).getByRole("link", { name: "Rust Basics" }).getAttribute("href");
+        for (const path of ["/", "/?q=rust", course as string, "/login", "/register", "/lab", "/no-such-page"]) {
+          await check(path);
+        }
+        expect(seen.get(course as string)).toContain("Rust Basics");
+
+        await register(page, "student", "Lena Lighthouse");
+        for (const path of ["/my-courses", "/notifications"]) await check(path);
+        await context.clearCookies();
+        await logIn(page, "grace@lab.test");
+        await check("/courses/new");
+
+        // one description per page: no two pages say the same
+        expect(new Set(seen.values()).size).toBe(seen.size);
+      });
+    },
+    FLOW_TIMEOUT_MS,
+  );
+});

@@ -1,10 +1,14 @@
 /** @jsxImportSource @kitajs/html */
+
+import { escapeHtml } from "@kitajs/html";
 import type { AuthUser } from "@lab/shared";
 import { webLinks } from "@lab/shared/ui";
 import type { Assets } from "./assets";
 
 export type LayoutProps = {
   title: string;
+  /** The page's `<meta name="description">`: one or two sentences on what this page offers (search results show it). */
+  description: string;
   user: AuthUser | null;
   assets: Assets;
   /** Unread notifications of the signed-in user; null when unknown (the notification service did not answer). */
@@ -114,12 +118,14 @@ export const Header = ({ user, unread, path }: Pick<LayoutProps, "user" | "unrea
 );
 
 /** Every page's shell: head with the local CSS and htmx, header, main content. */
-export const Layout = ({ title, user, assets, unread, path, children }: LayoutProps) => (
+export const Layout = ({ title, description, user, assets, unread, path, children }: LayoutProps) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title safe>{`${title} · Coursework Lab`}</title>
+      {/* the attribute escapes only quotes: a course title's `<` and `&` are escaped here */}
+      <meta name="description" content={escapeHtml(description)} />
       <link rel="icon" href="data:," />
       <link rel="stylesheet" href={assets.css.path} />
       <script src={assets.htmx.path} defer></script>

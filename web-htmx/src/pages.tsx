@@ -8,7 +8,8 @@ import { fullPage, isFragmentRequest, PAGE_HEADERS, seeOther } from "./http";
 import { Layout } from "./layout";
 import { sessionToken, sessionUser } from "./session";
 
-export type PageOptions = { title: string; body: JSX.Element; status?: number };
+/** `description`: the page's meta description, meaningful for this page (Lighthouse's SEO audit wants one). */
+export type PageOptions = { title: string; description: string; body: JSX.Element; status?: number };
 
 /** Unread notifications for the header badge; a page still renders when the notification service is down. */
 export async function unreadCount(context: WebContext, token: string | null) {
@@ -25,7 +26,14 @@ export async function renderPage(context: WebContext, request: Request, user: Au
   const path = new URL(request.url).pathname;
   const body = await options.body;
   const page = await (
-    <Layout title={options.title} user={user} assets={context.assets} unread={unread} path={path}>
+    <Layout
+      title={options.title}
+      description={options.description}
+      user={user}
+      assets={context.assets}
+      unread={unread}
+      path={path}
+    >
       {body}
     </Layout>
   );
@@ -47,6 +55,7 @@ export async function errorPage(
   const title = status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong";
   return renderPage(context, request, user, {
     title,
+    description: `${message} Coursework Lab: browse the course catalog or sign in.`,
     status,
     body: (
       <section class="flex flex-col gap-4">

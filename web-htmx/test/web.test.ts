@@ -217,6 +217,9 @@ describe("catalog", () => {
     const page = await call(web, "GET", `/courses/${xssId}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain("<title>&lt;script&gt;alert(1)&lt;/script&gt; · Coursework Lab</title>");
+    expect(page.text).toContain(
+      '<meta name="description" content="&lt;script&gt;alert(1)&lt;/script&gt;: a free course',
+    );
     expect(page.text).not.toContain("<script>alert");
   });
 

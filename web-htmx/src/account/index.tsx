@@ -8,6 +8,17 @@ import { forBrowser, type WebContext } from "../context";
 import { fieldErrors, formValues } from "../forms";
 import { safeNext } from "../http";
 import { pages } from "../pages";
+
+const LOGIN_PAGE = {
+  title: "Log in",
+  description:
+    "Log in to Coursework Lab to enroll in courses, publish your own as a teacher, and read your notifications.",
+};
+const REGISTER_PAGE = {
+  title: "Register",
+  description: "Create a Coursework Lab account: as a student to enroll in courses, or as a teacher to publish them.",
+};
+
 import { clearedSessionCookie, sessionCookie } from "../session";
 import { LoginForm, RegisterForm } from "./views";
 
@@ -43,7 +54,7 @@ export const accountController = (context: WebContext) =>
   new Elysia({ name: "web.account" })
     .use(pages(context))
     .get(WEB_ROUTES.login, ({ page, query }) =>
-      page({ title: "Log in", body: <LoginForm values={{ email: "", next: safeNext(query.next) }} /> }),
+      page({ ...LOGIN_PAGE, body: <LoginForm values={{ email: "", next: safeNext(query.next) }} /> }),
     )
     .post(WEB_ROUTES.login, async ({ page, body, request, server }) => {
       const values = formValues(body, ["email", "password", "next"]);
@@ -54,20 +65,20 @@ export const accountController = (context: WebContext) =>
         const { refusal } = signedIn;
         if (refusal.status !== 401 && refusal.status !== 422) {
           return page({
-            title: "Log in",
+            ...LOGIN_PAGE,
             status: refusal.status,
             body: <LoginForm values={{ email: values.email, next }} error={refusal.message} />,
           });
         }
       }
       return page({
-        title: "Log in",
+        ...LOGIN_PAGE,
         status: 401,
         body: <LoginForm values={{ email: values.email, next }} error="Invalid email or password." />,
       });
     })
     .get(WEB_ROUTES.register, ({ page }) =>
-      page({ title: "Register", body: <RegisterForm values={{ email: "", full_name: "", role: "student" }} /> }),
+      page({ ...REGISTER_PAGE, body: <RegisterForm values={{ email: "", full_name: "", role: "student" }} /> }),
     )
     .post(WEB_ROUTES.register, async ({ page, body, request, server }) => {
       const values = formValues(body, ["email", "password", "full_name", "role"]);
@@ -87,20 +98,20 @@ export const accountController = (context: WebContext) =>
       const form = { email: values.email, full_name: values.full_name, role: values.role };
       if (refusal.status === 409) {
         return page({
-          title: "Register",
+          ...REGISTER_PAGE,
           status: 409,
           body: <RegisterForm values={form} errors={{ email: refusal.message }} />,
         });
       }
       if (refusal.status === 422 || refusal.status === 400) {
         return page({
-          title: "Register",
+          ...REGISTER_PAGE,
           status: 422,
           body: <RegisterForm values={form} errors={fieldErrors(refusal, REGISTER_HINTS)} />,
         });
       }
       return page({
-        title: "Register",
+        ...REGISTER_PAGE,
         status: refusal.status,
         body: <RegisterForm values={form} error={refusal.message} />,
       });

@@ -34,6 +34,9 @@ export const catalogController = (context: WebContext) =>
       if (isFragmentRequest(request)) return html(results.html, results.status);
       return page({
         title: q ? `Courses matching “${q}”` : "Catalog",
+        description: q
+          ? `Courses on Coursework Lab matching “${q}”: titles, levels, prices and teachers.`
+          : "Browse the Coursework Lab catalog: search courses by topic, filter by level, and enroll in free or paid courses.",
         status: results.status,
         body: <CatalogPage q={q} level={level} results={results.html} />,
       });

@@ -31,6 +31,11 @@ const COURSE_HINTS: Record<string, string> = {
 
 const PRICE = /^\d{1,7}(\.\d{1,2})?$/;
 
+const NEW_COURSE_PAGE = {
+  title: "New course",
+  description: "Publish a course on Coursework Lab: its title, description, level, price and length.",
+};
+
 /** The form's values in the course service's terms; what cannot be converted is an error on its field. */
 function courseInput(values: CourseFormValues) {
   const errors: Record<string, string> = {};
@@ -64,12 +69,12 @@ export const coursesController = (context: WebContext) =>
           const fresh = await context.services.api<IdentityApp>("identity", { token: sessionToken(request) }).me.get();
           const verifiedSince = fresh.data?.is_verified === true;
           return page({
-            title: "New course",
+            ...NEW_COURSE_PAGE,
             status: 403,
             body: <VerificationPending verifiedSince={verifiedSince} />,
           });
         }
-        return page({ title: "New course", body: <CourseForm values={EMPTY_COURSE} /> });
+        return page({ ...NEW_COURSE_PAGE, body: <CourseForm values={EMPTY_COURSE} /> });
       },
       { signedIn: ["teacher"] },
     )
@@ -77,12 +82,12 @@ export const coursesController = (context: WebContext) =>
       WEB_ROUTES.newCourse,
       async ({ page, me, body, request }) => {
         if (!me.is_verified) {
-          return page({ title: "New course", status: 403, body: <VerificationPending verifiedSince={false} /> });
+          return page({ ...NEW_COURSE_PAGE, status: 403, body: <VerificationPending verifiedSince={false} /> });
         }
         const values = formValues(body, ["title", "description", "level", "price", "duration_hours"]);
         const { input, errors } = courseInput(values);
         if (Object.keys(errors).length > 0) {
-          return page({ title: "New course", status: 422, body: <CourseForm values={values} errors={errors} /> });
+          return page({ ...NEW_COURSE_PAGE, status: 422, body: <CourseForm values={values} errors={errors} /> });
         }
         const answer = await context.services
           .api<CourseApp>("course", { token: sessionToken(request) })
@@ -93,10 +98,10 @@ export const coursesController = (context: WebContext) =>
         if (refusal.status === 422) {
           const { price_cents, ...rest } = fieldErrors(refusal, COURSE_HINTS);
           const shown = price_cents ? { ...rest, price: price_cents } : rest;
-          return page({ title: "New course", status: 422, body: <CourseForm values={values} errors={shown} /> });
+          return page({ ...NEW_COURSE_PAGE, status: 422, body: <CourseForm values={values} errors={shown} /> });
         }
         return page({
-          title: "New course",
+          ...NEW_COURSE_PAGE,
           status: refusal.status,
           body: <CourseForm values={values} error={refusal.message} />,
         });
@@ -175,6 +180,7 @@ async function coursePage(
   ]);
   return renderPage(context, request, user, {
     title: course.title,
+    description: `${course.title}: a ${course.price_cents === 0 ? "free" : `$${(course.price_cents / 100).toFixed(2)}`} course on Coursework Lab. What it teaches, its level and length, its teacher, and how to enroll.`,
     status: detail.ok ? status : detail.status,
     body: detail.ok ? <CoursePage detail={detail.html} count={count} panel={panel} /> : detail.html,
   });

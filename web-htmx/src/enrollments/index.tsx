@@ -115,6 +115,7 @@ export const enrollmentsController = (context: WebContext) =>
       ]);
       return page({
         title: "My courses",
+        description: "The courses you are enrolled in on Coursework Lab, and the payments you made for them.",
         status: enrollments.status,
         body: <MyCoursesPage enrollments={enrollments.html} payments={payments?.ok ? payments.html : null} />,
       });

@@ -28,6 +28,12 @@ async function live(numbers: LabNumbers) {
 /** Replays kept rendered: a few runs, each over a few ranges. */
 const REPLAYS_KEPT = 32;
 
+const LAB_PAGE = {
+  title: "Lab",
+  description:
+    "The Coursework Lab page: live requests per second, error rates and latency of each service, and replays of past experiment runs.",
+};
+
 /** Where finished runs are: EXPERIMENTS_DIR, or the repository's experiments/ beside web-htmx/. */
 const experimentsDir = (context: WebContext) =>
   context.config.EXPERIMENTS_DIR ?? join(import.meta.dir, "../../../experiments");
@@ -45,13 +51,13 @@ export const labController = (context: WebContext) => {
     .use(pages(context))
     .get(WEB_ROUTES.lab, async ({ page, query }) => {
       if (query.run === undefined && query.from === undefined && query.to === undefined) {
-        return page({ title: "Lab", body: LabPage(await live(numbers)) });
+        return page({ ...LAB_PAGE, body: LabPage(await live(numbers)) });
       }
       const from = rangeBound(query.from);
       const to = rangeBound(query.to);
       const refuse = (status: number, message: string) =>
         page({
-          title: "Lab",
+          ...LAB_PAGE,
           status,
           body: <Alert text={message} />,
         });
@@ -66,7 +72,7 @@ export const labController = (context: WebContext) => {
           const body = await replays.get(JSON.stringify([run, from, to]), async () =>
             rangePage(await runSnapshot(experimentsDir(context), run, { from, to })),
           );
-          return page({ title: `Lab: ${run}`, body });
+          return page({ ...LAB_PAGE, title: `Lab: ${run}`, body });
         } catch (error) {
           if (error instanceof RunNotFoundError) return refuse(404, error.message);
           throw error;
@@ -80,7 +86,7 @@ export const labController = (context: WebContext) => {
         );
       }
       try {
-        return await page({ title: "Lab", body: await rangePage(await prometheus.snapshotOver(from, to)) });
+        return await page({ ...LAB_PAGE, body: await rangePage(await prometheus.snapshotOver(from, to)) });
       } catch (error) {
         return refuse(503, `Prometheus did not answer: ${error instanceof Error ? error.message : error}`);
       }

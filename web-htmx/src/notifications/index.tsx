@@ -22,6 +22,7 @@ export const notificationsController = (context: WebContext) =>
         });
         return page({
           title: "Notifications",
+          description: "Your Coursework Lab notifications: enrollments, payments and course news, read and unread.",
           status: list.status,
           body: (
             <>
