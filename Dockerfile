@@ -17,6 +17,37 @@ COPY shared/package.json shared/
 COPY ${APP_DIR}/package.json ${APP_DIR}/
 RUN bun install --frozen-lockfile --production
 
+# The tools image (`--target tools -t coursework-lab/tools`): the seed and Locust's input, run in a
+# cluster as Jobs (deploy/k8s/jobs) rather than from the host through port-forwards. It holds every
+# service's migrations (the seed migrates each database first), the seed's and Locust's scripts,
+# locustfile.py and load/, which the Locust Job writes into the ConfigMaps the Locust pods mount.
+# Production dependencies only: with every *_DATABASE_URL set the seed never loads the embedded
+# PostgreSQL of `bun run start`. Defined before the app stage, which compose builds (the last).
+FROM oven/bun:${BUN_VERSION} AS tools-deps
+WORKDIR /app
+COPY package.json bun.lock ./
+COPY shared/package.json shared/
+RUN bun install --frozen-lockfile --production
+
+# On the full image it installed from (a one-off Job, not a server: the slim image's savings matter
+# less than one stage fewer, and the app stage stays compose's last).
+FROM tools-deps AS tools
+ENV NODE_ENV=production
+COPY tsconfig.json seed.ts locustfile.py ./
+COPY shared/src shared/src
+COPY services/identity/migrations services/identity/migrations
+COPY services/course/migrations services/course/migrations
+COPY services/enrollment/migrations services/enrollment/migrations
+COPY services/payment/migrations services/payment/migrations
+COPY services/notification/migrations services/notification/migrations
+COPY scripts/lib scripts/lib
+COPY scripts/seed scripts/seed
+COPY scripts/experiments/locust-input.ts scripts/experiments/
+COPY docker/locust-input.ts docker/
+COPY load load
+USER bun
+CMD ["bun", "seed.ts", "--help"]
+
 # The runtime: the slim image (no compilers, no curl), the app's source, the image's non-root user.
 # The web app's Tailwind build scans only web-htmx and the UI kit in shared/src/ui: no service's
 # source comes along.

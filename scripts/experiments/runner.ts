@@ -3,11 +3,9 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { SERVICE_NAMES, serviceUrlVar } from "@lab/shared";
 import { LATENCY_BUCKETS } from "@lab/shared/metrics";
-import { SQL } from "bun";
 import { freePort } from "../lib/postgres";
 import { type RedisServer, startRedis } from "../lib/redis";
 import { ROOT, type Stack, type StackOptions, startStack } from "../lib/stack";
-import { LAB_PASSWORD } from "../seed/accounts";
 import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
 import { SEARCH_TERMS } from "../seed/vocabulary";
 import {
@@ -24,6 +22,7 @@ import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
 import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
+import { type LocustInput, writeLocustInput } from "./locust-input";
 import { describeMachine } from "./machine";
 import {
   locustLoadArgs,
@@ -71,8 +70,6 @@ export const SEED_SIZES: Record<SeedSize, SeedSizes> = { full: FULL_SIZES, small
 const LOCUST_GRACE_S = 60;
 const LOCUST_KILL_AFTER_MS = 15_000;
 /** Accounts handed to Locust: enough that concurrent users rarely share one. */
-const LOCUST_STUDENTS = 5_000;
-const LOCUST_TEACHERS = 1_000;
 
 const runId = (profile: ProfileName) =>
   `${new Date()
@@ -236,29 +233,6 @@ export function freePorts(given: StackOptions["ports"] = {}): NonNullable<StackO
     ports[name] = port;
   }
   return ports;
-}
-
-type LocustInput = { password: string; students: string[]; teachers: string[]; vocabulary: typeof SEARCH_TERMS };
-
-/** What locustfile.py reads: the one password, seeded accounts and the seed's search terms. */
-export async function writeLocustInput(identityUrl: string, file: string): Promise<LocustInput> {
-  const sql = new SQL({ url: identityUrl, max: 1 });
-  try {
-    const students: { email: string }[] =
-      await sql`SELECT email FROM users WHERE role = 'student' ORDER BY id LIMIT ${LOCUST_STUDENTS}`;
-    const teachers: { email: string }[] =
-      await sql`SELECT email FROM users WHERE role = 'teacher' AND is_verified ORDER BY id LIMIT ${LOCUST_TEACHERS}`;
-    const input = {
-      password: LAB_PASSWORD,
-      students: students.map((row) => row.email),
-      teachers: teachers.map((row) => row.email),
-      vocabulary: SEARCH_TERMS,
-    };
-    await Bun.write(file, JSON.stringify(input));
-    return input;
-  } finally {
-    await sql.close();
-  }
 }
 
 /** A few seconds of the reads the load will make, so the first measured seconds do not pay for cold paths. */
@@ -465,3 +439,5 @@ function bunPlacement(stack: Stack): Placement {
   }
   return result;
 }
+
+export { writeLocustInput };

@@ -204,6 +204,14 @@ export function podsAt(costs: UnitCosts, service: ServiceName, rate: number): nu
   return Math.max(MIN_REPLICAS, Math.ceil(coresAt(costs, service, rate) / podCores));
 }
 
+/**
+ * PostgreSQL cores a service's database needs at `rate` req/s of the mix: all PostgreSQL's cores
+ * split by the service's share of DB time. deploy/k8s's limits must hold it at 10,000 req/s (test/k8s).
+ */
+export function databaseCoresAt(costs: UnitCosts, service: ServiceName, rate: number): number {
+  return coresAt(costs, "postgres", rate) * (costs.queryTimeShare[service]?.median ?? 0);
+}
+
 /** Replicas, cores, connections and Redis memory at each planned rate, from the unit costs. */
 export function sizingTable(costs: UnitCosts, rates: readonly number[] = PLAN_RATES): string {
   const cores = (group: string, rate: number) => coresAt(costs, group, rate);
@@ -215,7 +223,7 @@ export function sizingTable(costs: UnitCosts, rates: readonly number[] = PLAN_RA
   for (const service of SERVICE_NAMES.filter((s) => (costs.queryTimeShare[s]?.median ?? 0) >= 0.05)) {
     rows.push([
       `… of which ${service}'s database`,
-      ...rates.map((rate) => fixed(cores("postgres", rate) * costs.queryTimeShare[service]!.median, 1)),
+      ...rates.map((rate) => fixed(databaseCoresAt(costs, service, rate), 1)),
     ]);
   }
   rows.push([

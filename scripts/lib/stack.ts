@@ -5,7 +5,9 @@ import { type PgBouncer, startPgBouncer } from "./pgbouncer";
 import { type EmbeddedServer, ensureDatabases, startEmbeddedPostgres } from "./postgres";
 import { LOGIN_REDIS_ARGS, type RedisServer, redisServerBinary, startRedis } from "./redis";
 
-export const ROOT = join(import.meta.dir, "../..");
+import { ROOT } from "./root";
+
+export { ROOT };
 
 export type StackOptions = {
   /** Extra environment for every process (experiment flags, JWT_SECRET…). */

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { migrate, SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
-import { ROOT } from "../lib/stack";
+import { ROOT } from "../lib/root";
 import { DEMO_ACCOUNTS, hashLabPassword, inProduction, LAB_PASSWORD } from "./accounts";
 import { copyInto } from "./copy";
 import { type Dataset, generateDataset, type TableLoad, tableLoads } from "./generate";
