@@ -15,7 +15,8 @@ import resource
 import time
 from collections import deque
 
-from .judge import Limits, Measured, judge, percentile
+from .judge import FAILED, Limits, Measured, judge, percentile
+from .ladder import bracket_of, most_bisections, next_rate
 
 STEP_COLUMNS = [
     "step",
@@ -95,8 +96,8 @@ class RateStep:
     def measuring(self, now):
         return self.measured_from <= now < self.ended_at
 
-    def dues(self, settle_seconds, measure_seconds):
-        count = int(round(self.rate * (settle_seconds + measure_seconds)))
+    def dues(self):
+        count = int(round(self.rate * (self.ended_at - self.started_at)))
         return (self.started_at + slot / self.rate for slot in range(count))
 
     def generator_cores(self):
@@ -154,13 +155,29 @@ class RateStep:
 
 
 class RateSchedule:
-    """The ladder, its dispatcher and its records. Time and the process's CPU are read through
-    `clock` and `cpu` so the engine can be driven by a test without waiting."""
+    """The ladder, its dispatcher and its records. Each step is planned when the one before ends, from
+    its verdict (ladder.py: up the coarse ladder, then a bisection of the knee). Time and the
+    process's CPU are read through `clock` and `cpu` so the engine can be driven by a test without
+    waiting."""
 
-    def __init__(self, rates, settle_seconds, measure_seconds, limits, mix, clock=time.time, cpu=process_cpu_seconds):
+    def __init__(
+        self,
+        rates,
+        settle_seconds,
+        measure_seconds,
+        limits,
+        mix,
+        clock=time.time,
+        cpu=process_cpu_seconds,
+        bracket=0.05,
+        recover_seconds=None,
+    ):
         self.rates = list(rates)
         self.settle_seconds = settle_seconds
         self.measure_seconds = measure_seconds
+        # After a failed step the server's queues must drain before the lower rate is measured.
+        self.recover_seconds = max(settle_seconds, recover_seconds if recover_seconds is not None else 2 * settle_seconds)
+        self.bracket = bracket
         self.limits = limits
         self.mix = mix
         self.actions = mix.sequence()
@@ -174,17 +191,16 @@ class RateSchedule:
 
     @classmethod
     def from_env(cls, mix, env=os.environ):
+        settle = float(env.get("LAB_SETTLE_SECONDS", "5"))
         return cls(
             rates=[float(rate) for rate in env.get("LAB_RATES", "25,50,100").split(",") if rate],
-            settle_seconds=float(env.get("LAB_SETTLE_SECONDS", "5")),
+            settle_seconds=settle,
             measure_seconds=float(env.get("LAB_MEASURE_SECONDS", "30")),
             limits=Limits.from_env(env),
             mix=mix,
+            bracket=float(env.get("LAB_BRACKET", "0.05")),
+            recover_seconds=float(env.get("LAB_RECOVER_SECONDS", str(2 * settle))),
         )
-
-    @property
-    def step_seconds(self):
-        return self.settle_seconds + self.measure_seconds
 
     def wait_for_slot(self):
         """Blocks the calling user until the dispatcher hands it a slot."""
@@ -195,29 +211,54 @@ class RateSchedule:
         return slot.get()
 
     def plan(self, now):
-        """The ladder from `now`: each step's start, measured window and end."""
+        """The first step, from `now`."""
         self.started_at = now
-        self.steps = [
-            RateStep(index, rate, self.started_at + index * self.step_seconds, self.settle_seconds, self.measure_seconds)
-            for index, rate in enumerate(self.rates)
-        ]
+        self.steps = [RateStep(0, self.rates[0], now, self.settle_seconds, self.measure_seconds)]
+
+    def verdict(self, step):
+        return step.summary(self.limits)["verdict"]
+
+    def advance(self):
+        """Judges the last step and plans the next from its end, or stops the run there."""
+        last = self.steps[-1]
+        rate = next_rate(self.rates, [(step.rate, self.verdict(step)) for step in self.steps], self.bracket)
+        if rate is None:
+            self.stop(last.ended_at)
+            return None
+        settle = self.recover_seconds if self.verdict(last) == FAILED else self.settle_seconds
+        step = RateStep(len(self.steps), rate, last.ended_at, settle, self.measure_seconds)
+        self.steps.append(step)
+        return step
 
     def start(self):
         self.plan(self.clock())
         import gevent
 
         gevent.spawn(self.dispatch, gevent.sleep)
-        gevent.spawn(self.sample_cpu, gevent.sleep)
 
     def dispatch(self, sleep):
-        for step in self.steps:
-            for due in step.dues(self.settle_seconds, self.measure_seconds):
-                delay = due - self.clock()
-                if delay > 0:
-                    sleep(delay)
+        """Releases each step's slots on time, reads the process's CPU at the edges of each measured
+        window (the step's generator cores) and, at each step's end, plans the next."""
+
+        def until(at):
+            delay = at - self.clock()
+            if delay > 0:
+                sleep(delay)
+
+        step = self.steps[0]
+        while step is not None and not self.stopped:
+            for due in step.dues():
+                if step.cpu is None and due >= step.measured_from:
+                    until(step.measured_from)
+                    step.cpu = (self.clock(), self.cpu())
+                until(due)
                 if self.stopped:
                     return
                 self.release(step, due, self.clock())
+            # Responses are counted until the window's end: only then is the step judged.
+            until(step.ended_at)
+            step.cpu_end = (self.clock(), self.cpu())
+            step = self.advance()
 
     def release(self, step, due, now):
         """One slot at `now` (due at `due`): the next action goes to the longest-waiting user, or is dropped."""
@@ -231,23 +272,12 @@ class RateSchedule:
         elif measured:
             step.dropped += 1
 
-    def sample_cpu(self, sleep):
-        """The process's CPU at each measured window's start and end, for the step's generator cores."""
-        for step in self.steps:
-            for boundary in ("cpu", "cpu_end"):
-                at = step.measured_from if boundary == "cpu" else step.ended_at
-                delay = at - self.clock()
-                if delay > 0:
-                    sleep(delay)
-                if self.stopped:
-                    return
-                setattr(step, boundary, (self.clock(), self.cpu()))
-
     def current(self, now):
-        if self.started_at is None:
-            return None
-        index = int((now - self.started_at) // self.step_seconds)
-        return self.steps[index] if 0 <= index < len(self.steps) else None
+        """The step whose span (settle and measured window) holds `now`."""
+        for step in reversed(self.steps):
+            if step.started_at <= now < step.ended_at:
+                return step
+        return None
 
     def record(self, name, response_time, due, failed):
         """A response that completed now: counted in the step whose measured window holds now."""
@@ -267,12 +297,12 @@ class RateSchedule:
     def finished_steps(self, now):
         return [step for step in self.steps if step.ended_at <= now]
 
-    def first_not_held(self, now, after=0):
-        """The first step finished by `now` from index `after` whose verdict is not held, if any."""
-        for step in self.finished_steps(now)[after:]:
-            if step.summary(self.limits)["verdict"] != "held":
-                return step
-        return None
+    def steps_left_at_most(self):
+        """Coarse rates still above the last step's, or the bisections still possible, plus this one."""
+        held, failed = bracket_of([(step.rate, self.verdict(step)) for step in self.steps[:-1]])
+        if failed is None:
+            return 1 + sum(1 for rate in self.rates if rate > self.steps[-1].rate) + most_bisections(self.rates, self.bracket)
+        return 1 + most_bisections([held or failed / 2, failed], self.bracket)
 
     def stop(self, at):
         self.stopped, self.stopped_at = True, at
@@ -283,15 +313,16 @@ class RateSchedule:
             return
         scheduled = sorted(step.scheduled)
         seconds = now - step.measured_from
+        after = self.steps_left_at_most() - 1
         status = {
             "step": step.index + 1,
-            "steps": len(self.steps),
+            "steps": step.index + 1 + after,
             "offered_rps": step.rate,
             "measuring": step.measuring(now),
             "achieved_rps": round(len(scheduled) / seconds, 1) if seconds > 1 and scheduled else None,
             "p99_ms": percentile(scheduled, 0.99),
             "failures": step.failures,
-            "seconds_left_at_most": round(self.started_at + len(self.steps) * self.step_seconds - now),
+            "seconds_left_at_most": round(step.ended_at - now + after * (self.recover_seconds + self.measure_seconds)),
         }
         with open(path + ".tmp", "w", encoding="utf-8") as handle:
             json.dump(status, handle)

@@ -62,31 +62,24 @@ class CapacityShape(LoadTestShape):
 
 
 class RateShape(LoadTestShape):
-    """Spawns LAB_USERS users, which wait for slots; once all are up the ladder starts. After each step
-    the schedule's verdict (judge.py) decides: the run stops at the first step not held (failed, or
-    inconclusive: the generator was the limit, so a higher rate would measure it again), or after
-    the last rate. `schedule` and `progress_file` are set by locustfile.py."""
+    """Spawns LAB_USERS users, which wait for slots; once all are up the ladder starts. The schedule
+    plans each step from the verdicts before it (load/ladder.py) and stops itself: after an
+    inconclusive step (the generator was the limit, so a higher rate would measure it again), at the
+    ladder's top, or once the knee is bracketed. `schedule` and `progress_file` are set by
+    locustfile.py."""
 
     users = int(os.environ.get("LAB_USERS", "1000"))
     spawn_rate = float(os.environ.get("LAB_SPAWN_RATE", "200"))
     schedule = None
     progress_file = None
-    judged = 0
 
     def tick(self):
         schedule = self.schedule
-        now = schedule.clock()
         if schedule.started_at is None:
             if self.runner.user_count >= self.users:
                 schedule.start()
             return self.users, self.spawn_rate
-        not_held = schedule.first_not_held(now, self.judged)
-        self.judged = len(schedule.finished_steps(now))
-        if not_held is not None:
-            schedule.stop(not_held.ended_at)
+        if schedule.stopped:
             return None
-        if self.judged == len(schedule.steps):
-            schedule.stop(schedule.steps[-1].ended_at)
-            return None
-        schedule.write_progress(self.progress_file, now)
+        schedule.write_progress(self.progress_file, schedule.clock())
         return self.users, self.spawn_rate

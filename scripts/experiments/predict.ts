@@ -1,5 +1,8 @@
+import { join } from "node:path";
 import type { BudgetRecord } from "./budgets";
+import { EXPERIMENTS_DIR, experimentNames } from "./flags";
 import type { RateResult } from "./rate";
+import { finishedRuns, SUMMARY_FILE } from "./report";
 
 /**
  * Predict, then measure: a rung's knee expected from the previous rung's measured CPU per request of
@@ -29,6 +32,13 @@ export type KneePrediction = {
 };
 
 type Run = { rate?: RateResult | null };
+
+/** run.json's `prediction`: made before the load starts, from the rung before's committed runs. */
+export type RungPrediction = KneePrediction & {
+  /** The rung whose costs were used, and its runs (results folder names). */
+  from: string;
+  runs: string[];
+};
 
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -77,6 +87,38 @@ export function predictKnee(
   if (!rows.length) return null;
   rows.sort((a, b) => a.limit_rps - b.limit_rps);
   return { knee_rps: rows[0]!.limit_rps, limiting: rows[0]!.component, costs: rows, unmeasured };
+}
+
+/**
+ * The knee a rung's budgets give with the CPU per request measured at the knees of the rung before's
+ * finished rate runs made under the same budgets (same scale and period): null for the first rung,
+ * unbudgeted runs, or a rung before with no such runs yet.
+ */
+export async function predictFromPrevious(
+  experiment: string,
+  budgets: BudgetRecord,
+  machineCores: number,
+): Promise<RungPrediction | null> {
+  if (budgets.mode === "unbudgeted") return null;
+  const names = experimentNames();
+  const from = names[names.indexOf(experiment) - 1];
+  if (!from) return null;
+  type Finished = Run & { run_id: string; budgets?: BudgetRecord };
+  const finished = await Promise.all(
+    (await finishedRuns(join(EXPERIMENTS_DIR, from), "rate")).map(
+      async (dir) => (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Finished,
+    ),
+  );
+  const comparable = finished.filter(
+    (run) =>
+      run.budgets?.mode !== undefined &&
+      run.budgets.mode !== "unbudgeted" &&
+      run.budgets.scale === budgets.scale &&
+      run.budgets.period_us === budgets.period_us &&
+      run.rate?.knee_rps,
+  );
+  const prediction = predictKnee(costsAtKnee(comparable), budgets, machineCores);
+  return prediction && { ...prediction, from, runs: comparable.map((run) => run.run_id) };
 }
 
 /** How far the measured knee missed the predicted one, as a share of the prediction (+ above, − below). */

@@ -22,8 +22,10 @@ export type StepLoad = {
  * An open load (rate profile, load/schedule.py): a ladder of offered requests per second, each held
  * `settleSeconds` then measured for `measureSeconds`, by `users` users that only wait for the
  * schedule's slots. load/judge.py holds a step when achieved ≥ heldShare × offered, dropped slots <
- * droppedLimit, the p99 from each slot's scheduled time ≤ p99LimitMs and errors < errorLimit; the run
- * stops at the first step not held.
+ * droppedLimit, the p99 from each slot's scheduled time ≤ p99LimitMs and errors < errorLimit. After
+ * the first failed step, load/ladder.py bisects between the highest rate held and the lowest failed
+ * until they are within `bracket` (each step after a failed one settles `recoverSeconds`); the run
+ * stops there, at the ladder's top, or at a step where the generator was the limit.
  */
 export type RateLoad = {
   kind: "rate";
@@ -36,6 +38,8 @@ export type RateLoad = {
   errorLimit: number;
   heldShare: number;
   droppedLimit: number;
+  bracket: number;
+  recoverSeconds: number;
   /** Accounts signed in before the ladder; the users share their tokens (no login inside a step). */
   tokenStudents: number;
   tokenTeachers: number;
@@ -71,21 +75,25 @@ export const PROFILES = {
    * (the baseline's rare searches break the p99 limit between 20 and 35 req/s), coarser ones where the
    * indexed rungs are, about 1.25× apart. 5 s settle: the users
    * exist before the ladder and the rate switches at once, so only the queues of the step before need
-   * to reach the new level (under a held step's p99 of 500 ms, well inside 5 s). 30 s measured: at
-   * 100 req/s that is 3,000 requests, 30 of them above the p99. 1,000 users hold 2,000 req/s up to
-   * 500 ms per answer, so the pool runs dry only when the server is past the limits anyway.
+   * to reach the new level (under a held step's p99 of 500 ms, well inside 5 s); 10 s after a failed
+   * step, whose queues drain first. 20 s measured: at 100 req/s that is 2,000 requests, 20 of them
+   * above the p99 (below 15 req/s, under 300 responses, a step is judged on its p95). Bisecting the
+   * knee to 5 % takes at most 4 more steps (the widest coarse step is ×2). 1,000 users hold 2,000
+   * req/s up to 500 ms per answer, so the pool runs dry only when the server is past the limits anyway.
    */
   rate: {
     kind: "rate",
     rates: [5, 10, 20, 35, 50, 100, 200, 350, 500, 650, 800, 1000, 1250, 1600, 2000, 2500, 3200, 4000],
     settleSeconds: 5,
-    measureSeconds: 30,
+    measureSeconds: 20,
     users: 1000,
     spawnRate: 250,
     p99LimitMs: 500,
     errorLimit: 0.01,
     heldShare: 0.95,
     droppedLimit: 0.01,
+    bracket: 0.05,
+    recoverSeconds: 10,
     tokenStudents: 100,
     tokenTeachers: 20,
     warmupSeconds: 15,
@@ -102,11 +110,25 @@ export function isProfileName(value: string): value is ProfileName {
   return value in PROFILES;
 }
 
+/** The most bisection steps any bracket of the ladder can take to be within `bracket` (load/ladder.py's most_bisections). */
+export function mostBisections(rates: readonly number[], bracket: number): number {
+  let widest = 0;
+  for (let i = 1; i < rates.length; i++) widest = Math.max(widest, Math.log(rates[i]! / rates[i - 1]!));
+  let steps = 0;
+  for (; widest > Math.log(1 + bracket); widest /= 2) steps++;
+  return steps;
+}
+
 /** Longest a Locust run of this load may take before the runner stops it. */
 export function plannedSeconds(load: Load): number {
   if (load.kind === "steady") return load.seconds;
   if (load.kind === "rate") {
-    return Math.ceil(load.users / load.spawnRate) + load.rates.length * (load.settleSeconds + load.measureSeconds);
+    const bisections = mostBisections(load.rates, load.bracket);
+    return (
+      Math.ceil(load.users / load.spawnRate) +
+      load.rates.length * (load.settleSeconds + load.measureSeconds) +
+      bisections * (load.recoverSeconds + load.measureSeconds)
+    );
   }
   return Math.ceil(load.maxUsers / load.stepUsers) * load.stepSeconds;
 }
@@ -130,6 +152,8 @@ export function locustLoadArgs(load: Load): { args: string[]; env: Record<string
         LAB_ERROR_LIMIT: String(load.errorLimit),
         LAB_HELD_SHARE: String(load.heldShare),
         LAB_DROPPED_LIMIT: String(load.droppedLimit),
+        LAB_BRACKET: String(load.bracket),
+        LAB_RECOVER_SECONDS: String(load.recoverSeconds),
       },
     };
   }

@@ -77,10 +77,15 @@ export type RateStep = RateStepRow & {
 export type RateResult = {
   limits: Pick<RateLoad, "p99LimitMs" | "errorLimit" | "heldShare"> & Partial<Pick<RateLoad, "droppedLimit">>;
   steps: RateStep[];
-  /** The highest offered rate held before the first step that was not: the run's headline. */
+  /**
+   * The run's headline: the highest offered rate held below the lowest one failed (the bisection's
+   * bracket; with no step failed, the highest held).
+   */
   knee_rps: number | null;
-  /** The first step not held, when the server failed it. */
+  /** The lowest offered rate the server failed: the bracket's top, the step its saturation is read at. */
   first_failed_rps: number | null;
+  /** The most requests per second answered in any step's window, a continuous measure beside the knee. */
+  peak_achieved_rps?: number | null;
   /** The first step not held, when the generator was the limit: the knee is then a lower bound. */
   inconclusive_rps?: number | null;
   /** Each endpoint's share in the mix's declared table. */
@@ -169,9 +174,10 @@ function sharesOf(endpoints: readonly RateEndpointRow[]): Record<string, number>
 }
 
 /**
- * A rate run's ladder as load/judge.py judged it, step by step, with each step's USE table over its
- * measured window and endpoint shares, the knee (highest offered rate held before the first step that
- * was not) and what was busiest there.
+ * A rate run's ladder as load/judge.py judged it, step by step (in the order run: the coarse ladder,
+ * then the bisection), with each step's USE table over its measured window and endpoint shares, the
+ * knee (highest offered rate held below the lowest failed), the peak achieved throughput and what was
+ * busiest at the knee and at the lowest failed step.
  */
 export function analyseRate(
   rows: readonly RateStepRow[],
@@ -193,16 +199,21 @@ export function analyseRate(
         use: timeline ? useOverWindow(timeline, row.measured_from, row.ended_at) : null,
       };
     });
-  const notHeldIndex = steps.findIndex((step) => !step.held);
-  const held = notHeldIndex < 0 ? steps : steps.slice(0, notHeldIndex);
-  const knee = held.at(-1) ?? null;
-  const notHeld = notHeldIndex < 0 ? null : steps[notHeldIndex]!;
+  const lowest = (chosen: RateStep[]) =>
+    chosen.reduce<RateStep | null>((low, step) => (low && low.offered_rps <= step.offered_rps ? low : step), null);
+  // The lowest step not held: failed, or inconclusive (the generator was the limit; the knee is then a lower bound).
+  const notHeld = lowest(steps.filter((step) => !step.held));
+  const failed = lowest(steps.filter((step) => step.verdict === "failed"));
+  const knee = steps
+    .filter((step) => step.held && (!notHeld || step.offered_rps < notHeld.offered_rps))
+    .reduce<RateStep | null>((high, step) => (high && high.offered_rps >= step.offered_rps ? high : step), null);
   const declared = endpoints.filter((endpoint) => endpoint.step === steps[0]?.step && endpoint.declared_share !== null);
   return {
     limits,
     steps,
     knee_rps: knee?.offered_rps ?? null,
-    first_failed_rps: notHeld?.verdict === "failed" ? notHeld.offered_rps : null,
+    first_failed_rps: failed?.offered_rps ?? null,
+    peak_achieved_rps: steps.length ? Math.max(...steps.map((step) => step.achieved_rps)) : null,
     inconclusive_rps: notHeld?.verdict === "inconclusive" ? notHeld.offered_rps : null,
     declared_shares: declared.length
       ? Object.fromEntries(declared.map((endpoint) => [endpoint.name, endpoint.declared_share!]))

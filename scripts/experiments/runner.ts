@@ -24,6 +24,7 @@ import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
 import { type LocustInput, writeLocustInput } from "./locust-input";
 import { describeMachine } from "./machine";
+import { predictFromPrevious } from "./predict";
 import {
   locustLoadArgs,
   PROFILES,
@@ -165,6 +166,12 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     });
     say(budgeted.said);
     cgroups = budgeted.cgroups;
+    // Predict, then measure: the knee these budgets give with the rung before's measured costs.
+    const prediction = await predictFromPrevious(experiment.name, budgeted.record, availableParallelism());
+    if (prediction)
+      say(
+        `predicted knee ${prediction.knee_rps} req/s (${prediction.limiting} runs out first, costs at ${prediction.from}'s knees over ${prediction.runs.length} runs)`,
+      );
     const placement = budgeted.placement;
     const locust = await runLocust({
       dir,
@@ -204,6 +211,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       cpu: locust.cpu,
       budgets: budgeted.record,
       calibration,
+      prediction,
       machine: await describeMachine(stack.databaseUrls.identity),
     };
     await Bun.write(join(dir, "run.json"), `${JSON.stringify(record, null, 2)}\n`);

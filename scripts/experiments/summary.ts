@@ -16,6 +16,7 @@ import {
   type StatsRow,
 } from "./locust-csv";
 import type { Machine } from "./machine";
+import type { RungPrediction } from "./predict";
 import type { ProfileName, ProfileSettings } from "./profiles";
 import { analyseRate, type RateResult, rateFiles, readRateEndpoints, readRateSteps } from "./rate";
 import type { Timeline } from "./resources";
@@ -55,6 +56,8 @@ export type RunRecord = {
   /** Absent in runs made before budgets existed. */
   budgets?: BudgetRecord;
   calibration?: Calibration;
+  /** The knee expected before the run from the rung before's costs and these budgets (02 on, budgeted). */
+  prediction?: RungPrediction | null;
   machine: Machine;
 };
 

@@ -29,6 +29,8 @@ const ladder = (rates: number[]): ProfileSettings => ({
   rates,
   settleSeconds: 2,
   measureSeconds: 5,
+  // Past the first failed step no bisection (the fine steps are load/ladder.py's, tested by pytest).
+  bracket: 100,
   users: 30,
   spawnRate: 100,
   tokenStudents: 6,

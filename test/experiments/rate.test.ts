@@ -18,6 +18,7 @@ import {
   rateFiles,
   readRateEndpoints,
   readRateSteps,
+  type StepVerdict,
   spread,
 } from "../../scripts/experiments/rate";
 import {
@@ -105,27 +106,28 @@ describe("verdicts written by load/judge.py", () => {
     expect(result.declared_shares).toEqual({ "/courses": 0.3, "/courses/:id": 0.7 });
   });
 
+  const step: RateStepRow = {
+    step: 0,
+    offered_rps: 100,
+    started_at: 0,
+    measured_from: 5,
+    ended_at: 35,
+    measured_s: 30,
+    slots: 3000,
+    dropped: 0,
+    requests: 3000,
+    failures: 0,
+    achieved_rps: 100,
+    error_ratio: 0,
+    p50_ms: 5,
+    p95_ms: 9,
+    p99_ms: 20,
+    max_ms: 40,
+    verdict: "held",
+    reasons: [],
+  };
+
   test("an inconclusive step is never the knee, and ends the ladder without failing the system", () => {
-    const step: RateStepRow = {
-      step: 0,
-      offered_rps: 100,
-      started_at: 0,
-      measured_from: 5,
-      ended_at: 35,
-      measured_s: 30,
-      slots: 3000,
-      dropped: 0,
-      requests: 3000,
-      failures: 0,
-      achieved_rps: 100,
-      error_ratio: 0,
-      p50_ms: 5,
-      p95_ms: 9,
-      p99_ms: 20,
-      max_ms: 40,
-      verdict: "held",
-      reasons: [],
-    };
     const ladder: RateStepRow[] = [
       step,
       { ...step, step: 1, offered_rps: 200, verdict: "inconclusive", reasons: ["generator at 0.95 of a core (≥ 0.9)"] },
@@ -134,6 +136,30 @@ describe("verdicts written by load/judge.py", () => {
     const result = analyseRate(ladder, LIMITS, null);
     expect([result.knee_rps, result.first_failed_rps, result.inconclusive_rps]).toEqual([100, null, 200]);
     expect(analyseRate([{ ...step, verdict: "failed", reasons: ["x"] }], LIMITS, null).knee_rps).toBeNull();
+  });
+
+  test("after a bisection the knee is the highest rate held below the lowest failed, whatever the order", () => {
+    const at = (index: number, rate: number, verdict: StepVerdict, achieved = rate): RateStepRow => ({
+      ...step,
+      step: index,
+      offered_rps: rate,
+      achieved_rps: achieved,
+      verdict,
+      reasons: verdict === "held" ? [] : ["p99 from the schedule 900 ms > 500 ms"],
+    });
+    // 1,000 held, 1,250 failed; bisected: 1,118 held, 1,182 failed, 1,150 held.
+    const bisected = [
+      at(0, 800, "held"),
+      at(1, 1000, "held"),
+      at(2, 1250, "failed", 1190),
+      at(3, 1118, "held"),
+      at(4, 1182, "failed", 1175),
+      at(5, 1150, "held", 1149),
+    ];
+    const result = analyseRate(bisected, LIMITS, null);
+    expect([result.knee_rps, result.first_failed_rps, result.inconclusive_rps]).toEqual([1150, 1182, null]);
+    // The most answered per second in any window: the failed 1,250 step's 1,190.
+    expect(result.peak_achieved_rps).toBe(1190);
   });
 });
 

@@ -46,20 +46,23 @@ class User:
             self.schedule.waiting.append(self)
 
 
-def ladder(rates, settle=1.0, measure=4.0, **limits):
+def ladder(rates, settle=1.0, measure=4.0, recover_seconds=None, **limits):
     clock = Clock()
-    schedule = RateSchedule(rates, settle, measure, Limits(**limits), MIX, clock=clock, cpu=clock.cpu)
+    schedule = RateSchedule(
+        rates, settle, measure, Limits(**limits), MIX, clock=clock, cpu=clock.cpu, recover_seconds=recover_seconds
+    )
     schedule.plan(clock())
     return schedule, clock
 
 
 def test_every_slot_is_offered_and_one_that_finds_no_user_waiting_is_dropped():
     schedule, clock = ladder([20, 50])
-    first, second = schedule.steps
-    # Halfway through the second step's window the server stops answering: 5 users hold 5 more slots.
-    users = [User(schedule, clock, busy_from=second.measured_from + 2) for _ in range(5)]
+    # Halfway through the second step's window (its settle starts at the first's end) the server
+    # stops answering: 5 users hold 5 more slots, and every later slot is dropped.
+    users = [User(schedule, clock, busy_from=schedule.steps[0].ended_at + 1 + 2) for _ in range(5)]
     schedule.waiting.extend(users)
     schedule.dispatch(clock.sleep)
+    first, second = schedule.steps[:2]
     assert (first.slots, first.dropped) == (80, 0)
     assert (second.slots, second.dropped) == (200, 95)
     assert not schedule.waiting
@@ -106,19 +109,23 @@ def test_a_response_is_timed_from_its_slot_s_scheduled_time():
 
 def test_the_generator_s_cpu_over_each_window():
     schedule, clock = ladder([10, 20])
+    schedule.waiting.extend(User(schedule, clock) for _ in range(5))
     clock.cpu_share = 0.95
-    schedule.sample_cpu(clock.sleep)
-    summary = schedule.steps[1].summary(schedule.limits)
+    schedule.dispatch(clock.sleep)
+    summary = schedule.steps[0].summary(schedule.limits)
     assert summary["generator_cores"] == 0.95
+    # The generator was the limit: the run ends there, inconclusive.
     assert summary["verdict"] == "inconclusive"
+    assert len(schedule.steps) == 1 and schedule.stopped
 
 
 def test_the_steps_files_carry_each_step_s_verdict_and_the_declared_mix(tmp_path):
     schedule, clock = ladder([20, 50, 3000], min_p99_samples=50)
-    schedule.waiting.extend(User(schedule, clock, busy_from=schedule.steps[2].measured_from + 2) for _ in range(30))
+    # Two steps of 5 s from the start, then the third's 1 s settle and 2 s of its window.
+    schedule.waiting.extend(User(schedule, clock, busy_from=clock.now + 10 + 1 + 2) for _ in range(30))
     schedule.dispatch(clock.sleep)
     path = str(tmp_path / "locust_steps.csv")
-    schedule.write_steps(path, schedule.steps[-1].ended_at)
+    schedule.write_steps(path, schedule.steps[2].ended_at)
     with open(path, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0].keys()) == STEP_COLUMNS
@@ -134,11 +141,36 @@ def test_the_steps_files_carry_each_step_s_verdict_and_the_declared_mix(tmp_path
     assert sum(int(row["requests"]) for row in first.values()) == 80
 
 
-def test_the_run_stops_at_the_first_step_not_held():
-    schedule, clock = ladder([20, 50, 100])
-    schedule.waiting.extend(User(schedule, clock, busy_from=schedule.steps[1].measured_from) for _ in range(10))
+def test_the_knee_is_bisected_after_the_first_failed_step_and_the_run_stops_by_itself():
+    # The server keeps up to 1,100 req/s: 10 users, each busy 9.1 ms per answer; past that every
+    # user is busy and slots are dropped.
+    schedule, clock = ladder([200, 500, 1000, 2000], settle=1.0, measure=4.0, recover_seconds=3.0)
+
+    class Server:
+        def __init__(self):
+            self.free_at = []
+
+        def __bool__(self):
+            self.free_at = [at for at in self.free_at if at > clock.now]
+            return len(self.free_at) < 10
+
+        def popleft(self):
+            return self
+
+        def set(self, slot):
+            self.free_at.append(clock.now + 1 / 1100 * 10)
+            schedule.record(slot.action.name, 5, slot.due, 0)
+
+    schedule.waiting = Server()
     schedule.dispatch(clock.sleep)
-    end = schedule.steps[-1].ended_at
-    assert schedule.first_not_held(schedule.steps[0].ended_at) is None
-    assert schedule.first_not_held(end) is schedule.steps[1]
-    assert schedule.first_not_held(end, after=2) is schedule.steps[2]
+    rates = [step.rate for step in schedule.steps]
+    verdicts = [schedule.verdict(step) for step in schedule.steps]
+    assert rates[:4] == [200, 500, 1000, 2000]
+    assert verdicts[:4] == ["held", "held", "held", "failed"]
+    # 1,000 → 2,000 bisected geometrically: 1414 (failed), 1189 (failed), 1090 (held), 1138 (failed).
+    assert rates[4:] == [1414, 1189, 1090, 1138]
+    assert verdicts[4:] == ["failed", "failed", "held", "failed"]
+    assert schedule.stopped and schedule.stopped_at == schedule.steps[-1].ended_at
+    # A step after a failed one settles longer (its slots cover the recovery too).
+    assert schedule.steps[4].measured_from - schedule.steps[4].started_at == 3.0
+    assert schedule.steps[1].measured_from - schedule.steps[1].started_at == 1.0
