@@ -7,9 +7,13 @@ export const CLOCK_TICKS = (() => {
   return Number.isFinite(value) && value > 0 ? value : 100;
 })();
 
-export type ProcStat = { pid: number; ppid: number; name: string; ticks: number };
+/**
+ * `ticks`: utime + stime of the process itself; `reaped_ticks`: cutime + cstime, what its children
+ * that have exited and been waited for used (PostgreSQL's parallel workers live for one query).
+ */
+export type ProcStat = { pid: number; ppid: number; name: string; ticks: number; reaped_ticks: number };
 
-/** utime + stime of one process from /proc/<pid>/stat (null when it has gone). */
+/** One process's CPU ticks from /proc/<pid>/stat (null when it has gone). */
 export function parseProcStat(text: string): ProcStat | null {
   // The command name (field 2) may hold spaces and parentheses: the fields after the last ")" are fixed.
   const close = text.lastIndexOf(")");
@@ -17,11 +21,12 @@ export function parseProcStat(text: string): ProcStat | null {
   const pid = Number(text.slice(0, text.indexOf(" ")));
   const name = text.slice(text.indexOf("(") + 1, close);
   const fields = text.slice(close + 2).split(" ");
-  // After the name: state(3) ppid(4) … utime(14) stime(15), i.e. indexes 0, 1, 11, 12 here.
+  // After the name: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17): indexes 0, 1, 11–14 here.
   const ppid = Number(fields[1]);
   const ticks = Number(fields[11]) + Number(fields[12]);
-  if (!Number.isFinite(pid) || !Number.isFinite(ppid) || !Number.isFinite(ticks)) return null;
-  return { pid, ppid, name, ticks };
+  const reaped_ticks = Number(fields[13]) + Number(fields[14]);
+  if (![pid, ppid, ticks, reaped_ticks].every(Number.isFinite)) return null;
+  return { pid, ppid, name, ticks, reaped_ticks };
 }
 
 /** One process's stat from /proc/<pid>/stat, null when it has gone. */
@@ -84,13 +89,16 @@ export type CpuReport = {
 
 /**
  * Samples the CPU time of named process groups (each a set of root pids and their descendants)
- * from /proc once per interval. A process first seen during sampling counts from zero; one that
- * exits keeps the ticks last read.
+ * from /proc once per interval. Each process counts its own ticks and those of its children that
+ * exited and were reaped, so a child that lives between two samples (a parallel query worker) is
+ * counted too. A process first seen during sampling counts from zero; one that exits keeps the ticks
+ * last read, unless its parent is in the group: the parent's reaped ticks hold it from then on.
  */
 export class CpuSampler {
   private readonly first = new Map<number, number>();
   private readonly last = new Map<number, number>();
   private readonly members = new Map<string, Set<number>>();
+  private readonly parents = new Map<number, number>();
   /** `at`: seconds since start; `epoch`: wall-clock seconds, to line samples up with Locust's step windows. */
   private readonly series: { at: number; epoch: number; totals: Record<string, number> }[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -132,17 +140,24 @@ export class CpuSampler {
 
   private sample(initial: boolean) {
     const processes = listProcesses();
-    const ticksOf = new Map(processes.map((stat) => [stat.pid, stat.ticks]));
+    const statOf = new Map(processes.map((stat) => [stat.pid, stat]));
     const totals: Record<string, number> = {};
     for (const [name, roots] of Object.entries(this.groups)) {
       const pids = descendants(roots, processes);
       const members = this.members.get(name) ?? new Set<number>();
       for (const pid of pids) {
-        const ticks = ticksOf.get(pid);
-        if (ticks === undefined) continue;
+        const stat = statOf.get(pid);
+        if (stat === undefined) continue;
+        const ticks = stat.ticks + stat.reaped_ticks;
         members.add(pid);
+        this.parents.set(pid, stat.ppid);
         if (!this.first.has(pid)) this.first.set(pid, initial ? ticks : 0);
         this.last.set(pid, ticks);
+      }
+      // Gone, and reaped by a parent in the group that is still there: counted in its reaped ticks now.
+      for (const pid of members) {
+        const parent = this.parents.get(pid)!;
+        if (!statOf.has(pid) && members.has(parent) && statOf.has(parent)) this.last.set(pid, this.first.get(pid)!);
       }
       this.members.set(name, members);
       totals[name] = this.totalTicks(name);

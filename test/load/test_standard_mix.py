@@ -105,3 +105,12 @@ def test_the_shares_are_the_standard_profile_s():
     assert shares["/courses/:id"] == 0.282
     assert shares["/courses?q=:rare"] == 0.056
     assert "/login" not in shares
+
+
+def test_a_new_course_holds_no_rare_word_so_the_rare_search_costs_the_same_all_run():
+    scenarios.INPUT.update({"vocabulary": {"common": ["data", "web", "python", "design"], "rare": ["kintsugi"]}})
+    for _ in range(50):
+        body = scenarios.new_course_body()
+        text = f"{body['title']} {body['description']}".lower()
+        assert "kintsugi" not in text
+        assert sum(word in text for word in ("data", "web", "python", "design")) >= 2
