@@ -7,7 +7,7 @@ import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, type SeedSize
 import { runExperiment } from "./experiments/runner";
 import { MissingToolsError } from "./experiments/tools";
 import { parseCommandLine } from "./lib/args";
-import { failStart } from "./lib/process";
+import { failStart, stopChildrenOnSignal } from "./lib/process";
 
 const names = experimentNames();
 const { values, positionals, fail } = parseCommandLine({
@@ -60,6 +60,7 @@ const cpuScale = values["cpu-scale"] === undefined ? undefined : Number(values["
 if (cpuScale !== undefined && !(cpuScale > 0)) fail("--cpu-scale takes a number > 0 (e.g. 0.25)");
 if (cpuScale !== undefined && values.unbudgeted) fail("--cpu-scale and --unbudgeted exclude each other");
 
+stopChildrenOnSignal("experiment");
 try {
   const { summary } = await runExperiment({
     experiment: name,
@@ -80,7 +81,10 @@ try {
     `[experiment] ${totals.requests} requests, ${totals.failures} failures, ${totals.rps} req/s, p50 ${totals.p50_ms} ms, p95 ${totals.p95_ms} ms, p99 ${totals.p99_ms} ms`,
   );
   if (capacity) console.log(`[experiment] highest RPS within limits: ${capacity.highest_rps_within_limits ?? "none"}`);
-  if (summary.rate) console.log(`[experiment] knee: ${summary.rate.knee_rps ?? "no step held"} req/s offered and held`);
+  if (summary.rate)
+    console.log(
+      `[experiment] knee: ${summary.rate.knee_rps ?? "no step held"} req/s offered and held (lowest failed ${summary.rate.first_failed_rps ?? "none"}); peak achieved ${summary.rate.peak_achieved_rps ?? "–"} req/s`,
+    );
   if (summary.generator_limited)
     console.log("[experiment] warning: Locust used about a whole core (generator_limited)");
 } catch (error) {

@@ -11,7 +11,7 @@ import { finishedRuns, isBudgeted } from "./experiments/report";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 import { parseCommandLine, wholeNumber } from "./lib/args";
-import { stopDescendants } from "./lib/process";
+import { stopChildrenOnSignal, stopDescendants } from "./lib/process";
 
 const names = experimentNames();
 const line = parseCommandLine({
@@ -46,6 +46,7 @@ const only = values.only?.split(",").filter(Boolean) ?? names;
 const unknown = only.filter((name) => !names.includes(name));
 if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")} (have: ${names.join(", ")})`);
 const say = (line: string) => console.log(`[lab] ${line}`);
+stopChildrenOnSignal("lab");
 
 const failed: string[] = [];
 if (!values["report-only"]) {

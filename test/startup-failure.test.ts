@@ -3,7 +3,7 @@
  * running. Provoked the way a newcomer met it: PostgreSQL's initdb refused its data directory.
  */
 import { afterAll, expect } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { descendants } from "../scripts/lib/process";
@@ -79,3 +79,32 @@ test("bun run experiment with a data directory initdb cannot use: one line, exit
   expect(lines[0]).toContain("Permission denied");
   expect(left).toEqual([]);
 }, 60_000);
+
+test("a command stopped by a signal from outside stops what it started and exits 130", async () => {
+  const script = join(scratch, "signalled.ts");
+  await Bun.write(
+    script,
+    `import { stopChildrenOnSignal } from "${join(ROOT, "scripts/lib/process")}";
+stopChildrenOnSignal("signalled");
+Bun.spawn(["sleep", "60"]);
+console.log("started");
+await Bun.sleep(60_000);`,
+  );
+  const child = Bun.spawn(["bun", script], { stdout: "pipe", stderr: "pipe" });
+  const reader = child.stdout.getReader();
+  await reader.read(); // "started": the sleep is running
+  const started = descendants(child.pid);
+  expect(started.length).toBe(1);
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(130);
+  expect(await new Response(child.stderr).text()).toContain("[signalled] SIGTERM: stopping what it started");
+  // Gone, or a zombie that init has yet to reap: not running.
+  const running = (pid: number) => {
+    try {
+      return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+    } catch {
+      return false;
+    }
+  };
+  expect(started.filter(running)).toEqual([]);
+});

@@ -120,3 +120,16 @@ export async function failStart(tag: string, error: unknown): Promise<never> {
   await stopDescendants().catch(() => {});
   process.exit(1);
 }
+
+/**
+ * A long command stopped from outside (SIGINT from a `kill`, not only Ctrl-C at a terminal, which
+ * reaches the children itself; SIGTERM) stops everything it started before it exits 130.
+ */
+export function stopChildrenOnSignal(tag: string) {
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.on(signal, () => {
+      console.error(`[${tag}] ${signal}: stopping what it started`);
+      setTimeout(() => process.exit(130), 15_000).unref();
+      void stopDescendants().finally(() => process.exit(130));
+    });
+}
