@@ -7,7 +7,7 @@ import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./
 import { writeLabReport } from "./experiments/lab-report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
 import { DataMismatchError } from "./experiments/rate-report";
-import { finishedRuns, isBudgeted } from "./experiments/report";
+import { finishedRuns, isBudgeted } from "./experiments/results";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 import { parseCommandLine, wholeNumber } from "./lib/args";
@@ -98,7 +98,9 @@ if (!values["report-only"]) {
 // Smoke runs only prove the lab works: their report stays out of the committed experiments/REPORT.md.
 const file = join(EXPERIMENTS_DIR, profiles.includes("smoke") ? "REPORT.smoke.md" : "REPORT.md");
 try {
-  say(`report: ${await writeLabReport(profiles as ProfileName[], { file })}`);
+  say(
+    `report: ${await writeLabReport(profiles as ProfileName[], { file, budgeted: values.unbudgeted ? false : undefined })}`,
+  );
 } catch (error) {
   if (!(error instanceof DataMismatchError)) throw error;
   console.error(`[lab] ${error.message}`);

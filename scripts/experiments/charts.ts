@@ -209,3 +209,150 @@ export function capacityChart(capacity: CapacityResult): TopLevelSpec {
     ],
   } as TopLevelSpec;
 }
+
+/** One rung's knees for the headline chart: median with min–max, and the knee predicted before its runs. */
+export type KneeBar = { rung: string; median: number; min: number; max: number; predicted: number | null };
+
+/** The lab's headline: each rung's knee (median, min–max over its runs) and the predicted knee beside it. */
+export function kneeChart(rows: readonly KneeBar[]): TopLevelSpec {
+  const rung = { field: "rung", type: "nominal", title: null, sort: rows.map((row) => row.rung) } as const;
+  const rps = { type: "quantitative", title: "knee, offered req/s held (log)", scale: { type: "log" } } as const;
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: "Knee per rung: median and min–max of the runs; ◆ predicted before the runs",
+    width: WIDTH - 160,
+    height: 200,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: "rule", strokeWidth: 2 },
+        encoding: { y: rung, x: { field: "min", ...rps }, x2: { field: "max" } },
+      },
+      { mark: { type: "point", filled: true, size: 90 }, encoding: { y: rung, x: { field: "median", ...rps } } },
+      {
+        transform: [{ filter: "datum.predicted != null" }],
+        mark: { type: "point", shape: "diamond", size: 110, color: "#b00" },
+        encoding: { y: rung, x: { field: "predicted", ...rps } },
+      },
+      {
+        mark: { type: "text", align: "left", dx: 8, dy: -9 },
+        encoding: { y: rung, x: { field: "max", ...rps }, text: { field: "median" } },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** A step of a rung for the latency panels: achieved req/s and the p99 from the schedule (median of the runs). */
+export type LatencyPoint = { rung: string; achieved: number; p99: number };
+
+/**
+ * Latency against throughput, one panel per rung so each reads at its own scale: p99 from each slot's
+ * scheduled time against achieved req/s, the limit labelled, the knee marked.
+ */
+export function latencyPanels(points: readonly LatencyPoint[], knees: Record<string, number>, limitMs: number) {
+  const values = [
+    ...points.map((point) => ({ ...point, kind: "step", p99: Math.max(point.p99, 1) })),
+    ...Object.keys(knees).map((rung) => ({ rung, kind: "limit", p99: limitMs, label: `${limitMs} ms limit` })),
+    ...Object.entries(knees).map(([rung, knee]) => ({ rung, kind: "knee", achieved: knee, label: `knee ${knee}` })),
+  ];
+  const x = { field: "achieved", type: "quantitative", title: "achieved req/s" } as const;
+  const y = { field: "p99", type: "quantitative", title: "p99 from the schedule, ms (log)", scale: { type: "log" } };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: "Latency against throughput, each rung at its own scale (median of the runs per step)",
+    data: { values },
+    facet: { field: "rung", type: "nominal", title: null, sort: [...new Set(points.map((point) => point.rung))] },
+    columns: 5,
+    resolve: { scale: { x: "independent" } },
+    spec: {
+      width: 150,
+      height: 180,
+      layer: [
+        { transform: [{ filter: "datum.kind === 'step'" }], mark: { type: "line", point: true }, encoding: { x, y } },
+        {
+          transform: [{ filter: "datum.kind === 'limit'" }],
+          mark: { type: "rule", strokeDash: [4, 4], color: "#b00" },
+          encoding: { y },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'limit'" }],
+          mark: { type: "text", align: "left", x: 2, dy: -6, color: "#b00", fontSize: 9 },
+          encoding: { y, text: { field: "label" } },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'knee'" }],
+          mark: { type: "rule", color: "#393" },
+          encoding: { x },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'knee'" }],
+          mark: { type: "text", align: "right", dx: -3, y: 8, color: "#393", fontSize: 9 },
+          encoding: { x, text: { field: "label" } },
+        },
+      ],
+    },
+  } as TopLevelSpec;
+}
+
+/** One step of a run in the order it ran: what was offered, answered and dropped per second. */
+export type LadderStep = { label: string; offered: number; achieved: number; dropped: number };
+
+/** Per run: offered against achieved and dropped req/s, step by step in the order run (the bisection last). */
+export function ladderChart(steps: readonly LadderStep[]): TopLevelSpec {
+  const values = steps.flatMap((step) => [
+    { step: step.label, series: "offered", rps: step.offered },
+    { step: step.label, series: "achieved", rps: step.achieved },
+    { step: step.label, series: "dropped", rps: step.dropped },
+  ]);
+  const order = ["offered", "achieved", "dropped"];
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: "Offered, achieved and dropped req/s per step, in the order run",
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: "bar",
+    encoding: {
+      x: {
+        field: "step",
+        type: "nominal",
+        title: null,
+        sort: steps.map((step) => step.label),
+        axis: { labelAngle: -45 },
+      },
+      xOffset: { field: "series", sort: order },
+      y: { field: "rps", type: "quantitative", title: "requests/s" },
+      color: { field: "series", type: "nominal", title: null, sort: order },
+    },
+  } as TopLevelSpec;
+}
+
+/** A component's CPU over one second of a run, and its budget (null when unbudgeted). */
+export type BudgetPoint = { t: number; component: string; cores: number; budget: number | null };
+
+/** Per run: each component's CPU against its budget over time, one row per component. */
+export function budgetChart(points: readonly BudgetPoint[]): TopLevelSpec {
+  const x = { field: "t", type: "quantitative", title: "seconds since the ladder started" } as const;
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: "CPU of each component against its budget (dashed), cores",
+    data: { values: points },
+    facet: { row: { field: "component", type: "nominal", title: null } },
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: WIDTH - 80,
+      height: 50,
+      layer: [
+        {
+          mark: { type: "line", strokeWidth: 1 },
+          encoding: { x, y: { field: "cores", type: "quantitative", title: null } },
+        },
+        {
+          transform: [{ filter: "datum.budget != null" }],
+          mark: { type: "line", strokeDash: [4, 4], color: "#b00" },
+          encoding: { x, y: { field: "budget", type: "quantitative" } },
+        },
+      ],
+    },
+  } as TopLevelSpec;
+}

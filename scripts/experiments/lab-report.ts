@@ -1,12 +1,14 @@
 import { mkdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { groupedBarChart, renderSvg, VEGA_LITE_SCHEMA } from "./charts";
+import { groupedBarChart, kneeChart, latencyPanels, renderSvg, VEGA_LITE_SCHEMA } from "./charts";
 import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
 import { AGGREGATED, csvFiles, type HistoryRow, readHistory } from "./locust-csv";
+import { ms, percent, table } from "./markdown";
 import { PROFILES, type ProfileName } from "./profiles";
-import { collectRateRuns, latencyThroughputChart, rateLabMarkdown } from "./rate-report";
-import { describeLoad, finishedRuns, ms, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
+import { collectRateRuns, kneeBars, latencyPoints, rateLabMarkdown } from "./rate-report";
+import { describeLoad } from "./report";
+import { finishedRuns, REPORT_FILE, SUMMARY_FILE } from "./results";
 import type { Summary } from "./summary";
 
 export type LabEntry = {
@@ -187,7 +189,7 @@ const describeMachine = (machine: Summary["machine"]) =>
 /** The lab report: every experiment's newest runs side by side against the baseline, with charts. */
 export async function writeLabReport(
   profiles: readonly ProfileName[],
-  options: { root?: string; file?: string } = {},
+  options: { root?: string; file?: string; budgeted?: boolean } = {},
 ): Promise<string> {
   const root = options.root ?? EXPERIMENTS_DIR;
   const file = options.file ?? join(root, "REPORT.md");
@@ -215,7 +217,7 @@ export async function writeLabReport(
   for (const profile of profiles) {
     if (profile === "rate") {
       // Every repeat counts here, not just the newest run.
-      const rateEntries = (await collectRateRuns(root)).map((entry, index) => ({
+      const rateEntries = (await collectRateRuns(root, options.budgeted)).map((entry, index) => ({
         ...entry,
         change: entries[index]?.change ?? "",
       }));
@@ -226,12 +228,25 @@ export async function writeLabReport(
       if (newest) lines.push(`Load: ${describeLoad(newest)}.`, "");
       const machines = [...new Set(summaries.map((summary) => describeMachine(summary.machine)))];
       if (machines.length) lines.push(`Machine${machines.length > 1 ? "s" : ""}: ${machines.join(" | ")}.`, "");
+      const budgets = summaries.find((summary) => summary.budgets)?.budgets;
+      lines.push(
+        budgets && budgets.mode !== "unbudgeted"
+          ? `CPU budgets (${budgets.mode}, ${budgets.scale} × deploy/cpu-budgets.yaml, period ${budgets.period_us / 1000} ms), cores: ${Object.entries(
+              budgets.components,
+            )
+              .map(([component, { cores }]) => `${component} ${cores}`)
+              .join(", ")}; Locust outside every budget.`
+          : "Unbudgeted runs: every component and Locust share the machine's cores.",
+        "",
+      );
       lines.push(...rateLabMarkdown(rateEntries, baseDir));
       if (summaries[0]?.rate) {
+        await chart("Knee per rung", "knees.svg", kneeChart(kneeBars(rateEntries)));
+        const { points, knees } = latencyPoints(rateEntries);
         await chart(
           "Latency against throughput",
           "latency-throughput.svg",
-          latencyThroughputChart(rateEntries, summaries[0].rate.limits.p99LimitMs),
+          latencyPanels(points, knees, summaries[0].rate.limits.p99LimitMs),
         );
       }
       continue;
@@ -263,7 +278,8 @@ export async function writeLabReport(
     }
     await chart("p99 over time", "p99-over-time.svg", latencyOverTimeChart(histories, steady));
   }
-  if (entries.some((entry) => Object.keys(entry.runs).length)) {
+  // The closed-loop profiles' charts, only when they were run: the rate profile's lead the report.
+  if (entries.some((entry) => (steady && entry.runs[steady]) || entry.runs.capacity)) {
     await chart("Throughput", "throughput.svg", throughputChart(entries, steady));
   }
   if (charts.length) {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { BudgetRecord } from "./budgets";
 import { EXPERIMENTS_DIR, experimentNames } from "./flags";
 import type { RateResult } from "./rate";
-import { finishedRuns, SUMMARY_FILE } from "./report";
+import { finishedRuns, SUMMARY_FILE } from "./results";
 
 /**
  * Predict, then measure: a rung's knee expected from the previous rung's measured CPU per request of

@@ -1,10 +1,12 @@
 import { join, relative } from "node:path";
-import type { TopLevelSpec } from "vega-lite";
-import { VEGA_LITE_SCHEMA } from "./charts";
+import type { KneeBar, LatencyPoint } from "./charts";
 import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
+import { medianRun, rungKnees, type Spread } from "./knees";
+import { percent, table } from "./markdown";
+import { MISS_TO_EXPLAIN, predictionMiss } from "./predict";
 import { type RateResult, type RateStep, spread, verdictOf } from "./rate";
-import { finishedRuns, percent, REPORT_FILE, SUMMARY_FILE, table } from "./report";
 import { busiest, describeUse, type WindowUse } from "./resources";
+import { finishedRuns, isBudgeted, REPORT_FILE, SUMMARY_FILE } from "./results";
 import { driftedTerms } from "./seed-state";
 import type { Summary } from "./summary";
 
@@ -64,9 +66,23 @@ export function rateRunMarkdown(summary: Summary): string[] {
       ? `**No step was held**${inconclusive === null ? "" : ` (the load generator was the limit at ${inconclusive} req/s)`}.`
       : `**Knee: ${rate.knee_rps} req/s offered and held** (${heldRule(rate.limits)}, latency from each request's scheduled time)${inconclusive === null ? "" : `; at least: the load generator, not the system, was the limit at ${inconclusive} req/s`}.`,
     "",
-    `Busiest at the knee: ${describeUse(rate.saturated_at_knee ?? undefined)}; at the first step not held (${rate.first_failed_rps ?? inconclusive ?? "none"} req/s): ${describeUse(rate.saturated_at_failure ?? undefined)}.`,
+    `Lowest rate failed: ${rate.first_failed_rps ?? "none"} req/s; peak achieved throughput: ${rate.peak_achieved_rps ?? "–"} req/s.`,
+    "",
+    `Most saturated at the knee: ${describeUse(rate.saturated_at_knee ?? undefined)}; at the lowest step not held (${rate.first_failed_rps ?? inconclusive ?? "none"} req/s): ${describeUse(rate.saturated_at_failure ?? undefined)}.`,
     "",
   );
+  const prediction = summary.prediction;
+  if (prediction) {
+    const miss = rate.knee_rps === null ? null : predictionMiss(prediction.knee_rps, rate.knee_rps);
+    lines.push(
+      `Predicted before the run: ${prediction.knee_rps} req/s, ${prediction.limiting} running out first (CPU per request at ${prediction.from}'s knees over ${prediction.runs.length} runs: ${prediction.costs
+        .map((cost) => `${cost.component} ${cost.cpu_ms_per_request} ms`)
+        .join(
+          ", ",
+        )})${miss === null ? "" : `; measured ${rate.knee_rps}, ${miss > 0 ? "+" : ""}${Math.round(miss * 100)} %`}.`,
+      "",
+    );
+  }
   if (summary.data) {
     const drifted = driftedTerms(summary.data.search_terms, summary.data.expected_search_terms);
     lines.push(
@@ -141,13 +157,20 @@ export function rateRunMarkdown(summary: Summary): string[] {
 export type RateRun = { dir: string; summary: Summary };
 export type RateEntry = { name: string; change: string; runs: RateRun[] };
 
-/** Every rate run of every experiment (repeats included), oldest first. */
-export async function collectRateRuns(root = EXPERIMENTS_DIR): Promise<RateEntry[]> {
+/**
+ * Every rate run of every experiment (repeats included), oldest first: those made under CPU budgets or
+ * those made without (`budgeted`); by default the budgeted ones when there are any.
+ */
+export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean): Promise<RateEntry[]> {
   const entries: RateEntry[] = [];
-  for (const name of experimentNames(root)) {
-    const experiment = await loadExperiment(name, root);
+  const names = experimentNames(root);
+  const dirsOf = await Promise.all(
+    names.map(async (name) => finishedRuns((await loadExperiment(name, root)).dir, "rate")),
+  );
+  const wanted = budgeted ?? dirsOf.flat().some(isBudgeted);
+  for (const [index, name] of names.entries()) {
     const runs: RateRun[] = [];
-    for (const dir of await finishedRuns(experiment.dir, "rate")) {
+    for (const dir of dirsOf[index]!.filter((dir) => isBudgeted(dir) === wanted)) {
       runs.push({ dir, summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary });
     }
     entries.push({ name, change: "", runs });
@@ -190,54 +213,30 @@ function medianSteps(runs: readonly RateRun[]) {
       achieved: spread(steps.map((step) => step.achieved_rps))!.median,
       p50: spread(steps.map((step) => step.p50_ms))!.median,
       p99: spread(steps.map((step) => step.p99_ms))!.median,
+      scheduledP99: spread(steps.map((step) => step.scheduled_p99_ms ?? step.p99_ms))!.median,
       steps,
     }));
 }
 
-/** Latency against achieved throughput, every experiment on one chart (median of the repeats per step). */
-export function latencyThroughputChart(entries: readonly RateEntry[], p99LimitMs: number): TopLevelSpec {
-  const values = entries.flatMap((entry) =>
-    medianSteps(entry.runs).flatMap((step) => [
-      {
-        experiment: entry.name,
-        percentile: "p50",
-        achieved: step.achieved,
-        ms: Math.max(step.p50, 0.5),
-        offered: step.offered,
-      },
-      {
-        experiment: entry.name,
-        percentile: "p99",
-        achieved: step.achieved,
-        ms: Math.max(step.p99, 0.5),
-        offered: step.offered,
-      },
-    ]),
+/** The headline chart's rows: each rung's knees and its predicted knee. */
+export function kneeBars(entries: readonly RateEntry[]): KneeBar[] {
+  return rungKnees(entries).flatMap((row) =>
+    row.knee ? [{ rung: row.name, ...row.knee, predicted: row.predicted?.knee_rps ?? null }] : [],
   );
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: "Latency against achieved throughput, rate ladder (median of the repeats per step)",
-    width: 640,
-    height: 320,
-    layer: [
-      {
-        data: { values },
-        mark: { type: "line", point: true },
-        encoding: {
-          x: { field: "achieved", type: "quantitative", title: "achieved requests/s" },
-          y: { field: "ms", type: "quantitative", title: "response time, ms (log)", scale: { type: "log" } },
-          color: { field: "experiment", type: "nominal", title: null },
-          strokeDash: { field: "percentile", type: "nominal", title: null },
-          detail: { field: "percentile" },
-        },
-      },
-      {
-        data: { values: [{ limit: p99LimitMs }] },
-        mark: { type: "rule", strokeDash: [4, 4], color: "#b00" },
-        encoding: { y: { field: "limit", type: "quantitative" } },
-      },
-    ],
-  } as TopLevelSpec;
+}
+
+/** The latency panels' points: each rung's steps, median over its runs, and its median knee. */
+export function latencyPoints(entries: readonly RateEntry[]): {
+  points: LatencyPoint[];
+  knees: Record<string, number>;
+} {
+  const points = entries.flatMap((entry) =>
+    medianSteps(entry.runs).map((step) => ({ rung: entry.name, achieved: step.achieved, p99: step.scheduledP99 })),
+  );
+  const knees = Object.fromEntries(
+    rungKnees(entries).flatMap((row) => (row.knee ? [[row.name, row.knee.median]] : [])),
+  );
+  return { points, knees };
 }
 
 /** What each rung fixes, as a metric read per step: where it appears in the rung before and what the fix does to it. */
@@ -363,55 +362,77 @@ export function ladderExceptions(entries: readonly RateEntry[]): string[] {
   return lines;
 }
 
-/** REPORT.md's rate section: knees with their spread, what saturated, the rungs' own targets. */
+/** REPORT.md's rate section: knees with their spread, predicted against measured, what saturated, the rungs' own targets. */
 export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string): string[] {
   assertSameData(entries);
   const lines: string[] = [];
-  const baseKnee = spread(entries[0]?.runs.map((run) => run.summary.rate?.knee_rps ?? 0) ?? []);
+  const knees = rungKnees(entries);
+  const range = (value: Spread | null) => (value ? `${value.median} (${value.min}–${value.max})` : "–");
   lines.push(
+    "Knee: the highest offered rate held below the lowest one failed, bisected to within 5 %; peak achieved: the",
+    "most requests per second answered in any step. Two rungs whose knee ranges overlap show **no difference**.",
+    "",
     table(
       [
         "experiment",
         "runs",
-        "knee req/s, median",
-        "min–max",
-        "vs baseline",
-        "busiest at the knee",
-        "busiest at the first step not held",
-        "first step not held",
+        "knee req/s, median (min–max)",
+        "peak achieved req/s, median (min–max)",
+        "knee against the rung before",
+        "most saturated at the knee",
+        "most saturated at the lowest failed step",
+        "lowest step not held",
         "machine cores at the knee",
         "Locust cores at the knee",
-        "CPU ms per request at the knee",
       ],
-      entries.map((entry) => {
-        const knees = spread(entry.runs.map((run) => run.summary.rate?.knee_rps ?? 0));
-        if (!knees) return [entry.name, "0", "not run yet", "", "", "", "", "", "", "", ""];
-        // The run whose knee is the median (or the lower middle), for the resource columns.
-        const sorted = [...entry.runs].sort(
-          (a, b) => (a.summary.rate?.knee_rps ?? 0) - (b.summary.rate?.knee_rps ?? 0),
-        );
-        const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
-        const rate = middle.summary.rate!;
+      entries.map((entry, index) => {
+        const row = knees[index]!;
+        const middle = medianRun(entry.runs);
+        if (!middle?.summary.rate) return [entry.name, "0", "not run yet", "", "", "", "", "", "", ""];
+        const rate = middle.summary.rate;
         const knee = rate.steps.find((step) => step.offered_rps === rate.knee_rps);
-        const notHeld = rate.steps.find((step) => !step.held);
-        const serverCores = knee?.use ? knee.use.machine_cores - (knee.use.cpu_cores.locust ?? 0) : null;
+        const lowest = rate.steps.filter((step) => !step.held).sort((a, b) => a.offered_rps - b.offered_rps)[0];
         return [
           `[${entry.name}](${relative(baseDir, join(middle.dir, REPORT_FILE))})`,
-          String(knees.n),
-          String(knees.median),
-          `${knees.min}–${knees.max}`,
-          baseKnee?.median ? `${(knees.median / baseKnee.median).toFixed(1)}×` : "–",
+          String(entry.runs.length),
+          range(row.knee),
+          range(row.peak),
+          row.versus,
           describeUse(rate.saturated_at_knee ?? undefined),
           describeUse(rate.saturated_at_failure ?? undefined),
-          notHeld ? `${notHeld.offered_rps} req/s ${verdictText(notHeld)}` : "none (ladder ended)",
+          lowest ? `${lowest.offered_rps} req/s ${verdictText(lowest)}` : "none (ladder ended)",
           knee?.use ? `${knee.use.machine_cores.toFixed(2)} of ${middle.summary.machine.cores}` : "–",
           knee?.use ? (knee.use.cpu_cores.locust ?? 0).toFixed(2) : "–",
-          knee && serverCores !== null ? ((serverCores * 1000) / knee.achieved_rps).toFixed(2) : "–",
         ];
       }),
     ),
     "",
   );
+  const predicted = knees.filter((row) => row.predicted);
+  if (predicted.length) {
+    lines.push(
+      "### Predicted, then measured",
+      "",
+      "Before each run the runner predicts its knee from the rung before's CPU per request at its knees and this",
+      "rung's budgets: the smallest of budget ÷ cost over the components, and the machine's cores ÷ every cost",
+      `(run.json's \`prediction\`). A miss beyond ${MISS_TO_EXPLAIN * 100} % is explained from the counters.`,
+      "",
+      table(
+        ["rung", "predicted knee req/s (median of the runs')", "runs out first", "costs from", "measured knee", "miss"],
+        predicted.map((row) => [
+          row.name,
+          String(row.predicted!.knee_rps),
+          row.predicted!.limiting,
+          row.predicted!.from,
+          row.knee ? String(row.knee.median) : "–",
+          row.miss === null ? "–" : `${row.miss > 0 ? "+" : ""}${Math.round(row.miss * 100)} %`,
+        ]),
+      ),
+      "",
+      ...predicted.flatMap((row) => (row.why ? [`- **${row.name}**: ${row.why}`] : [])),
+      "",
+    );
+  }
   const exceptions = ladderExceptions(entries);
   if (exceptions.length) {
     lines.push("### Where the ladder goes down", "", ...exceptions, "");

@@ -1,61 +1,32 @@
-import { readFileSync } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
+import type { BudgetRecord } from "./budgets";
 import {
+  type BudgetPoint,
+  budgetChart,
   capacityChart,
   endpointLatencyChart,
   endpointPercentilesChart,
   errorsChart,
+  type LadderStep,
+  ladderChart,
   latencyChart,
+  latencyPanels,
   renderSvg,
   throughputChart,
 } from "./charts";
 import { csvFiles, readHistory } from "./locust-csv";
-import { latencyThroughputChart, rateRunMarkdown } from "./rate-report";
-import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type RunRecord, type Summary } from "./summary";
+import { ms, percent, table } from "./markdown";
+import type { RateResult } from "./rate";
+import { latencyPoints, rateRunMarkdown } from "./rate-report";
+import type { Timeline } from "./resources";
+import { EXPLAIN_FILE, REPORT_FILE, SUMMARY_FILE } from "./results";
+import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "./summary";
 
-export const SUMMARY_FILE = "summary.json";
-export const REPORT_FILE = "report.md";
-export const EXPLAIN_FILE = "explain.txt";
-
-/** The results folders of an experiment's finished runs of a profile (summary.json is written last), oldest first. */
-export async function finishedRuns(experimentDir: string, profile: string): Promise<string[]> {
-  const resultsDir = join(experimentDir, "results");
-  const names = (await readdir(resultsDir).catch(() => [] as string[]))
-    .filter((name) => name.endsWith(`-${profile}`))
-    .sort();
-  const done = await Promise.all(names.map((name) => Bun.file(join(resultsDir, name, SUMMARY_FILE)).exists()));
-  return names.filter((_, index) => done[index]).map((name) => join(resultsDir, name));
-}
-
-/** Whether a finished run ran under CPU budgets (run.json's `budgets`; runs from before budgets did not). */
-export function isBudgeted(runDir: string): boolean {
-  try {
-    const run = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
-    return run.budgets !== undefined && run.budgets.mode !== "unbudgeted";
-  } catch {
-    return false;
-  }
-}
 const CHARTS_DIR = "charts";
 
-export const ms = (value: number | null) => (value === null ? "–" : `${value}`);
-export const percent = (ratio: number) => `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.001 ? 3 : 2)}%`;
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-
-const numeric = (value: string | number) => typeof value === "number" || /^[-–\d.,×% /]+$/.test(value);
-
-/** A Markdown table; numeric columns align right, and cells are escaped so an endpoint name cannot break it. */
-export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cell = (value: string | number) => String(value).replaceAll("|", "\\|");
-  const right = header.map((_, index) => rows.length > 0 && rows.every((row) => numeric(row[index] ?? "")));
-  return [
-    `| ${header.map(cell).join(" | ")} |`,
-    `|${right.map((isRight) => (isRight ? "---:" : "---")).join("|")}|`,
-    ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`),
-  ].join("\n");
-}
 
 const endpointRow = (endpoint: EndpointSummary) => [
   `${endpoint.method} ${endpoint.name}`.trim(),
@@ -244,6 +215,37 @@ async function writeCharts(dir: string, specs: Record<string, [file: string, spe
   return written;
 }
 
+/** Each step in the order run, labelled with its place and offered rate. */
+export const ladderSteps = (rate: RateResult): LadderStep[] =>
+  rate.steps.map((step, index) => ({
+    label: `${index + 1}: ${step.offered_rps}`,
+    offered: step.offered_rps,
+    achieved: step.achieved_rps,
+    dropped: step.measured_s > 0 ? Math.round((step.dropped / step.measured_s) * 10) / 10 : 0,
+  }));
+
+/** Each process group's cores, second by second from the ladder's start, beside its budget. */
+export function budgetPoints(timeline: Timeline, budgets: BudgetRecord | undefined, from: number): BudgetPoint[] {
+  const points: BudgetPoint[] = [];
+  const components = budgets && budgets.mode !== "unbudgeted" ? budgets.components : {};
+  for (let i = 1; i < timeline.cpu.length; i++) {
+    const [before, now] = [timeline.cpu[i - 1]!, timeline.cpu[i]!];
+    const seconds = now.at - before.at;
+    if (now.at < from || seconds <= 0) continue;
+    for (const [group, ticks] of Object.entries(now.ticks)) {
+      if (group === "locust") continue;
+      const cores = (ticks - (before.ticks[group] ?? 0)) / timeline.clock_ticks / seconds;
+      points.push({
+        t: Math.round(now.at - from),
+        component: group,
+        cores: Math.round(cores * 1000) / 1000,
+        budget: components[group]?.cores ?? null,
+      });
+    }
+  }
+  return points;
+}
+
 /** Reads a results folder (run.json and Locust's CSV files) and writes summary.json, the charts and report.md. */
 export async function writeRunReport(dir: string): Promise<Summary> {
   const summary = await buildSummary(dir);
@@ -258,13 +260,20 @@ export async function writeRunReport(dir: string): Promise<Summary> {
   };
   if (summary.capacity?.steps.length) specs["Capacity steps"] = ["capacity.svg", capacityChart(summary.capacity)];
   if (summary.rate?.steps.length) {
+    const { points, knees } = latencyPoints([{ name: summary.experiment, change: "", runs: [{ dir, summary }] }]);
     specs["Latency against throughput"] = [
       "latency-throughput.svg",
-      latencyThroughputChart(
-        [{ name: summary.experiment, change: "", runs: [{ dir, summary }] }],
-        summary.rate.limits.p99LimitMs,
-      ),
+      latencyPanels(points, knees, summary.rate.limits.p99LimitMs),
     ];
+    specs["Offered, achieved and dropped"] = ["ladder.svg", ladderChart(ladderSteps(summary.rate))];
+    const timeline = Bun.file(join(dir, "timeline.json"));
+    if (await timeline.exists())
+      specs["CPU against budget"] = [
+        "budgets.svg",
+        budgetChart(
+          budgetPoints((await timeline.json()) as Timeline, summary.budgets, summary.rate.steps[0]!.started_at),
+        ),
+      ];
   }
   const charts = await writeCharts(dir, specs);
   const hasExplain = await Bun.file(join(dir, EXPLAIN_FILE)).exists();

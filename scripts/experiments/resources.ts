@@ -320,11 +320,16 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
 }
 
 /**
- * The most saturated part of the system: not the machine as a whole (which is its sum), nor the load
- * generator (a step it limits is inconclusive, judged apart), e.g. "postgres CPU 0.49/0.5 cores".
+ * The most saturated part of the system, e.g. "postgres CPU 0.49/0.5 cores": never the load generator
+ * (a step it limits is inconclusive, judged apart), and the machine as a whole only by its CPU
+ * pressure, since the budgets add up to more than its cores: when every budget has room but tasks wait
+ * for a core, the machine is what ran out.
  */
 export function busiest(use: WindowUse): ResourceUse | undefined {
-  return use.ranked.find((resource) => resource.resource !== "machine CPU" && resource.resource !== "locust CPU");
+  return use.ranked.find(
+    (resource) =>
+      resource.resource !== "locust CPU" && (resource.resource !== "machine CPU" || resource.signal === "pressure"),
+  );
 }
 
 export const describeUse = (resource: ResourceUse | undefined) => {

@@ -36,8 +36,9 @@ import {
 } from "./profiles";
 import { ProgressLine } from "./progress";
 import { rateFiles } from "./rate";
-import { EXPLAIN_FILE, writeRunReport } from "./report";
+import { writeRunReport } from "./report";
 import { MetricsSampler, type Timeline } from "./resources";
+import { EXPLAIN_FILE } from "./results";
 import { resetToSeed, type SeedStart } from "./seed-state";
 import type { LoginMeasure, RunRecord, Summary } from "./summary";
 import { assertTools, findTool, requiredTools } from "./tools";

@@ -5,8 +5,9 @@ import { parseCommandLine, wholeNumber } from "../lib/args";
 import { ROOT } from "../lib/stack";
 import { EXPERIMENTS_DIR, experimentNames } from "./flags";
 import { csvFiles, readStats } from "./locust-csv";
+import { table } from "./markdown";
 import { spread } from "./rate";
-import { finishedRuns, SUMMARY_FILE, table } from "./report";
+import { finishedRuns, SUMMARY_FILE } from "./results";
 import type { Summary } from "./summary";
 
 /**

@@ -89,11 +89,12 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
   { path: "experiments/REPORT.smoke.md", file: "scripts/lab.ts", evidence: '"REPORT.smoke.md"' },
   { path: "experiments/report-charts/", file: "scripts/experiments/lab-report.ts", evidence: "-charts`" },
   { path: "experiments/<name>/results/<run-id>/", file: "scripts/experiments/runner.ts", evidence: '"results"' },
-  ...["report.md", "summary.json", "explain.txt", "charts/"].map((name) => ({
+  ...["report.md", "summary.json", "explain.txt"].map((name) => ({
     path: `experiments/<name>/results/<run-id>/${name}`,
-    file: "scripts/experiments/report.ts",
-    evidence: `"${name.replace(/\/$/, "")}"`,
+    file: "scripts/experiments/results.ts",
+    evidence: `"${name}"`,
   })),
+  { path: "experiments/<name>/results/<run-id>/charts/", file: "scripts/experiments/report.ts", evidence: '"charts"' },
   ...["run.json", "metrics/", "stack.log", "locust.log"].map((name) => ({
     path: `experiments/<name>/results/<run-id>/${name}`,
     file: "scripts/experiments/runner.ts",

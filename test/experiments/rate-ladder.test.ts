@@ -105,9 +105,9 @@ test("offered load holds while the server keeps up, drops slots when it cannot; 
     },
   });
   // 3,000 req/s is far past a quarter core: something ran out, and its counters say so (a budget's
-  // throttled periods, or the pool its queries queued for), not a nominal capacity.
+  // throttled periods, the pool its queries queued for, or the machine's CPU pressure), not a nominal capacity.
   const saturated = busiest(over.use!)!;
-  expect(["throttled periods", "queued queries"]).toContain(saturated.signal);
+  expect(["throttled periods", "queued queries", "pressure"]).toContain(saturated.signal);
   expect(saturated.saturation).toBeGreaterThan(0);
   const throttled = over.use!.ranked.filter((resource) => resource.signal === "throttled periods");
   expect(throttled.map((resource) => resource.resource)).toContain("course CPU");

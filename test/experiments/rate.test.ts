@@ -254,7 +254,7 @@ describe("repeats, spread and the lab report", () => {
     const file = await writeLabReport(["rate"], { root, file: join(root, "REPORT.md") });
     const report = await Bun.file(file).text();
     expect(report).toContain("## rate profile: the knee of each rung");
-    expect(report).toMatch(/\| \[01-baseline\]\([^)]+\) \| 3 \| 50 \| 50–50 \|/);
+    expect(report).toMatch(/\| \[01-baseline\]\([^)]+\) \| 3 \| 50 \(50–50\) \|/);
     expect(report).toContain("Each rung against its own target");
     expect(report).toContain("latency-throughput.svg");
     expect((await Bun.file(join(root, "report-charts", "latency-throughput.svg")).text()).startsWith("<svg")).toBe(
