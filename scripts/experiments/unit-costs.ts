@@ -7,7 +7,7 @@ import { EXPERIMENTS_DIR, experimentNames } from "./flags";
 import { csvFiles, readStats } from "./locust-csv";
 import { table } from "./markdown";
 import { spread } from "./rate";
-import { finishedRuns, SUMMARY_FILE } from "./results";
+import { finishedRuns, isBudgeted, SUMMARY_FILE } from "./results";
 import type { Summary } from "./summary";
 
 /**
@@ -137,7 +137,11 @@ async function runFigures(dir: string, offeredRps: number): Promise<RunFigures> 
   };
 }
 
-/** The median figures over every finished rate run of `experiment` at `offeredRps`. */
+/**
+ * The median figures over every finished rate run of `experiment` at `offeredRps`, made without CPU
+ * budgets: the plan sizes pods from what a process costs with the machine to itself, and a budgeted
+ * run's ladder need not hold the basis rate.
+ */
 export async function unitCosts(
   experiment: string = BASIS.experiment,
   offeredRps: number = BASIS.offeredRps,
@@ -146,8 +150,8 @@ export async function unitCosts(
   if (!experimentNames(root).includes(experiment)) {
     throw new UnitCostError(`no experiment ${JSON.stringify(experiment)} (have: ${experimentNames(root).join(", ")})`);
   }
-  const dirs = await finishedRuns(join(root, experiment), "rate");
-  if (!dirs.length) throw new UnitCostError(`${experiment} has no finished rate run`);
+  const dirs = (await finishedRuns(join(root, experiment), "rate")).filter((dir) => !isBudgeted(dir));
+  if (!dirs.length) throw new UnitCostError(`${experiment} has no finished unbudgeted rate run`);
   const runs = await Promise.all(dirs.map((dir) => runFigures(dir, offeredRps)));
   const each = (pick: (run: RunFigures) => number) => median(runs.map(pick));
   const byKey = (keys: readonly string[], pick: (run: RunFigures) => Record<string, number>) =>
