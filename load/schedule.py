@@ -92,6 +92,7 @@ class RateStep:
         self.by_name = {}  # name -> [times, scheduled, failures]
         self.cpu = None  # (wall, process CPU s) at the window's start, then its end
         self.cpu_end = None
+        self.judged = None  # the verdict, set once when the step ends (nothing counts in it after)
 
     def measuring(self, now):
         return self.measured_from <= now < self.ended_at
@@ -221,11 +222,12 @@ class RateSchedule:
     def advance(self):
         """Judges the last step and plans the next from its end, or stops the run there."""
         last = self.steps[-1]
-        rate = next_rate(self.rates, [(step.rate, self.verdict(step)) for step in self.steps], self.bracket)
+        last.judged = self.verdict(last)
+        rate = next_rate(self.rates, [(step.rate, step.judged) for step in self.steps], self.bracket)
         if rate is None:
             self.stop(last.ended_at)
             return None
-        settle = self.recover_seconds if self.verdict(last) == FAILED else self.settle_seconds
+        settle = self.recover_seconds if last.judged == FAILED else self.settle_seconds
         step = RateStep(len(self.steps), rate, last.ended_at, settle, self.measure_seconds)
         self.steps.append(step)
         return step
@@ -299,7 +301,8 @@ class RateSchedule:
 
     def steps_left_at_most(self):
         """Coarse rates still above the last step's, or the bisections still possible, plus this one."""
-        held, failed = bracket_of([(step.rate, self.verdict(step)) for step in self.steps[:-1]])
+        # Every step but the current one was judged when it ended: no percentiles on each progress tick.
+        held, failed = bracket_of([(step.rate, step.judged) for step in self.steps[:-1]])
         if failed is None:
             return 1 + sum(1 for rate in self.rates if rate > self.steps[-1].rate) + most_bisections(self.rates, self.bracket)
         return 1 + most_bisections([held or failed / 2, failed], self.bracket)

@@ -1,5 +1,5 @@
-import { MISS_TO_EXPLAIN, predictionMiss, type RungPrediction } from "./predict";
-import { type RateResult, type RateStep, spread } from "./rate";
+import { costsAtKnee, MISS_TO_EXPLAIN, predictionMiss, type RungPrediction } from "./predict";
+import { type RateResult, spread } from "./rate";
 import { describeUse } from "./resources";
 
 /**
@@ -36,19 +36,6 @@ export function versus(knee: Spread | null, before: Spread | null): string {
   return `${(knee.median / before.median).toFixed(2)}× (${knee.median > before.median ? "higher" : "lower"})`;
 }
 
-const kneeStep = (rate: RateResult | null | undefined): RateStep | undefined =>
-  rate?.steps.find((step) => step.offered_rps === rate.knee_rps);
-
-/** CPU ms per achieved request of one component at each run's knee, the median over the runs. */
-export function costAtKnees(runs: readonly Run[], component: string): number | null {
-  const costs = runs.flatMap(({ summary }) => {
-    const knee = kneeStep(summary.rate);
-    const cores = knee?.use?.cpu_cores[component];
-    return knee && cores !== undefined && knee.achieved_rps > 0 ? [(cores * 1000) / knee.achieved_rps] : [];
-  });
-  return spread(costs)?.median ?? null;
-}
-
 /** The run whose knee is the median one (the lower middle for an even count). */
 export function medianRun<T extends Run>(runs: readonly T[]): T | undefined {
   const sorted = [...runs].sort((a, b) => (a.summary.rate?.knee_rps ?? 0) - (b.summary.rate?.knee_rps ?? 0));
@@ -62,7 +49,10 @@ export function medianRun<T extends Run>(runs: readonly T[]): T | undefined {
  */
 function explainMiss(rung: Rung, predicted: NonNullable<RungKnees["predicted"]>, miss: number): string {
   const used = medianRun(rung.runs)?.summary.prediction?.costs.find((cost) => cost.component === predicted.limiting);
-  const now = predicted.limiting === "machine" ? null : costAtKnees(rung.runs, predicted.limiting);
+  const now =
+    predicted.limiting === "machine"
+      ? null
+      : (costsAtKnee(rung.runs.map((run) => run.summary))[predicted.limiting] ?? null);
   const parts: string[] = [];
   if (used && now !== null) {
     const change = now / used.cpu_ms_per_request;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { BudgetRecord } from "./budgets";
 import { EXPERIMENTS_DIR, experimentNames } from "./flags";
-import type { RateResult } from "./rate";
+import { type RateResult, spread } from "./rate";
 import { finishedRuns, SUMMARY_FILE } from "./results";
 
 /**
@@ -40,12 +40,6 @@ export type RungPrediction = KneePrediction & {
   runs: string[];
 };
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
 /** CPU ms per request of each process group at each run's knee step, median over the runs. */
 export function costsAtKnee(runs: readonly Run[]): Record<string, number> {
   const perGroup = new Map<string, number[]>();
@@ -56,7 +50,7 @@ export function costsAtKnee(runs: readonly Run[]): Record<string, number> {
       perGroup.set(group, [...(perGroup.get(group) ?? []), (cores * 1000) / knee.achieved_rps]);
     }
   }
-  return Object.fromEntries([...perGroup].map(([group, costs]) => [group, round(median(costs), 4)]));
+  return Object.fromEntries([...perGroup].map(([group, costs]) => [group, round(spread(costs)!.median, 4)]));
 }
 
 /** The knee this rung's budgets give with the costs measured before it; null without costs or budgets. */
