@@ -4,7 +4,7 @@
  * that brings it (the preload prints a summary and one `apt-get install` line at the end); under
  * CI=true, as .ci/run runs, they fail at once with the same words instead of waiting for a launcher.
  */
-import { describe, test } from "bun:test";
+import { afterAll, beforeAll, describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { CHROMIUM } from "../scripts/lib/chromium";
@@ -71,20 +71,24 @@ function callerFile(): string {
 
 type TestFn = typeof test;
 type DescribeFn = typeof describe;
+type Hooks = { beforeAll: typeof beforeAll; afterAll: typeof afterAll };
+/** A file's hooks when its tests do not run: its set-up would start the program that is missing. */
+const idle: Hooks = { beforeAll: () => {}, afterAll: () => {} };
 
 /**
- * `test` and `describe` for tests that drive these programs. All installed: bun's own. One
- * missing: skipped with one line (recorded for the end-of-run summary), or under CI=true, tests
- * that fail at once saying what to install. `group` names the skipped tests in the summary
- * (the calling file by default).
+ * `test`, `describe` and the file's `beforeAll`/`afterAll` for tests that drive these programs. All
+ * installed: bun's own. One missing: skipped with one line (recorded for the end-of-run summary), or
+ * under CI=true, tests that fail at once saying what to install; the hooks then do nothing, so a
+ * set-up that starts the program never runs. `group` names the skipped tests in the summary (the
+ * calling file by default).
  */
 export function needs(
   tools: ToolName | readonly ToolName[],
   group?: string,
-): { test: TestFn; describe: DescribeFn; missing: ToolName[]; ready: boolean } {
+): { test: TestFn; describe: DescribeFn; missing: ToolName[]; ready: boolean } & Hooks {
   const wanted = typeof tools === "string" ? [tools] : [...tools];
   const missing = wanted.filter((tool) => !isInstalled(tool));
-  if (!missing.length) return { test, describe, missing, ready: true };
+  if (!missing.length) return { test, describe, beforeAll, afterAll, missing, ready: true };
   const name = group ?? callerFile();
   const message = `${name} needs ${named(missing)}: ${installLine(missing)}`;
   if (process.env.CI === "true") {
@@ -101,13 +105,14 @@ export function needs(
       describe: failing((label) =>
         describe(label, () => test(`${label}: ${missing.join(", ")} installed`, fail)),
       ) as DescribeFn,
+      ...idle,
       missing,
       ready: false,
     };
   }
   skipped.push({ group: name, tools: missing });
   console.warn(`skipped: ${message}`);
-  return { test: test.skip, describe: describe.skip, missing, ready: false };
+  return { test: test.skip, describe: describe.skip, ...idle, missing, ready: false };
 }
 
 /** The end-of-run summary: what was skipped and the one line that installs it all; empty when nothing was. */

@@ -154,10 +154,13 @@ export class CpuSampler {
         if (!this.first.has(pid)) this.first.set(pid, initial ? ticks : 0);
         this.last.set(pid, ticks);
       }
-      // Gone, and reaped by a parent in the group that is still there: counted in its reaped ticks now.
+      // Gone, below an ancestor in the group that is still there: each parent on the way waited for its
+      // child, so that ancestor's reaped ticks hold this one's now.
       for (const pid of members) {
-        const parent = this.parents.get(pid)!;
-        if (!statOf.has(pid) && members.has(parent) && statOf.has(parent)) this.last.set(pid, this.first.get(pid)!);
+        if (statOf.has(pid)) continue;
+        let ancestor = this.parents.get(pid)!;
+        while (members.has(ancestor) && !statOf.has(ancestor)) ancestor = this.parents.get(ancestor)!;
+        if (members.has(ancestor)) this.last.set(pid, this.first.get(pid)!);
       }
       this.members.set(name, members);
       totals[name] = this.totalTicks(name);

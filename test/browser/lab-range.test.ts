@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { ROOT, type Stack } from "../../scripts/lib/stack";
 import { throwAwayStack, waitUntil } from "../support";
 import { needs } from "../tools";
 
-const { test } = needs(["chromium", "prometheus"]);
+const { afterAll, beforeAll, test } = needs(["chromium", "prometheus"]);
 
 /**
  * The Lab page over a past range on the embedded stack with Prometheus (`bun run start --prometheus`):

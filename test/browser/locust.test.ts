@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ import { seedDatabases } from "../../scripts/seed/load";
 import { throwAwayStack, waitUntil } from "../support";
 import { needs } from "../tools";
 
-const { test } = needs(["chromium", "locust"]);
+const { afterAll, beforeAll, test } = needs(["chromium", "locust"]);
 
 /**
  * `bun run locust` as an engineer uses it: the platform running (a small seed), Locust's own web UI

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../../scripts/lib/chromium";
@@ -7,7 +7,7 @@ import { ROOT } from "../docs/repo-facts";
 import { type Harness, serviceHarness } from "../support";
 import { needs } from "../tools";
 
-const { test } = needs(["chromium"]);
+const { afterAll, beforeAll, test } = needs(["chromium"]);
 
 /**
  * Identity's /swagger in headless Chromium, as a reader uses it: the page loads with nothing from a

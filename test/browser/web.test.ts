@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Db } from "@lab/shared";
@@ -9,7 +9,7 @@ import { UserService } from "../../services/identity/src/users/service";
 import { http, throwAwayStack } from "../support";
 import { needs } from "../tools";
 
-const { describe, test } = needs(["chromium"]);
+const { afterAll, beforeAll, describe, test } = needs(["chromium"]);
 
 /**
  * The web UI in a real browser (Debian's Chromium, headless) against the whole platform started by

@@ -7,7 +7,8 @@ import { expect, test } from "bun:test";
 import { CLOCK_TICKS, CpuSampler, readProcStat } from "../../scripts/experiments/cpu";
 
 // About a second of busy CPU in a child the parent waits for, then the parent sleeps.
-const SCRIPT = "(end=$((SECONDS+1)); while [ $SECONDS -lt $end ]; do :; done); sleep 2";
+// (bash's SECONDS is whole seconds, so a loop on it may burn anything from 0 to 1 s: timeout is exact.)
+const SCRIPT = "(timeout 1 sh -c 'while :; do :; done'; true); sleep 2";
 
 /** The sampler's figure for the family and the kernel's own (the parent's ticks and its reaped child's). */
 async function measured(intervalMs: number) {

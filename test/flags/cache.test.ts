@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { join } from "node:path";
 import { Metrics } from "@lab/shared";
 import { NoCache, RedisCache } from "@lab/shared/cache";
@@ -7,7 +7,7 @@ import { courseApp } from "../../services/course/src/app";
 import { type Harness, serviceHarness, tokenFor } from "../support";
 import { needs } from "../tools";
 
-const { describe, test } = needs(["redis-server"]);
+const { afterAll, beforeAll, describe, test } = needs(["redis-server"]);
 
 const migrations = join(import.meta.dir, "../../services/course/migrations");
 

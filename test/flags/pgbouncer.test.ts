@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
@@ -7,7 +7,7 @@ import { freshDatabase, testDatabaseUrl, tokenFor } from "../support";
 import { needs } from "../tools";
 import { type ServiceProcess, spawnService, stopService } from "./service-process";
 
-const { describe, test } = needs(["pgbouncer"]);
+const { afterAll, beforeAll, describe, test } = needs(["pgbouncer"]);
 
 const SERVER_POOL = 2;
 const SERVICE_POOL = 8;

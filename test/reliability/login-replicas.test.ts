@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { unauthorized } from "@lab/shared";
 import { RedisLink } from "@lab/shared/redis";
 import { type RedisServer, startRedis } from "../../scripts/lib/redis";
@@ -7,7 +7,7 @@ import { freshDatabase, waitUntil } from "../support";
 import { needs } from "../tools";
 import { type ServiceProcess, spawnService } from "./processes";
 
-const { describe, test } = needs(["redis-server"]);
+const { afterAll, beforeAll, describe, test } = needs(["redis-server"]);
 
 // real PostgreSQL, Redis, two identity processes and password hashing on a shared 2-core machine
 setDefaultTimeout(60_000);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, setDefaultTimeout } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { SQL } from "bun";
 import { type RedisServer, startRedis } from "../../scripts/lib/redis";
 import type { Stack } from "../../scripts/lib/stack";
@@ -6,7 +6,7 @@ import { throwAwayStack } from "../support";
 import { needs } from "../tools";
 import { percentile, startLoad, tally } from "./load";
 
-const { describe, test } = needs(["redis-server"]);
+const { afterAll, beforeAll, describe, test } = needs(["redis-server"]);
 
 // real PostgreSQL, real processes and password hashing on a shared 2-core machine
 setDefaultTimeout(30_000);
