@@ -3,11 +3,12 @@
  * (side by side against the baseline); `--help` lists the flags.
  */
 import { join } from "node:path";
+import { budgetsFor, readBudgetTable } from "./experiments/budgets";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { writeLabReport } from "./experiments/lab-report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
 import { DataMismatchError } from "./experiments/rate-report";
-import { finishedRuns, isBudgeted } from "./experiments/results";
+import { budgetKey, budgetKeyOf, finishedRuns, UNBUDGETED } from "./experiments/results";
 import { runExperiment } from "./experiments/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
 import { parseCommandLine, wholeNumber } from "./lib/args";
@@ -59,12 +60,14 @@ if (!values["report-only"]) {
     console.error(`[lab] ${error.message}`);
     process.exit(1);
   }
+  // Runs under other budgets (another scale, an earlier table) are not repeats of these.
+  const budgetsToRepeat = values.unbudgeted ? UNBUDGETED : budgetKey(budgetsFor(readBudgetTable()));
   // Round by round, so a lab stopped half-way has every experiment measured as often as possible.
   for (let round = 1; round <= repeat; round++) {
     for (const name of only) {
       for (const profile of profiles as ProfileName[]) {
         const done = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile)).filter(
-          (dir) => isBudgeted(dir) === !values.unbudgeted,
+          (dir) => budgetKeyOf(dir) === budgetsToRepeat,
         ).length;
         if (done >= round) {
           say(`${name} ${profile}: run ${round} of ${repeat} already there (${done} in results/)`);

@@ -1,4 +1,4 @@
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import type { KneeBar, LatencyPoint } from "./charts";
 import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
 import { medianRun, rungKnees, type Spread } from "./knees";
@@ -6,7 +6,7 @@ import { percent, table } from "./markdown";
 import { MISS_TO_EXPLAIN, predictionMiss } from "./predict";
 import { type RateResult, type RateStep, spread, verdictOf } from "./rate";
 import { busiest, describeUse, type WindowUse } from "./resources";
-import { finishedRuns, isBudgeted, REPORT_FILE, SUMMARY_FILE } from "./results";
+import { budgetKeyOf, finishedRuns, REPORT_FILE, SUMMARY_FILE, UNBUDGETED } from "./results";
 import { driftedTerms } from "./seed-state";
 import type { Summary } from "./summary";
 
@@ -158,8 +158,8 @@ export type RateRun = { dir: string; summary: Summary };
 export type RateEntry = { name: string; change: string; runs: RateRun[] };
 
 /**
- * Every rate run of every experiment (repeats included), oldest first: those made under CPU budgets or
- * those made without (`budgeted`); by default the budgeted ones when there are any.
+ * Every rate run of every experiment (repeats included), oldest first: those made under the newest
+ * run's CPU budgets, or those made without (`budgeted` false, or when no run was budgeted).
  */
 export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean): Promise<RateEntry[]> {
   const entries: RateEntry[] = [];
@@ -167,10 +167,16 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
   const dirsOf = await Promise.all(
     names.map(async (name) => finishedRuns((await loadExperiment(name, root)).dir, "rate")),
   );
-  const wanted = budgeted ?? dirsOf.flat().some(isBudgeted);
+  // Budgeted: those under the newest run's budgets, so every rung compares under the same ones.
+  const newestBudgeted = dirsOf
+    .flat()
+    .filter((dir) => budgetKeyOf(dir) !== UNBUDGETED)
+    .sort((a, b) => basename(a).localeCompare(basename(b)))
+    .at(-1);
+  const wanted = budgeted === false || !newestBudgeted ? UNBUDGETED : budgetKeyOf(newestBudgeted);
   for (const [index, name] of names.entries()) {
     const runs: RateRun[] = [];
-    for (const dir of dirsOf[index]!.filter((dir) => isBudgeted(dir) === wanted)) {
+    for (const dir of dirsOf[index]!.filter((dir) => budgetKeyOf(dir) === wanted)) {
       runs.push({ dir, summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary });
     }
     entries.push({ name, change: "", runs });

@@ -19,11 +19,25 @@ export async function finishedRuns(experimentDir: string, profile: string): Prom
 }
 
 /** Whether a finished run ran under CPU budgets (run.json's `budgets`; runs from before budgets did not). */
-export function isBudgeted(runDir: string): boolean {
+export const isBudgeted = (runDir: string) => budgetKeyOf(runDir) !== UNBUDGETED;
+
+export const UNBUDGETED = "unbudgeted";
+
+/**
+ * The budgets a run ran under as one comparable key (scale, period and each process's cores), or
+ * "unbudgeted": runs compare, repeat and predict one another only under equal budgets.
+ */
+export function budgetKey(budgets: { scale: number; period_us: number; cores: Record<string, number> }): string {
+  const cores = Object.entries(budgets.cores).sort(([a], [b]) => a.localeCompare(b));
+  return `scale ${budgets.scale}, period ${budgets.period_us} us, ${cores.map(([name, value]) => `${name} ${value}`).join(", ")}`;
+}
+
+export function budgetKeyOf(runDir: string): string {
   try {
-    const run = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
-    return run.budgets !== undefined && run.budgets.mode !== "unbudgeted";
+    const { budgets } = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
+    if (!budgets || budgets.mode === "unbudgeted") return UNBUDGETED;
+    return budgetKey({ ...budgets, cores: budgets.per_process });
   } catch {
-    return false;
+    return UNBUDGETED;
   }
 }

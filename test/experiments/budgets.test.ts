@@ -76,15 +76,23 @@ describe("one table of CPU limits", () => {
     expect(cpus("redis")).toBe(table.limits.redis);
   });
 
+  test("every budget of 05's stack, summed, leaves the load generator half a core of the machine", () => {
+    // five services, 05's second course process, the web app, PostgreSQL, PgBouncer and Redis;
+    // Locust took up to 0.45 core at the knees of the first budgeted round
+    const { service, web, postgres, pgbouncer, redis } = budgetsFor(table, 2 / table.reference_cores).cores;
+    expect(6 * service + web + postgres + pgbouncer + redis).toBeLessThanOrEqual(2 - 0.5);
+  });
+
   test("the lab scales every limit by one factor, the machine's cores over the table's reference", () => {
-    const budgets = budgetsFor(table, 2 / table.reference_cores);
-    expect(budgets.scale).toBe(0.25);
+    const scale = 2 / table.reference_cores;
+    const budgets = budgetsFor(table, scale);
+    expect(budgets.scale).toBe(scale);
     expect(budgets.cores).toEqual({
-      service: table.limits.service * 0.25,
-      web: table.limits.web * 0.25,
-      postgres: table.limits.postgres * 0.25,
-      pgbouncer: table.limits.pgbouncer * 0.25,
-      redis: table.limits.redis * 0.25,
+      service: table.limits.service * scale,
+      web: table.limits.web * scale,
+      postgres: table.limits.postgres * scale,
+      pgbouncer: table.limits.pgbouncer * scale,
+      redis: table.limits.redis * scale,
     });
     expect(budgetsFor(table, 1).cores.postgres).toBe(table.limits.postgres);
     expect(() => budgetsFor(table, 0)).toThrow("positive");
