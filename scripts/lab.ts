@@ -2,10 +2,11 @@
  * bun run lab [--profile …] [--repeat N] [--only …]: every experiment in order, then experiments/REPORT.md
  * (side by side against the baseline); `--help` lists the flags.
  */
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { budgetsFor, readBudgetTable } from "./experiments/budgets";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
 import { writeLabReport } from "./experiments/lab-report";
+import { writeRunReport } from "./experiments/report";
 import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
 import { DataMismatchError } from "./experiments/rate-report";
 import { budgetKey, budgetKeyOf, finishedRuns, UNBUDGETED } from "./experiments/results";
@@ -17,12 +18,15 @@ import { stopChildrenOnSignal, stopDescendants } from "./lib/process";
 const names = experimentNames();
 const line = parseCommandLine({
   name: "lab",
-  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only] [--seed-size full|small] [--data-dir DIR] [--unbudgeted]`,
+  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only | --reanalyse] [--seed-size full|small] [--data-dir DIR] [--unbudgeted]`,
   help: `Runs every experiment in order with each profile, then writes experiments/REPORT.md.
   --profile      profiles to run, comma-separated (default rate)
   --repeat N     each experiment ends with N runs of each profile (1–20); runs already in results/ count, so a stopped lab resumes
   --only         just these experiments, comma-separated
   --report-only  rewrite the report from the runs already there
+  --reanalyse    rewrite each run's summary.json, charts and report.md from its own raw files (the
+                 profiles' runs of --only's experiments made under the budgets a run would use now),
+                 then the report: after a change to how runs are judged, not to what they measured
   --seed-size    full or small, instead of each profile's own
   --data-dir     where the experiments' PostgreSQL keeps its data
   --unbudgeted   run without CPU budgets (by default every component runs under deploy/cpu-budgets.yaml's);
@@ -32,6 +36,7 @@ const line = parseCommandLine({
     repeat: { type: "string", default: "1" },
     only: { type: "string" },
     "report-only": { type: "boolean", default: false },
+    reanalyse: { type: "boolean", default: false },
     "seed-size": { type: "string" },
     "data-dir": { type: "string" },
     unbudgeted: { type: "boolean", default: false },
@@ -49,8 +54,18 @@ if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")} (have: ${n
 const say = (line: string) => console.log(`[lab] ${line}`);
 stopChildrenOnSignal("lab");
 
+// Runs under other budgets (another scale, an earlier table) are not repeats of these.
+const budgetsToRepeat = values.unbudgeted ? UNBUDGETED : budgetKey(budgetsFor(readBudgetTable()));
 const failed: string[] = [];
-if (!values["report-only"]) {
+if (values.reanalyse) {
+  for (const name of only)
+    for (const profile of profiles)
+      for (const dir of await finishedRuns(join(EXPERIMENTS_DIR, name), profile))
+        if (budgetKeyOf(dir) === budgetsToRepeat) {
+          await writeRunReport(dir);
+          say(`${name}: ${relative(EXPERIMENTS_DIR, dir)} analysed again`);
+        }
+} else if (!values["report-only"]) {
   // Every program any experiment needs is checked before the first one starts.
   try {
     const experiments = await Promise.all(only.map((name) => loadExperiment(name)));
@@ -60,8 +75,6 @@ if (!values["report-only"]) {
     console.error(`[lab] ${error.message}`);
     process.exit(1);
   }
-  // Runs under other budgets (another scale, an earlier table) are not repeats of these.
-  const budgetsToRepeat = values.unbudgeted ? UNBUDGETED : budgetKey(budgetsFor(readBudgetTable()));
   // Round by round, so a lab stopped half-way has every experiment measured as often as possible.
   for (let round = 1; round <= repeat; round++) {
     for (const name of only) {

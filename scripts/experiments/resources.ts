@@ -278,7 +278,10 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
       capacity: timeline.cores,
       utilisation: machineUtilisation,
       unit: "cores",
-      saturation: cpu_pressure ?? machineUtilisation,
+      // PSI "some" also counts tasks held back by their own cgroup's quota (a throttled task stays
+      // runnable), so pressure alone cannot tell a full machine from a full budget: as for a budget,
+      // the machine is saturated only as far as it is also used.
+      saturation: cpu_pressure === null ? machineUtilisation : Math.min(cpu_pressure, machineUtilisation),
       signal: cpu_pressure === null ? "utilisation" : "pressure",
     },
     ...Object.entries(cpu_cores).map(([group, cores]): ResourceUse => {
@@ -322,8 +325,8 @@ export function useOverWindow(timeline: Timeline, from: number, to: number): Win
 /**
  * The most saturated part of the system, e.g. "postgres CPU 0.49/0.5 cores": never the load generator
  * (a step it limits is inconclusive, judged apart), and the machine as a whole only by its CPU
- * pressure, since the budgets add up to more than its cores: when every budget has room but tasks wait
- * for a core, the machine is what ran out.
+ * pressure bounded by its use: when its cores are busy and tasks wait for one while every budget has
+ * room, the machine is what ran out.
  */
 export function busiest(use: WindowUse): ResourceUse | undefined {
   return use.ranked.find(

@@ -13,7 +13,7 @@ import {
   readBudgetTable,
 } from "../../scripts/experiments/budgets";
 import { CLOCK_TICKS } from "../../scripts/experiments/cpu";
-import { type Timeline, useOverWindow } from "../../scripts/experiments/resources";
+import { busiest, type Timeline, useOverWindow } from "../../scripts/experiments/resources";
 import { mainContainer, ROOT, render, workloads } from "../k8s/kustomize";
 import { needs } from "../tools";
 
@@ -247,6 +247,18 @@ describe("saturation over a window", () => {
     expect(use.cpu_pressure).toBe(0.3);
     // The busier of course's two processes: its main thread 8 ticks a second, 0.08 of a core.
     expect(use.event_loop).toEqual({ course: 0.08 });
+  });
+
+  test("pressure from throttled tasks on an idle machine does not make the machine the bottleneck", () => {
+    // PSI 80 % while 0.6 of 2 cores are used: tasks waited on their quotas, not for a core.
+    const throttledOnly = {
+      ...timeline,
+      saturation: timeline.saturation!.map((point, i) => ({ ...point, psi_some_us: i * 800_000 })),
+    };
+    const use = useOverWindow(throttledOnly, 102, 108);
+    expect(use.cpu_pressure).toBe(0.8);
+    expect(use.ranked.find((r) => r.resource === "machine CPU")).toMatchObject({ saturation: 0.3, utilisation: 0.3 });
+    expect(busiest(use)?.resource).toBe("postgres CPU");
   });
 });
 
