@@ -17,9 +17,14 @@ const eventLoopLag = (use: WindowUse | null) =>
   use ? Math.max(0, ...Object.values(use.services).map((service) => service.eventloop_lag_p99_max_ms)) : 0;
 const responses503 = (use: WindowUse | null) =>
   use ? Object.values(use.services).reduce((total, service) => total + service.responses_503, 0) : 0;
-/** The busiest single process (a service with one worker, PostgreSQL's is a group and excluded). */
-const busiestServiceCores = (use: WindowUse | null, services: readonly string[]) =>
-  use ? Math.max(0, ...services.map((name) => use.cpu_cores[name] ?? 0)) : 0;
+/**
+ * The largest share of its CPU budget that any of these process groups used (a service with N workers
+ * against N processes' budgets; without budgets, against one core each).
+ */
+const budgetShare = (use: WindowUse | null, groups: readonly string[]) =>
+  use
+    ? Math.max(0, ...use.ranked.filter((r) => groups.some((g) => r.resource === `${g} CPU`)).map((r) => r.utilisation))
+    : 0;
 const cacheHitRatio = (use: WindowUse | null) => {
   if (!use) return null;
   const hits = Object.values(use.services).reduce((total, service) => total + service.cache_hits, 0);
@@ -263,16 +268,16 @@ export const RUNG_TARGETS: Record<
     read: (step) => poolWaiting(step.use) + responses503(step.use),
   },
   "04-redis": {
-    metric: "PostgreSQL CPU (cores)",
-    appears: "PostgreSQL uses a whole core (half the machine)",
-    threshold: 1,
-    read: (step) => step.use?.cpu_cores.postgres ?? 0,
+    metric: "PostgreSQL CPU (share of its budget)",
+    appears: "PostgreSQL uses 0.9 of its budget",
+    threshold: 0.9,
+    read: (step) => budgetShare(step.use, ["postgres"]),
   },
   "05-workers": {
-    metric: "busiest service's CPU (cores)",
-    appears: "one service process is at 0.9 of a core",
+    metric: "busiest service's CPU (share of its budget)",
+    appears: "a service uses 0.9 of its budget",
     threshold: 0.9,
-    read: (step) => busiestServiceCores(step.use, ["identity", "course", "enrollment", "payment", "notification"]),
+    read: (step) => budgetShare(step.use, ["identity", "course", "enrollment", "payment", "notification"]),
   },
 };
 
