@@ -1,6 +1,6 @@
 """A rate step's verdict, held, failed or inconclusive, with its reasons: the ONE place a step is judged.
 
-The steps CSV carries the verdict and the reasons; the runner's analysis (scripts/experiments/rate.ts)
+The steps CSV carries the verdict and the reasons; the runner's analysis (scripts/experiments/analysis/rate.ts)
 only reads them.
 """
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Timeline } from "../../scripts/experiments/resources";
-import type { Summary } from "../../scripts/experiments/summary";
+import type { Timeline } from "../../scripts/experiments/analysis/resources";
+import type { Summary } from "../../scripts/experiments/analysis/summary";
 import {
   BASIS,
   HPA_TARGET_UTILISATION,
@@ -15,7 +15,7 @@ import {
   UnitCostError,
   unitCosts,
   unitCostsMarkdown,
-} from "../../scripts/experiments/unit-costs";
+} from "../../scripts/experiments/report/unit-costs";
 import { ROOT } from "../../scripts/lib/stack";
 
 const read = (path: string) => Bun.file(join(ROOT, path)).text();
@@ -79,7 +79,11 @@ describe("the unit costs", () => {
 
 describe("the command", () => {
   const run = (...args: string[]) =>
-    Bun.spawnSync(["bun", "scripts/experiments/unit-costs.ts", ...args], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
+    Bun.spawnSync(["bun", "scripts/experiments/report/unit-costs.ts", ...args], {
+      cwd: ROOT,
+      stderr: "pipe",
+      stdout: "pipe",
+    });
 
   test("prints what the doc quotes", () => {
     const result = run();

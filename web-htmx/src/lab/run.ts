@@ -5,14 +5,14 @@ import { MAX_RANGE_POINTS, NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, wi
 /**
  * A finished experiment run on the Lab page (`/lab?run=<experiment>/<run-id>`), replayed from the
  * timeline `bun run experiment` writes beside its results: each service's /metrics read every second
- * (scripts/experiments/resources.ts). Its numbers go through the same window arithmetic as the live
+ * (scripts/experiments/analysis/resources.ts). Its numbers go through the same window arithmetic as the live
  * page's, so a screenshot of a run reads like the page did while it ran.
  */
 
 /** `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/. */
 const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
 
-/** What the page reads of run.json and timeline.json (written by scripts/experiments/runner.ts). */
+/** What the page reads of run.json and timeline.json (written by scripts/experiments/run/runner.ts). */
 type RunRecord = { flags: Record<string, string>; started_at: string; finished_at: string };
 type TimelinePoint = {
   pool_size: number;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
+import type { RateLoad } from "../results/profiles";
 import { CSV_PREFIX } from "./locust-csv";
-import type { RateLoad } from "./profiles";
 import { busiest, type ResourceUse, type Timeline, useOverWindow, type WindowUse } from "./resources";
 
 /** The rate profile's own files: one row per finished step, and per step and endpoint (load/schedule.py). */

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import type { BudgetRecord } from "./budgets";
-import { EXPERIMENTS_DIR, experimentNames } from "./flags";
+import { EXPERIMENTS_DIR, experimentNames } from "../results/flags";
+import { finishedRuns, SUMMARY_FILE } from "../results/runs";
+import type { BudgetRecord } from "../run/budgets";
 import { type RateResult, spread } from "./rate";
-import { finishedRuns, SUMMARY_FILE } from "./results";
 
 /**
  * Predict, then measure: a rung's knee expected from the previous rung's measured CPU per request of

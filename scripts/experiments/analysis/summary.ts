@@ -1,8 +1,11 @@
 import { join } from "node:path";
-import type { BudgetRecord } from "./budgets";
-import type { Calibration } from "./calibration";
-import type { CpuReport } from "./cpu";
-import type { Flags } from "./flags";
+import type { Flags } from "../results/flags";
+import type { ProfileName, ProfileSettings } from "../results/profiles";
+import type { BudgetRecord } from "../run/budgets";
+import type { Calibration } from "../run/calibration";
+import type { CpuReport } from "../run/cpu";
+import type { Machine } from "../run/machine";
+import type { SeedStart } from "../run/seed-state";
 import {
   AGGREGATED,
   csvFiles,
@@ -15,12 +18,9 @@ import {
   readStats,
   type StatsRow,
 } from "./locust-csv";
-import type { Machine } from "./machine";
 import type { RungPrediction } from "./predict";
-import type { ProfileName, ProfileSettings } from "./profiles";
 import { analyseRate, type RateResult, rateFiles, readRateEndpoints, readRateSteps } from "./rate";
 import type { Timeline } from "./resources";
-import type { SeedStart } from "./seed-state";
 
 /** The rate profile's sign-ins before the ladder, measured on their own (POST /login, argon2id). */
 export type LoginMeasure = {

@@ -1,7 +1,10 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import type { BudgetRecord } from "./budgets";
+import { csvFiles, readHistory } from "../analysis/locust-csv";
+import type { RateResult } from "../analysis/rate";
+import type { Timeline } from "../analysis/resources";
+import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "../analysis/summary";
 import {
   type BudgetPoint,
   budgetChart,
@@ -15,14 +18,11 @@ import {
   latencyPanels,
   renderSvg,
   throughputChart,
-} from "./charts";
-import { csvFiles, readHistory } from "./locust-csv";
+} from "../charts/charts";
+import { EXPLAIN_FILE, REPORT_FILE, SUMMARY_FILE } from "../results/runs";
+import type { BudgetRecord } from "../run/budgets";
 import { ms, percent, table } from "./markdown";
-import type { RateResult } from "./rate";
 import { latencyPoints, rateRunMarkdown } from "./rate-report";
-import type { Timeline } from "./resources";
-import { EXPLAIN_FILE, REPORT_FILE, SUMMARY_FILE } from "./results";
-import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "./summary";
 
 const CHARTS_DIR = "charts";
 

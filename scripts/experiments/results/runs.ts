@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunRecord } from "./summary";
+import type { RunRecord } from "../analysis/summary";
 
 /** A run's results folder, experiments/<experiment>/results/<run-id>/: the files reports read and write. */
 export const SUMMARY_FILE = "summary.json";

@@ -1,6 +1,6 @@
 import { parseSamples, type Sample } from "@lab/shared/exposition";
 import { LATENCY_BUCKETS } from "@lab/shared/metrics";
-import type { SaturationPoint } from "./budgets";
+import type { SaturationPoint } from "../run/budgets";
 
 /**
  * The USE side of a rate run: every second, the CPU ticks of each process group and each service's

@@ -3,11 +3,28 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { SERVICE_NAMES, serviceUrlVar } from "@lab/shared";
 import { LATENCY_BUCKETS } from "@lab/shared/metrics";
-import { freePort } from "../lib/postgres";
-import { type RedisServer, startRedis } from "../lib/redis";
-import { ROOT, type Stack, type StackOptions, startStack } from "../lib/stack";
-import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
-import { SEARCH_TERMS } from "../seed/vocabulary";
+import { freePort } from "../../lib/postgres";
+import { type RedisServer, startRedis } from "../../lib/redis";
+import { ROOT, type Stack, type StackOptions, startStack } from "../../lib/stack";
+import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../../seed/sizes";
+import { SEARCH_TERMS } from "../../seed/vocabulary";
+import { AGGREGATED, csvFiles, readStats } from "../analysis/locust-csv";
+import { predictFromPrevious } from "../analysis/predict";
+import { rateFiles } from "../analysis/rate";
+import { MetricsSampler, type Timeline } from "../analysis/resources";
+import type { LoginMeasure, RunRecord, Summary } from "../analysis/summary";
+import { writeRunReport } from "../report/run-report";
+import { EXPERIMENTS_DIR, loadExperiment } from "../results/flags";
+import {
+  locustLoadArgs,
+  PROFILES,
+  type ProfileName,
+  type ProfileSettings,
+  plannedSeconds,
+  type RateLoad,
+  type SeedSize,
+} from "../results/profiles";
+import { EXPLAIN_FILE } from "../results/runs";
 import {
   budgetStack,
   budgetsFor,
@@ -20,27 +37,10 @@ import {
 import { calibrate } from "./calibration";
 import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
-import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
-import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
 import { type LocustInput, writeLocustInput } from "./locust-input";
 import { describeMachine } from "./machine";
-import { predictFromPrevious } from "./predict";
-import {
-  locustLoadArgs,
-  PROFILES,
-  type ProfileName,
-  type ProfileSettings,
-  plannedSeconds,
-  type RateLoad,
-  type SeedSize,
-} from "./profiles";
 import { ProgressLine } from "./progress";
-import { rateFiles } from "./rate";
-import { writeRunReport } from "./report";
-import { MetricsSampler, type Timeline } from "./resources";
-import { EXPLAIN_FILE } from "./results";
 import { resetToSeed, type SeedStart } from "./seed-state";
-import type { LoginMeasure, RunRecord, Summary } from "./summary";
 import { assertTools, findTool, requiredTools } from "./tools";
 
 /** The experiments' own PostgreSQL data (the full seed is loaded once and kept), apart from `bun run start`'s. */
@@ -132,7 +132,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       ports: freePorts(options.ports),
       logFile: join(dir, "stack.log"),
       say,
-      // Every run starts from the seed's own data (templates, scripts/experiments/seed-state.ts).
+      // Every run starts from the seed's own data (templates, scripts/experiments/run/seed-state.ts).
       beforeServices: async (urls, adminUrl) => {
         data = await resetToSeed({
           adminUrl,

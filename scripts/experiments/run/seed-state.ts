@@ -1,9 +1,9 @@
 import { SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
-import { containsPattern } from "../../services/course/src/courses/service";
-import { seedDatabases } from "../seed/load";
-import { DEFAULT_SEED, type SeedSizes } from "../seed/sizes";
-import { SEARCH_TERMS } from "../seed/vocabulary";
+import { containsPattern } from "../../../services/course/src/courses/service";
+import { seedDatabases } from "../../seed/load";
+import { DEFAULT_SEED, type SeedSizes } from "../../seed/sizes";
+import { SEARCH_TERMS } from "../../seed/vocabulary";
 
 /**
  * Every run starts from the same data. The first run seeds the experiments' databases and copies each

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
-import { ROOT } from "../lib/stack";
+import { ROOT } from "../../lib/stack";
 import { descendants, listProcesses, type ProcStat, parseProcStat } from "./cpu";
 
 /**
