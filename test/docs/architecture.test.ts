@@ -47,7 +47,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
   { names: ["LAB_INPUT_FILE"], file: "locustfile.py", evidence: 'os.environ.get("LAB_INPUT_FILE")' },
   { names: ["LAB_SCREENSHOTS_DIR"], file: "test/browser/web.test.ts", evidence: "process.env.LAB_SCREENSHOTS_DIR" },
   { names: ["LAB_WRITES_FILE"], file: "locustfile.py", evidence: "LAB_WRITES_FILE" },
-  { names: ["LAB_PROFILE"], file: "scripts/experiments/results/profiles.ts", evidence: 'LAB_PROFILE: "capacity"' },
+  { names: ["LAB_PROFILE"], file: "scripts/experiments/run/locust-load.ts", evidence: 'LAB_PROFILE: "capacity"' },
   { names: ["LAB_WORKER_INDEX"], file: "shared/src/workers.ts", evidence: '"LAB_WORKER_INDEX"' },
   {
     names: ["LAB_DROPPED_LIMIT", "LAB_MIN_P99_SAMPLES", "LAB_GENERATOR_CORES", "LAB_GENERATOR_LAG_MS"],
@@ -56,7 +56,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
   },
   {
     names: ["LAB_RATES", "LAB_USERS"],
-    file: "scripts/experiments/results/profiles.ts",
+    file: "scripts/experiments/run/locust-load.ts",
     evidence: "LAB_RATES: load.rates",
   },
   {
@@ -95,7 +95,7 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
   { path: "experiments/<name>/results/<run-id>/", file: "scripts/experiments/run/runner.ts", evidence: '"results"' },
   ...["report.md", "summary.json", "explain.txt"].map((name) => ({
     path: `experiments/<name>/results/<run-id>/${name}`,
-    file: "scripts/experiments/results/runs.ts",
+    file: "scripts/experiments/results/format.ts",
     evidence: `"${name}"`,
   })),
   {
@@ -110,7 +110,7 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
   })),
   ...["timeline.json", "locust_steps.csv", "locust_steps_endpoints.csv"].map((name) => ({
     path: `experiments/<name>/results/<run-id>/${name}`,
-    file: "scripts/experiments/analysis/rate.ts",
+    file: "scripts/experiments/results/format.ts",
     evidence: name.startsWith("locust") ? name.slice("locust".length, -".csv".length) : `"${name}"`,
   })),
   {
@@ -120,7 +120,7 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
   },
   ...["stats", "stats_history", "failures", "exceptions"].map((name) => ({
     path: `experiments/<name>/results/<run-id>/locust_${name}.csv`,
-    file: "scripts/experiments/analysis/locust-csv.ts",
+    file: "scripts/experiments/results/format.ts",
     evidence: `_${name}.csv`,
   })),
   { path: ".data/prometheus/", file: "scripts/lib/prometheus.ts", evidence: '".data/prometheus"' },
@@ -217,6 +217,7 @@ const OTHER_DOCS = [
   "docs/reliability.md",
   "docs/scaling.md",
   "deploy/k8s/README.md",
+  "scripts/experiments/README.md",
   ...["01-baseline", "02-trgm-index", "03-pool", "04-redis", "05-workers"].map(
     (name) => `experiments/${name}/README.md`,
   ),

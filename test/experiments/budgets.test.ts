@@ -2,7 +2,8 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { busiest, type Timeline, useOverWindow } from "../../scripts/experiments/analysis/resources";
+import { busiest, useOverWindow } from "../../scripts/experiments/analysis/resources";
+import type { Timeline } from "../../scripts/experiments/results/format";
 import {
   budgetsFor,
   CpuCgroups,

@@ -7,7 +7,8 @@ import {
   loadExperiment,
   parseFlags,
 } from "../../scripts/experiments/results/flags";
-import { locustLoadArgs, PROFILES, plannedSeconds } from "../../scripts/experiments/results/profiles";
+import { PROFILES } from "../../scripts/experiments/results/profiles";
+import { locustLoadArgs, plannedSeconds } from "../../scripts/experiments/run/locust-load";
 import { assertTools, MissingToolsError, requiredTools } from "../../scripts/experiments/run/tools";
 
 const BASELINE = "SEARCH_INDEX=none\nDB_POOL_MAX=5\nDB_VIA_PGBOUNCER=0\nCACHE=off\nWORKERS=1\n";

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { costsAtKnee, predictionMiss, predictKnee } from "../../scripts/experiments/analysis/predict";
-import type { RateResult, RateStep } from "../../scripts/experiments/analysis/rate";
-import type { BudgetRecord } from "../../scripts/experiments/run/budgets";
+import type { BudgetRecord, RateResult, RateStep } from "../../scripts/experiments/results/format";
 
 /** A run whose knee step achieved `rps` with these cores per group. */
 const run = (knee: number, rps: number, cores: Record<string, number>) => ({

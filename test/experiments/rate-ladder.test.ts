@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { busiest } from "../../scripts/experiments/analysis/resources";
-import type { RunRecord } from "../../scripts/experiments/analysis/summary";
+import type { RunRecord } from "../../scripts/experiments/results/format";
 import { PROFILES, type ProfileSettings } from "../../scripts/experiments/results/profiles";
 import { budgetsFor, detectCgroups, readBudgetTable } from "../../scripts/experiments/run/budgets";
 import { runExperiment } from "../../scripts/experiments/run/runner";

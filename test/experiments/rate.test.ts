@@ -10,23 +10,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  analyseRate,
-  type RateStepRow,
-  rateFiles,
-  readRateEndpoints,
-  readRateSteps,
-  type StepVerdict,
-  spread,
-} from "../../scripts/experiments/analysis/rate";
-import {
-  busiest,
-  deltaOver,
-  type Timeline,
-  useOverWindow,
-  valueAt,
-} from "../../scripts/experiments/analysis/resources";
-import { buildSummary, type RunRecord, type Summary } from "../../scripts/experiments/analysis/summary";
+import { analyseRate, readRateEndpoints, readRateSteps, spread } from "../../scripts/experiments/analysis/rate";
+import { busiest, deltaOver, useOverWindow, valueAt } from "../../scripts/experiments/analysis/resources";
+import { buildSummary } from "../../scripts/experiments/analysis/summary";
 import { writeLabReport } from "../../scripts/experiments/report/lab-report";
 import {
   assertSameData,
@@ -36,6 +22,14 @@ import {
   rungTargetRows,
 } from "../../scripts/experiments/report/rate-report";
 import { writeRunReport } from "../../scripts/experiments/report/run-report";
+import {
+  type RateStepRow,
+  type RunRecord,
+  rateFiles,
+  type StepVerdict,
+  type Summary,
+  type Timeline,
+} from "../../scripts/experiments/results/format";
 import { progressText } from "../../scripts/experiments/run/progress";
 import { freePorts } from "../../scripts/experiments/run/runner";
 

@@ -5,8 +5,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Timeline } from "../../scripts/experiments/analysis/resources";
-import type { Summary } from "../../scripts/experiments/analysis/summary";
 import {
   BASIS,
   HPA_TARGET_UTILISATION,
@@ -16,6 +14,7 @@ import {
   unitCosts,
   unitCostsMarkdown,
 } from "../../scripts/experiments/report/unit-costs";
+import type { Summary, Timeline } from "../../scripts/experiments/results/format";
 import { ROOT } from "../../scripts/lib/stack";
 
 const read = (path: string) => Bun.file(join(ROOT, path)).text();

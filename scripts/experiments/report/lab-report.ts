@@ -1,12 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { AGGREGATED, csvFiles, type HistoryRow, readHistory } from "../analysis/locust-csv";
-import type { Summary } from "../analysis/summary";
+import { AGGREGATED, type HistoryRow, readHistory } from "../analysis/locust-csv";
 import { groupedBarChart, kneeChart, latencyPanels, renderSvg, VEGA_LITE_SCHEMA } from "../charts/charts";
 import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "../results/flags";
+import { csvFiles, REPORT_FILE, SUMMARY_FILE, type Summary } from "../results/format";
 import { PROFILES, type ProfileName } from "../results/profiles";
-import { finishedRuns, REPORT_FILE, SUMMARY_FILE } from "../results/runs";
+import { finishedRuns } from "../results/runs";
 import { ms, percent, table } from "./markdown";
 import { collectRateRuns, kneeBars, latencyPoints, rateLabMarkdown } from "./rate-report";
 import { describeLoad } from "./run-report";

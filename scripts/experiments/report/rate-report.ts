@@ -1,13 +1,19 @@
 import { basename, join, relative } from "node:path";
 import { medianRun, rungKnees, type Spread } from "../analysis/knees";
 import { MISS_TO_EXPLAIN, predictionMiss } from "../analysis/predict";
-import { type RateResult, type RateStep, spread, verdictOf } from "../analysis/rate";
-import { busiest, describeUse, type WindowUse } from "../analysis/resources";
-import type { Summary } from "../analysis/summary";
+import { spread, verdictOf } from "../analysis/rate";
+import { busiest, describeUse } from "../analysis/resources";
 import type { KneeBar, LatencyPoint } from "../charts/charts";
 import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "../results/flags";
-import { budgetKeyOf, finishedRuns, REPORT_FILE, SUMMARY_FILE, UNBUDGETED } from "../results/runs";
-import { driftedTerms } from "../run/seed-state";
+import {
+  type RateResult,
+  type RateStep,
+  REPORT_FILE,
+  SUMMARY_FILE,
+  type Summary,
+  type WindowUse,
+} from "../results/format";
+import { budgetKeyOf, driftedTerms, finishedRuns, UNBUDGETED } from "../results/runs";
 import { percent, table } from "./markdown";
 
 const poolWaiting = (use: WindowUse | null) =>

@@ -1,10 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { csvFiles, readHistory } from "../analysis/locust-csv";
-import type { RateResult } from "../analysis/rate";
-import type { Timeline } from "../analysis/resources";
-import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "../analysis/summary";
+import { readHistory } from "../analysis/locust-csv";
+import { buildSummary, GENERATOR_LIMIT_CORES } from "../analysis/summary";
 import {
   type BudgetPoint,
   budgetChart,
@@ -19,8 +17,17 @@ import {
   renderSvg,
   throughputChart,
 } from "../charts/charts";
-import { EXPLAIN_FILE, REPORT_FILE, SUMMARY_FILE } from "../results/runs";
-import type { BudgetRecord } from "../run/budgets";
+import {
+  type BudgetRecord,
+  csvFiles,
+  type EndpointSummary,
+  EXPLAIN_FILE,
+  type RateResult,
+  REPORT_FILE,
+  SUMMARY_FILE,
+  type Summary,
+  type Timeline,
+} from "../results/format";
 import { ms, percent, table } from "./markdown";
 import { latencyPoints, rateRunMarkdown } from "./rate-report";
 

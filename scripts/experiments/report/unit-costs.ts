@@ -3,11 +3,11 @@ import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { parseSamples } from "@lab/shared/exposition";
 import { parseCommandLine, wholeNumber } from "../../lib/args";
 import { ROOT } from "../../lib/stack";
-import { csvFiles, readStats } from "../analysis/locust-csv";
+import { readStats } from "../analysis/locust-csv";
 import { spread } from "../analysis/rate";
-import type { Summary } from "../analysis/summary";
 import { EXPERIMENTS_DIR, experimentNames } from "../results/flags";
-import { finishedRuns, isBudgeted, SUMMARY_FILE } from "../results/runs";
+import { csvFiles, SUMMARY_FILE, type Summary } from "../results/format";
+import { finishedRuns, isBudgeted } from "../results/runs";
 import { table } from "./markdown";
 
 /**

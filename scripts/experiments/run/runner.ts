@@ -8,23 +8,21 @@ import { type RedisServer, startRedis } from "../../lib/redis";
 import { ROOT, type Stack, type StackOptions, startStack } from "../../lib/stack";
 import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../../seed/sizes";
 import { SEARCH_TERMS } from "../../seed/vocabulary";
-import { AGGREGATED, csvFiles, readStats } from "../analysis/locust-csv";
+import { AGGREGATED, readStats } from "../analysis/locust-csv";
 import { predictFromPrevious } from "../analysis/predict";
-import { rateFiles } from "../analysis/rate";
-import { MetricsSampler, type Timeline } from "../analysis/resources";
-import type { LoginMeasure, RunRecord, Summary } from "../analysis/summary";
 import { writeRunReport } from "../report/run-report";
 import { EXPERIMENTS_DIR, loadExperiment } from "../results/flags";
 import {
-  locustLoadArgs,
-  PROFILES,
-  type ProfileName,
-  type ProfileSettings,
-  plannedSeconds,
-  type RateLoad,
-  type SeedSize,
-} from "../results/profiles";
-import { EXPLAIN_FILE } from "../results/runs";
+  csvFiles,
+  EXPLAIN_FILE,
+  type LoginMeasure,
+  type RunRecord,
+  rateFiles,
+  type SeedStart,
+  type Summary,
+  type Timeline,
+} from "../results/format";
+import { PROFILES, type ProfileName, type ProfileSettings, type RateLoad, type SeedSize } from "../results/profiles";
 import {
   budgetStack,
   budgetsFor,
@@ -38,9 +36,11 @@ import { calibrate } from "./calibration";
 import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
 import { type LocustInput, writeLocustInput } from "./locust-input";
+import { locustLoadArgs, plannedSeconds } from "./locust-load";
 import { describeMachine } from "./machine";
+import { MetricsSampler } from "./metrics-sampler";
 import { ProgressLine } from "./progress";
-import { resetToSeed, type SeedStart } from "./seed-state";
+import { resetToSeed } from "./seed-state";
 import { assertTools, findTool, requiredTools } from "./tools";
 
 /** The experiments' own PostgreSQL data (the full seed is loaded once and kept), apart from `bun run start`'s. */
@@ -222,6 +222,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     const left = (await cgroups?.remove()) ?? [];
     if (left.length) say(`cgroups still holding processes, left in ${cgroups?.dir}: ${left.join(", ")}`);
   }
+  // The runner drives the stages after its own too: the run's summary, charts and report.md (report/).
   const summary = await writeRunReport(dir);
   say(`report: ${join(dir, "report.md")}`);
   return { dir, summary };
