@@ -42,7 +42,7 @@ COPY services/payment/migrations services/payment/migrations
 COPY services/notification/migrations services/notification/migrations
 COPY scripts/lib scripts/lib
 COPY scripts/seed scripts/seed
-COPY scripts/experiments/locust-input.ts scripts/experiments/
+COPY scripts/experiments/run/locust-input.ts scripts/experiments/run/
 COPY docker/locust-input.ts docker/
 COPY load load
 USER bun

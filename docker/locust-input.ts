@@ -9,7 +9,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LocustInput, readLocustInput } from "../scripts/experiments/locust-input";
+import { type LocustInput, readLocustInput } from "../scripts/experiments/run/locust-input";
 import { parseCommandLine } from "../scripts/lib/args";
 
 const ROOT = join(import.meta.dir, "..");

@@ -1,7 +1,7 @@
 """A rate step's verdict, held, failed or inconclusive, with its reasons: the ONE place a step is judged.
 
-The steps CSV carries the verdict and the reasons; the runner's analysis (scripts/experiments/rate.ts)
-only reads them.
+The steps CSV carries the verdict and the reasons; the runner's analysis
+(scripts/experiments/analysis/rate.ts) only reads them.
 """
 
 import math

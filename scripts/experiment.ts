@@ -2,10 +2,16 @@
  * bun run experiment <name> [--profile …]: runs one experiment of experiments/ and writes
  * experiments/<name>/results/<run-id>/ (the flags are in the usage below, --help prints them).
  */
-import { experimentNames, FlagsError } from "./experiments/flags";
-import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, type SeedSize } from "./experiments/profiles";
-import { runExperiment } from "./experiments/runner";
-import { MissingToolsError } from "./experiments/tools";
+import { experimentNames, FlagsError } from "./experiments/results/flags";
+import {
+  isProfileName,
+  PROFILE_NAMES,
+  PROFILES,
+  type ProfileName,
+  type SeedSize,
+} from "./experiments/results/profiles";
+import { runExperiment } from "./experiments/run/runner";
+import { MissingToolsError } from "./experiments/run/tools";
 import { parseCommandLine } from "./lib/args";
 import { failStart, stopChildrenOnSignal } from "./lib/process";
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Db, SERVICE_NAMES, SERVICES } from "@lab/shared";
 import { matchSearchIndex } from "../services/course/src/search-index";
-import { explainSearch } from "./experiments/explain";
+import { explainSearch } from "./experiments/run/explain";
 import { parseCommandLine, wholeNumber } from "./lib/args";
 import { ensureDatabases, freePort, startEmbeddedPostgres } from "./lib/postgres";
 import { seedDatabases } from "./seed/load";

@@ -3,15 +3,15 @@
  * (side by side against the baseline); `--help` lists the flags.
  */
 import { join, relative } from "node:path";
-import { budgetsFor, readBudgetTable } from "./experiments/budgets";
-import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
-import { writeLabReport } from "./experiments/lab-report";
-import { writeRunReport } from "./experiments/report";
-import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/profiles";
-import { DataMismatchError } from "./experiments/rate-report";
-import { budgetKey, budgetKeyOf, finishedRuns, UNBUDGETED } from "./experiments/results";
-import { runExperiment } from "./experiments/runner";
-import { assertTools, MissingToolsError, requiredTools } from "./experiments/tools";
+import { writeLabReport } from "./experiments/report/lab-report";
+import { DataMismatchError } from "./experiments/report/rate-report";
+import { writeRunReport } from "./experiments/report/run-report";
+import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/results/flags";
+import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/results/profiles";
+import { budgetKey, budgetKeyOf, finishedRuns, UNBUDGETED } from "./experiments/results/runs";
+import { budgetsFor, readBudgetTable } from "./experiments/run/budgets";
+import { runExperiment } from "./experiments/run/runner";
+import { assertTools, MissingToolsError, requiredTools } from "./experiments/run/tools";
 import { parseCommandLine, wholeNumber } from "./lib/args";
 import { stopChildrenOnSignal, stopDescendants } from "./lib/process";
 

@@ -5,8 +5,8 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SERVICE_NAMES, serviceUrlVar } from "@lab/shared";
-import { writeLocustInput } from "./experiments/runner";
-import { findTool } from "./experiments/tools";
+import { writeLocustInput } from "./experiments/run/runner";
+import { findTool } from "./experiments/run/tools";
 import { serviceDatabases } from "./lib/databases";
 import { ROOT, runningStackUrls } from "./lib/stack";
 

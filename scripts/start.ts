@@ -1,8 +1,8 @@
 import { join, resolve } from "node:path";
 import { SERVICE_NAMES } from "@lab/shared";
-import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable } from "./experiments/budgets";
-import { childrenNamed } from "./experiments/cpu";
-import { experimentNames, FlagsError, loadExperiment } from "./experiments/flags";
+import { experimentNames, FlagsError, loadExperiment } from "./experiments/results/flags";
+import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable } from "./experiments/run/budgets";
+import { childrenNamed } from "./experiments/run/cpu";
 import { parseCommandLine } from "./lib/args";
 import { failStart } from "./lib/process";
 import { localPrometheusUrl, startLabPrometheus } from "./lib/prometheus";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { CLOCK_TICKS, descendants, listProcesses, type ProcStat } from "../experiments/cpu";
+import { CLOCK_TICKS, descendants, listProcesses, type ProcStat } from "../experiments/run/cpu";
 
 /**
  * PostgreSQL's CPU as a Prometheus counter: every postmaster and all its processes (backends,

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { findTool } from "../../scripts/experiments/tools";
+import { findTool } from "../../scripts/experiments/run/tools";
 import { runCommand } from "../../scripts/lib/process";
 import { ROOT, repoIndex } from "./repo-facts";
 

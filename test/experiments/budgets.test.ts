@@ -2,6 +2,8 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { busiest, useOverWindow } from "../../scripts/experiments/analysis/resources";
+import type { Timeline } from "../../scripts/experiments/results/format";
 import {
   budgetsFor,
   CpuCgroups,
@@ -11,9 +13,8 @@ import {
   parseCpuStat,
   quotaUs,
   readBudgetTable,
-} from "../../scripts/experiments/budgets";
-import { CLOCK_TICKS } from "../../scripts/experiments/cpu";
-import { busiest, type Timeline, useOverWindow } from "../../scripts/experiments/resources";
+} from "../../scripts/experiments/run/budgets";
+import { CLOCK_TICKS } from "../../scripts/experiments/run/cpu";
 import { mainContainer, ROOT, render, workloads } from "../k8s/kustomize";
 import { needs } from "../tools";
 

@@ -4,7 +4,7 @@
  * ticks, and a child seen alive is not counted twice once its parent has reaped it.
  */
 import { expect, test } from "bun:test";
-import { CLOCK_TICKS, CpuSampler, readProcStat } from "../../scripts/experiments/cpu";
+import { CLOCK_TICKS, CpuSampler, readProcStat } from "../../scripts/experiments/run/cpu";
 
 // About a second of busy CPU in a child the parent waits for, then the parent sleeps.
 // (bash's SECONDS is whole seconds, so a loop on it may burn anything from 0 to 1 s: timeout is exact.)

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { migrate } from "@lab/shared";
 import { SQL } from "bun";
-import { explainSearch, PREPARED_LABEL, UNPREPARED_LABEL } from "../../scripts/experiments/explain";
+import { explainSearch, PREPARED_LABEL, UNPREPARED_LABEL } from "../../scripts/experiments/run/explain";
 import { freshDatabase, waitUntil } from "../support";
 
 const ROWS = 400;

@@ -6,9 +6,10 @@ import {
   FlagsError,
   loadExperiment,
   parseFlags,
-} from "../../scripts/experiments/flags";
-import { locustLoadArgs, PROFILES, plannedSeconds } from "../../scripts/experiments/profiles";
-import { assertTools, MissingToolsError, requiredTools } from "../../scripts/experiments/tools";
+} from "../../scripts/experiments/results/flags";
+import { PROFILES } from "../../scripts/experiments/results/profiles";
+import { locustLoadArgs, plannedSeconds } from "../../scripts/experiments/run/locust-load";
+import { assertTools, MissingToolsError, requiredTools } from "../../scripts/experiments/run/tools";
 
 const BASELINE = "SEARCH_INDEX=none\nDB_POOL_MAX=5\nDB_VIA_PGBOUNCER=0\nCACHE=off\nWORKERS=1\n";
 

@@ -1,5 +1,5 @@
 import { expect } from "bun:test";
-import { findTool } from "../../scripts/experiments/tools";
+import { findTool } from "../../scripts/experiments/run/tools";
 import { ROOT } from "../../scripts/lib/stack";
 import { needs } from "../tools";
 

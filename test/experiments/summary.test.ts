@@ -7,10 +7,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cp, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeLabReport } from "../../scripts/experiments/lab-report";
-import { AGGREGATED, readHistory } from "../../scripts/experiments/locust-csv";
-import { writeRunReport } from "../../scripts/experiments/report";
-import { analyseCapacity, buildSummary, type RunRecord, settleSeconds } from "../../scripts/experiments/summary";
+import { AGGREGATED, readHistory } from "../../scripts/experiments/analysis/locust-csv";
+import { analyseCapacity, buildSummary, settleSeconds } from "../../scripts/experiments/analysis/summary";
+import { writeLabReport } from "../../scripts/experiments/report/lab-report";
+import { writeRunReport } from "../../scripts/experiments/report/run-report";
+import type { RunRecord } from "../../scripts/experiments/results/format";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 const scratch = await mkdtemp(join(tmpdir(), "lab-summary-"));

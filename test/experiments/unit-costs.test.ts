@@ -5,8 +5,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Timeline } from "../../scripts/experiments/resources";
-import type { Summary } from "../../scripts/experiments/summary";
 import {
   BASIS,
   HPA_TARGET_UTILISATION,
@@ -15,7 +13,8 @@ import {
   UnitCostError,
   unitCosts,
   unitCostsMarkdown,
-} from "../../scripts/experiments/unit-costs";
+} from "../../scripts/experiments/report/unit-costs";
+import type { Summary, Timeline } from "../../scripts/experiments/results/format";
 import { ROOT } from "../../scripts/lib/stack";
 
 const read = (path: string) => Bun.file(join(ROOT, path)).text();
@@ -79,7 +78,11 @@ describe("the unit costs", () => {
 
 describe("the command", () => {
   const run = (...args: string[]) =>
-    Bun.spawnSync(["bun", "scripts/experiments/unit-costs.ts", ...args], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
+    Bun.spawnSync(["bun", "scripts/experiments/report/unit-costs.ts", ...args], {
+      cwd: ROOT,
+      stderr: "pipe",
+      stdout: "pipe",
+    });
 
   test("prints what the doc quotes", () => {
     const result = run();

@@ -1,7 +1,13 @@
 import { expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { changedFlags, experimentNames, FLAG_NAMES, type Flags, loadExperiment } from "../../scripts/experiments/flags";
+import {
+  changedFlags,
+  experimentNames,
+  FLAG_NAMES,
+  type Flags,
+  loadExperiment,
+} from "../../scripts/experiments/results/flags";
 import { needs } from "../tools";
 import { containerEnv, K8S_DIR, type K8sObject, kustomizations, render, workloads } from "./kustomize";
 

@@ -2,7 +2,7 @@ import { expect, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
-import { podsAt, unitCosts } from "../../scripts/experiments/unit-costs";
+import { podsAt, unitCosts } from "../../scripts/experiments/report/unit-costs";
 import { needs } from "../tools";
 import { K8S_DIR, type K8sObject, render } from "./kustomize";
 

@@ -3,7 +3,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICES } from "@lab/shared";
-import { runExperiment } from "../../scripts/experiments/runner";
+import { runExperiment } from "../../scripts/experiments/run/runner";
 import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
 import { needs } from "../tools";
 import { http, startPlatform, startWeb } from "./platform";

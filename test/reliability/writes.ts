@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { SERVICES } from "@lab/shared";
 import { SQL } from "bun";
-import { EXPERIMENT_DATA_DIR } from "../../scripts/experiments/runner";
+import { EXPERIMENT_DATA_DIR } from "../../scripts/experiments/run/runner";
 import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
 
 export type WriteKind = "enrollment" | "payment";

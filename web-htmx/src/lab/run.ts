@@ -1,30 +1,21 @@
 import { join } from "node:path";
+import type { RunRecord, Timeline } from "../../../scripts/experiments/results/format";
 import type { LabSnapshot, Point, ServiceSummary } from "./model";
 import { MAX_RANGE_POINTS, NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, windowValues } from "./service";
 
 /**
  * A finished experiment run on the Lab page (`/lab?run=<experiment>/<run-id>`), replayed from the
  * timeline `bun run experiment` writes beside its results: each service's /metrics read every second
- * (scripts/experiments/resources.ts). Its numbers go through the same window arithmetic as the live
+ * (scripts/experiments/analysis/resources.ts). Its numbers go through the same window arithmetic as the live
  * page's, so a screenshot of a run reads like the page did while it ran.
  */
 
 /** `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/. */
 const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
 
-/** What the page reads of run.json and timeline.json (written by scripts/experiments/runner.ts). */
-type RunRecord = { flags: Record<string, string>; started_at: string; finished_at: string };
-type TimelinePoint = {
-  pool_size: number;
-  pool_in_use: number;
-  pool_waiting: number;
-  responses_total: number;
-  responses_503_total: number;
-  responses_4xx_total?: number;
-  responses_5xx_total?: number;
-  latency_buckets?: number[];
-};
-type Timeline = { metrics: { at: number; services: Record<string, TimelinePoint> }[]; latency_bounds?: number[] };
+/** What the page reads of run.json and timeline.json (scripts/experiments/results/format.ts). */
+type RunTimes = Pick<RunRecord, "flags" | "started_at" | "finished_at">;
+type RunTimeline = Pick<Timeline, "metrics" | "latency_bounds">;
 
 export class RunNotFoundError extends Error {}
 
@@ -60,8 +51,8 @@ export async function runSnapshot(
       `No run ${run}: a run is named <experiment>/<run-id>, e.g. 02-trgm-index/2026-11-30T10-59-01Z-rate`,
     );
   const dir = join(experimentsDir, match[1] as string, "results", match[2] as string);
-  const record = await readJson<RunRecord>(join(dir, "run.json"), run);
-  const timeline = await readJson<Timeline>(join(dir, "timeline.json"), run);
+  const record = await readJson<RunTimes>(join(dir, "run.json"), run);
+  const timeline = await readJson<RunTimeline>(join(dir, "timeline.json"), run);
   const from = range.from ?? Date.parse(record.started_at);
   const to = range.to ?? Date.parse(record.finished_at);
   const windowMs = WINDOW_SECONDS * 1000;

@@ -1,14 +1,20 @@
 import { basename, join, relative } from "node:path";
-import type { KneeBar, LatencyPoint } from "./charts";
-import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
-import { medianRun, rungKnees, type Spread } from "./knees";
+import { medianRun, rungKnees, type Spread } from "../analysis/knees";
+import { MISS_TO_EXPLAIN, predictionMiss } from "../analysis/predict";
+import { spread, verdictOf } from "../analysis/rate";
+import { busiest, describeUse } from "../analysis/resources";
+import type { KneeBar, LatencyPoint } from "../charts/charts";
+import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "../results/flags";
+import {
+  type RateResult,
+  type RateStep,
+  REPORT_FILE,
+  SUMMARY_FILE,
+  type Summary,
+  type WindowUse,
+} from "../results/format";
+import { budgetKeyOf, driftedTerms, finishedRuns, UNBUDGETED } from "../results/runs";
 import { percent, table } from "./markdown";
-import { MISS_TO_EXPLAIN, predictionMiss } from "./predict";
-import { type RateResult, type RateStep, spread, verdictOf } from "./rate";
-import { busiest, describeUse, type WindowUse } from "./resources";
-import { budgetKeyOf, finishedRuns, REPORT_FILE, SUMMARY_FILE, UNBUDGETED } from "./results";
-import { driftedTerms } from "./seed-state";
-import type { Summary } from "./summary";
 
 const poolWaiting = (use: WindowUse | null) =>
   use ? Math.max(0, ...Object.values(use.services).map((s) => s.pool_waiting_max)) : 0;

@@ -1,9 +1,11 @@
 import { SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
-import { containsPattern } from "../../services/course/src/courses/service";
-import { seedDatabases } from "../seed/load";
-import { DEFAULT_SEED, type SeedSizes } from "../seed/sizes";
-import { SEARCH_TERMS } from "../seed/vocabulary";
+import { containsPattern } from "../../../services/course/src/courses/service";
+import { seedDatabases } from "../../seed/load";
+import { DEFAULT_SEED, type SeedSizes } from "../../seed/sizes";
+import { SEARCH_TERMS } from "../../seed/vocabulary";
+import type { SeedStart } from "../results/format";
+import { driftedTerms } from "../results/runs";
 
 /**
  * Every run starts from the same data. The first run seeds the experiments' databases and copies each
@@ -21,17 +23,6 @@ export type SeedState = {
   rows: Record<keyof SeedSizes, number>;
   /** Courses each search word of the load matches (title or description, as the service's ILIKE). */
   search_terms: Record<string, number>;
-};
-
-/** How a run's data started, recorded in run.json. */
-export type SeedStart = {
-  /** "created": seeded now and templated; "cloned": copied from the templates. */
-  source: "created" | "cloned";
-  rows: Record<keyof SeedSizes, number>;
-  search_terms: Record<string, number>;
-  /** The seed's own counts: a run whose counts differ did not start from the seed. */
-  expected_search_terms: Record<string, number>;
-  reset_ms: number;
 };
 
 export class SeedDriftError extends Error {}
@@ -75,12 +66,6 @@ export async function searchTermCounts(courseUrl: string): Promise<Record<string
   } finally {
     await sql.close();
   }
-}
-
-/** The words whose counts differ between two countings (empty when the data is the seed's). */
-export function driftedTerms(actual: Record<string, number>, expected: Record<string, number>): string[] {
-  const terms = new Set([...Object.keys(actual), ...Object.keys(expected)]);
-  return [...terms].filter((term) => actual[term] !== expected[term]).sort();
 }
 
 const sameSizes = (a: SeedSizes, b: SeedSizes) =>

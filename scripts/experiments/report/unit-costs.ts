@@ -1,14 +1,14 @@
 import { join, relative } from "node:path";
 import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
 import { parseSamples } from "@lab/shared/exposition";
-import { parseCommandLine, wholeNumber } from "../lib/args";
-import { ROOT } from "../lib/stack";
-import { EXPERIMENTS_DIR, experimentNames } from "./flags";
-import { csvFiles, readStats } from "./locust-csv";
+import { parseCommandLine, wholeNumber } from "../../lib/args";
+import { ROOT } from "../../lib/stack";
+import { readStats } from "../analysis/locust-csv";
+import { spread } from "../analysis/rate";
+import { EXPERIMENTS_DIR, experimentNames } from "../results/flags";
+import { csvFiles, SUMMARY_FILE, type Summary } from "../results/format";
+import { finishedRuns, isBudgeted } from "../results/runs";
 import { table } from "./markdown";
-import { spread } from "./rate";
-import { finishedRuns, isBudgeted, SUMMARY_FILE } from "./results";
-import type { Summary } from "./summary";
 
 /**
  * What one request of the standard mix (locustfile.py) costs each part of the platform, read from
@@ -301,7 +301,7 @@ export function unitCostsMarkdown(costs: UnitCosts): string {
 if (import.meta.main) {
   const line = parseCommandLine({
     name: "unit-costs",
-    usage: "usage: bun scripts/experiments/unit-costs.ts [EXPERIMENT] [--rate REQ_PER_S]",
+    usage: "usage: bun scripts/experiments/report/unit-costs.ts [EXPERIMENT] [--rate REQ_PER_S]",
     help: `Per-request CPU, connections and cache figures of the standard mix from the committed rate runs of
 EXPERIMENT (default ${BASIS.experiment}) at the offered step --rate (default ${BASIS.offeredRps}), and the
 sizing they give at ${PLAN_RATES.join(", ")} req/s: the tables of docs/scaling.md.`,

@@ -1,6 +1,6 @@
 import { SQL } from "bun";
-import { LAB_PASSWORD } from "../seed/accounts";
-import { SEARCH_TERMS } from "../seed/vocabulary";
+import { LAB_PASSWORD } from "../../seed/accounts";
+import { SEARCH_TERMS } from "../../seed/vocabulary";
 
 /** The seeded accounts Locust signs in as. */
 const LOCUST_STUDENTS = 5_000;

@@ -1,13 +1,18 @@
 import { join } from "node:path";
-import type { BudgetRecord } from "./budgets";
-import type { Calibration } from "./calibration";
-import type { CpuReport } from "./cpu";
-import type { Flags } from "./flags";
+import {
+  type CapacityResult,
+  type CapacityStep,
+  csvFiles,
+  type EndpointSummary,
+  type RateResult,
+  type RunRecord,
+  rateFiles,
+  type Summary,
+  type Timeline,
+} from "../results/format";
+import type { ProfileSettings } from "../results/profiles";
 import {
   AGGREGATED,
-  csvFiles,
-  type ExceptionRow,
-  type FailureRow,
   type HistoryRow,
   readExceptions,
   readFailures,
@@ -15,105 +20,7 @@ import {
   readStats,
   type StatsRow,
 } from "./locust-csv";
-import type { Machine } from "./machine";
-import type { RungPrediction } from "./predict";
-import type { ProfileName, ProfileSettings } from "./profiles";
-import { analyseRate, type RateResult, rateFiles, readRateEndpoints, readRateSteps } from "./rate";
-import type { Timeline } from "./resources";
-import type { SeedStart } from "./seed-state";
-
-/** The rate profile's sign-ins before the ladder, measured on their own (POST /login, argon2id). */
-export type LoginMeasure = {
-  logins: number;
-  concurrency: number;
-  seconds: number;
-  per_second: number;
-  /** CPU of the identity service per login over the sign-in phase. */
-  identity_cpu_ms_per_login: number;
-};
-
-/** What the runner records about a run before Locust's numbers are read (run.json in the results folder). */
-export type RunRecord = {
-  experiment: string;
-  run_id: string;
-  profile: ProfileName;
-  load: ProfileSettings;
-  flags: Flags;
-  services: string[];
-  /** When Locust was started and when it exited. */
-  started_at: string;
-  finished_at: string;
-  /** The Locust command line as run. */
-  command: string[];
-  /** The runner's own command line. */
-  runner_command: string[];
-  locust_exit_code: number | null;
-  seed: Record<string, number>;
-  /** How the run's data started: copied from the seed's templates, with the search words' match counts. */
-  data?: SeedStart;
-  logins?: LoginMeasure;
-  cpu: CpuReport;
-  /** Absent in runs made before budgets existed. */
-  budgets?: BudgetRecord;
-  calibration?: Calibration;
-  /** The knee expected before the run from the rung before's costs and these budgets (02 on, budgeted). */
-  prediction?: RungPrediction | null;
-  machine: Machine;
-};
-
-export type EndpointSummary = {
-  method: string;
-  name: string;
-  requests: number;
-  failures: number;
-  failure_ratio: number;
-  rps: number;
-  avg_ms: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  max_ms: number;
-};
-
-export type CapacityStep = {
-  users: number;
-  /** Seconds from the start of the run. */
-  start_s: number;
-  end_s: number;
-  /** Seconds measured: from the end of the ramp plus Locust's 10 s percentile window to the end of the step. */
-  measured_s: number;
-  requests: number;
-  failures: number;
-  rps: number;
-  error_ratio: number;
-  /** The highest p99 of Locust's 10 s window seen during the measured part of the step. */
-  p99_ms: number;
-  within_limits: boolean;
-};
-
-export type CapacityResult = {
-  p99_limit_ms: number;
-  error_limit: number;
-  steps: CapacityStep[];
-  /** The last step before the first one over the limits (null when even the first step was over). */
-  last_within: CapacityStep | null;
-  first_over: CapacityStep | null;
-  /** The highest RPS of a step held within the limits before the first step over them. */
-  highest_rps_within_limits: number | null;
-};
-
-export type Summary = RunRecord & {
-  duration_s: number;
-  totals: EndpointSummary;
-  endpoints: EndpointSummary[];
-  failures: FailureRow[];
-  /** Exceptions raised in the locustfile's tasks: none in a sound run. */
-  exceptions: ExceptionRow[];
-  capacity: CapacityResult | null;
-  rate: RateResult | null;
-  /** The load generator used about a whole core somewhere in the run: its limit, not the system's, may be what was measured. */
-  generator_limited: boolean;
-};
+import { analyseRate, readRateEndpoints, readRateSteps } from "./rate";
 
 /** Locust's window for the "current" percentiles in the full history (CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW). */
 export const PERCENTILE_WINDOW_S = 10;

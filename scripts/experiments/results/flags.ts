@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { activeFlags, ConfigError, parseEnv } from "@lab/shared";
-import { ROOT } from "../lib/stack";
+import { ROOT } from "../../lib/stack";
 
 export const EXPERIMENTS_DIR = join(ROOT, "experiments");
 

@@ -1,15 +1,15 @@
 import { mkdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { groupedBarChart, kneeChart, latencyPanels, renderSvg, VEGA_LITE_SCHEMA } from "./charts";
-import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "./flags";
-import { AGGREGATED, csvFiles, type HistoryRow, readHistory } from "./locust-csv";
+import { AGGREGATED, type HistoryRow, readHistory } from "../analysis/locust-csv";
+import { groupedBarChart, kneeChart, latencyPanels, renderSvg, VEGA_LITE_SCHEMA } from "../charts/charts";
+import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "../results/flags";
+import { csvFiles, REPORT_FILE, SUMMARY_FILE, type Summary } from "../results/format";
+import { PROFILES, type ProfileName } from "../results/profiles";
+import { finishedRuns } from "../results/runs";
 import { ms, percent, table } from "./markdown";
-import { PROFILES, type ProfileName } from "./profiles";
 import { collectRateRuns, kneeBars, latencyPoints, rateLabMarkdown } from "./rate-report";
-import { describeLoad } from "./report";
-import { finishedRuns, REPORT_FILE, SUMMARY_FILE } from "./results";
-import type { Summary } from "./summary";
+import { describeLoad } from "./run-report";
 
 export type LabEntry = {
   name: string;

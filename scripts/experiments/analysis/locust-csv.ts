@@ -1,14 +1,5 @@
-import { join } from "node:path";
 import { parse } from "csv-parse/sync";
-
-/** Locust's `--csv PREFIX` files, named as Locust names them. */
-export const CSV_PREFIX = "locust";
-export const csvFiles = (dir: string) => ({
-  stats: join(dir, `${CSV_PREFIX}_stats.csv`),
-  history: join(dir, `${CSV_PREFIX}_stats_history.csv`),
-  failures: join(dir, `${CSV_PREFIX}_failures.csv`),
-  exceptions: join(dir, `${CSV_PREFIX}_exceptions.csv`),
-});
+import type { ExceptionRow, FailureRow } from "../results/format";
 
 /** Locust's name for the row that sums every endpoint. */
 export const AGGREGATED = "Aggregated";
@@ -41,10 +32,6 @@ export type HistoryRow = {
   totalRequests: number;
   totalFailures: number;
 };
-
-export type FailureRow = { method: string; name: string; error: string; occurrences: number };
-/** An exception raised inside a task (a scenario bug, not a request failure). */
-export type ExceptionRow = { count: number; message: string; traceback: string };
 
 type Record_ = Record<string, string>;
 

@@ -1,17 +1,11 @@
+import type { Calibration } from "../results/format";
+
 /**
  * A short calibration of the machine, recorded beside every run: the CPU time of fixed pieces of
  * work the platform itself does (a password hash as a login makes it, a JSON round trip of a
  * course page). Knees from different days or machines compare through these, since the same box
  * can be half as fast on another day (a login cost 109 ms of CPU on 2026-11-30, 175 ms on 2026-12-07).
  */
-
-export type Calibration = {
-  /** CPU ms of one Bun.password.hash (argon2id, Bun's defaults, as identity hashes): median of the rounds. */
-  password_hash_cpu_ms: number;
-  /** CPU ms of JSON_ROUNDS stringify + parse round trips of a 20-course page: median of the rounds. */
-  json_cpu_ms: number;
-  rounds: number;
-};
 
 const ROUNDS = 5;
 const JSON_ROUNDS = 2_000;

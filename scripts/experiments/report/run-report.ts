@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import type { BudgetRecord } from "./budgets";
+import { readHistory } from "../analysis/locust-csv";
+import { buildSummary, GENERATOR_LIMIT_CORES } from "../analysis/summary";
 import {
   type BudgetPoint,
   budgetChart,
@@ -15,14 +16,20 @@ import {
   latencyPanels,
   renderSvg,
   throughputChart,
-} from "./charts";
-import { csvFiles, readHistory } from "./locust-csv";
+} from "../charts/charts";
+import {
+  type BudgetRecord,
+  csvFiles,
+  type EndpointSummary,
+  EXPLAIN_FILE,
+  type RateResult,
+  REPORT_FILE,
+  SUMMARY_FILE,
+  type Summary,
+  type Timeline,
+} from "../results/format";
 import { ms, percent, table } from "./markdown";
-import type { RateResult } from "./rate";
 import { latencyPoints, rateRunMarkdown } from "./rate-report";
-import type { Timeline } from "./resources";
-import { EXPLAIN_FILE, REPORT_FILE, SUMMARY_FILE } from "./results";
-import { buildSummary, type EndpointSummary, GENERATOR_LIMIT_CORES, type Summary } from "./summary";
 
 const CHARTS_DIR = "charts";
 

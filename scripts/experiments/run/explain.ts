@@ -1,7 +1,7 @@
 import { Db, type DbOptions, Slots } from "@lab/shared";
 import { NoCache } from "@lab/shared/cache";
 import type { SQL } from "bun";
-import { CourseService } from "../../services/course/src/courses/service";
+import { CourseService } from "../../../services/course/src/courses/service";
 
 /** Executions before the one explained: PostgreSQL's plan cache weighs a generic plan after the 5th. */
 export const PREPARED_EXECUTIONS = 6;

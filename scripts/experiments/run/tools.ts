@@ -1,4 +1,4 @@
-import type { Flags } from "./flags";
+import type { Flags } from "../results/flags";
 
 /** A program the runner starts from PATH, and the Debian package that has it. */
 export type Tool = { program: string; pkg: string; why: string };

@@ -3,11 +3,26 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { SERVICE_NAMES, serviceUrlVar } from "@lab/shared";
 import { LATENCY_BUCKETS } from "@lab/shared/metrics";
-import { freePort } from "../lib/postgres";
-import { type RedisServer, startRedis } from "../lib/redis";
-import { ROOT, type Stack, type StackOptions, startStack } from "../lib/stack";
-import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../seed/sizes";
-import { SEARCH_TERMS } from "../seed/vocabulary";
+import { freePort } from "../../lib/postgres";
+import { type RedisServer, startRedis } from "../../lib/redis";
+import { ROOT, type Stack, type StackOptions, startStack } from "../../lib/stack";
+import { DEMO_SIZES, FULL_SIZES, type SeedSizes } from "../../seed/sizes";
+import { SEARCH_TERMS } from "../../seed/vocabulary";
+import { AGGREGATED, readStats } from "../analysis/locust-csv";
+import { predictFromPrevious } from "../analysis/predict";
+import { writeRunReport } from "../report/run-report";
+import { EXPERIMENTS_DIR, loadExperiment } from "../results/flags";
+import {
+  csvFiles,
+  EXPLAIN_FILE,
+  type LoginMeasure,
+  type RunRecord,
+  rateFiles,
+  type SeedStart,
+  type Summary,
+  type Timeline,
+} from "../results/format";
+import { PROFILES, type ProfileName, type ProfileSettings, type RateLoad, type SeedSize } from "../results/profiles";
 import {
   budgetStack,
   budgetsFor,
@@ -20,27 +35,12 @@ import {
 import { calibrate } from "./calibration";
 import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
-import { EXPERIMENTS_DIR, loadExperiment } from "./flags";
-import { AGGREGATED, csvFiles, readStats } from "./locust-csv";
 import { type LocustInput, writeLocustInput } from "./locust-input";
+import { locustLoadArgs, plannedSeconds } from "./locust-load";
 import { describeMachine } from "./machine";
-import { predictFromPrevious } from "./predict";
-import {
-  locustLoadArgs,
-  PROFILES,
-  type ProfileName,
-  type ProfileSettings,
-  plannedSeconds,
-  type RateLoad,
-  type SeedSize,
-} from "./profiles";
+import { MetricsSampler } from "./metrics-sampler";
 import { ProgressLine } from "./progress";
-import { rateFiles } from "./rate";
-import { writeRunReport } from "./report";
-import { MetricsSampler, type Timeline } from "./resources";
-import { EXPLAIN_FILE } from "./results";
-import { resetToSeed, type SeedStart } from "./seed-state";
-import type { LoginMeasure, RunRecord, Summary } from "./summary";
+import { resetToSeed } from "./seed-state";
 import { assertTools, findTool, requiredTools } from "./tools";
 
 /** The experiments' own PostgreSQL data (the full seed is loaded once and kept), apart from `bun run start`'s. */
@@ -132,7 +132,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       ports: freePorts(options.ports),
       logFile: join(dir, "stack.log"),
       say,
-      // Every run starts from the seed's own data (templates, scripts/experiments/seed-state.ts).
+      // Every run starts from the seed's own data (templates, scripts/experiments/run/seed-state.ts).
       beforeServices: async (urls, adminUrl) => {
         data = await resetToSeed({
           adminUrl,
@@ -222,6 +222,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     const left = (await cgroups?.remove()) ?? [];
     if (left.length) say(`cgroups still holding processes, left in ${cgroups?.dir}: ${left.join(", ")}`);
   }
+  // The runner drives the stages after its own too: the run's summary, charts and report.md (report/).
   const summary = await writeRunReport(dir);
   say(`report: ${join(dir, "report.md")}`);
   return { dir, summary };

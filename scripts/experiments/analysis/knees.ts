@@ -1,5 +1,6 @@
-import { costsAtKnee, MISS_TO_EXPLAIN, predictionMiss, type RungPrediction } from "./predict";
-import { type RateResult, spread } from "./rate";
+import type { RateResult, RungPrediction } from "../results/format";
+import { costsAtKnee, MISS_TO_EXPLAIN, predictionMiss } from "./predict";
+import { spread } from "./rate";
 import { describeUse } from "./resources";
 
 /**

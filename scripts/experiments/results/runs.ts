@@ -1,12 +1,9 @@
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunRecord } from "./summary";
+import { type RunRecord, SUMMARY_FILE } from "./format";
 
-/** A run's results folder, experiments/<experiment>/results/<run-id>/: the files reports read and write. */
-export const SUMMARY_FILE = "summary.json";
-export const REPORT_FILE = "report.md";
-export const EXPLAIN_FILE = "explain.txt";
+/** The finished runs in an experiment's results/, and what a run's record says of how it ran. */
 
 /** The results folders of an experiment's finished runs of a profile (summary.json is written last), oldest first. */
 export async function finishedRuns(experimentDir: string, profile: string): Promise<string[]> {
@@ -40,4 +37,10 @@ export function budgetKeyOf(runDir: string): string {
   } catch {
     return UNBUDGETED;
   }
+}
+
+/** The words whose counts differ between two countings (empty when the data is the seed's). */
+export function driftedTerms(actual: Record<string, number>, expected: Record<string, number>): string[] {
+  const terms = new Set([...Object.keys(actual), ...Object.keys(expected)]);
+  return [...terms].filter((term) => actual[term] !== expected[term]).sort();
 }

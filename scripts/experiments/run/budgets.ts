@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
-import { ROOT } from "../lib/stack";
+import { ROOT } from "../../lib/stack";
+import type {
+  BudgetComponent,
+  BudgetRecord,
+  CgroupVersion,
+  SaturationPoint,
+  ThrottleCounters,
+} from "../results/format";
 import { descendants, listProcesses, type ProcStat, parseProcStat } from "./cpu";
 
 /**
@@ -14,7 +21,6 @@ import { descendants, listProcesses, type ProcStat, parseProcStat } from "./cpu"
 
 export const BUDGETS_FILE = join(ROOT, "deploy/cpu-budgets.yaml");
 
-export type BudgetComponent = "service" | "web" | "postgres" | "pgbouncer" | "redis";
 export type BudgetTable = { reference_cores: number; period_us: number; limits: Record<BudgetComponent, number> };
 
 const COMPONENTS: readonly BudgetComponent[] = ["service", "web", "postgres", "pgbouncer", "redis"];
@@ -53,7 +59,6 @@ export function budgetsFor(table: BudgetTable, scale = availableParallelism() / 
 /** The quota in µs per period for `cores`; the kernel's minimum quota is 1 ms. */
 export const quotaUs = (cores: number, periodUs: number) => Math.max(1000, Math.round(cores * periodUs));
 
-export type CgroupVersion = "v1" | "v2";
 /** Where this machine lets the lab budget CPU, or why it cannot. */
 export type CgroupSupport = { version: CgroupVersion; root: string } | { version: null; reason: string };
 
@@ -68,9 +73,6 @@ export function detectCgroups(root = "/sys/fs/cgroup"): CgroupSupport {
     reason: `no cgroup cpu controller under ${root} (neither v2's cpu.max nor v1's cpu hierarchy)`,
   };
 }
-
-/** One cgroup's throttling counters (cpu.stat), throttled time in seconds. */
-export type ThrottleCounters = { periods: number; throttled: number; throttled_s: number };
 
 export function parseCpuStat(text: string, version: CgroupVersion): ThrottleCounters {
   const fields = Object.fromEntries(
@@ -288,17 +290,6 @@ export function placeStack(cgroups: CpuCgroups, budgets: Budgets, parts: StackPa
 export const workersOf = (primary: number, all: readonly ProcStat[]) =>
   all.filter((stat) => stat.ppid === primary).map((stat) => stat.pid);
 
-/** One second of saturation counters: throttling per component, the machine's CPU pressure, Bun's main threads. */
-export type SaturationPoint = {
-  at: number;
-  /** PSI "some" total in µs (null where the kernel has no PSI). */
-  psi_some_us: number | null;
-  /** Throttling counters per component, its groups added up (absent when unbudgeted). */
-  throttling: Record<string, ThrottleCounters>;
-  /** CPU ticks of the JavaScript (main) thread of each of a component's Bun processes. */
-  main_thread_ticks: Record<string, number[]>;
-};
-
 /**
  * Samples the saturation counters once a second. Bun 1.4's performance.eventLoopUtilization()
  * answers zeros, so a Bun process's event-loop use is read as its main thread's CPU time from
@@ -354,19 +345,6 @@ function mainThreadTicks(pid: number): number {
 
 const sumOf = <T>(items: readonly T[], value: (item: T) => number) =>
   items.reduce((total, item) => total + value(item), 0);
-
-/** How a run's components were budgeted (deploy/cpu-budgets.yaml × scale), or why they were not: run.json's `budgets`. */
-export type BudgetRecord =
-  | { mode: "unbudgeted"; reason: string }
-  | {
-      mode: `cgroup ${CgroupVersion}`;
-      scale: number;
-      period_us: number;
-      /** Cores per process of each kind. */
-      per_process: Record<BudgetComponent, number>;
-      /** Each component's cores in all and its cgroups (one per worker of a service with WORKERS>1). */
-      components: Record<string, { cores: number; cgroups: string[] }>;
-    };
 
 /**
  * Budgets a running stack, or says why not: the cgroups (undefined when unbudgeted), where each

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import type { CpuGroupReport, CpuReport } from "../results/format";
 
 /** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
 export const CLOCK_TICKS = (() => {
@@ -70,22 +71,6 @@ export function descendants(roots: readonly number[], processes: readonly ProcSt
   }
   return found;
 }
-
-export type CpuGroupReport = {
-  /** CPU seconds (user + system) used by the group's processes while sampling. */
-  cpu_seconds: number;
-  /** cpu_seconds / wall seconds: 1.0 is one whole core. */
-  cores_mean: number;
-  /** The busiest window of `window_seconds`, in cores. */
-  cores_peak: number;
-  processes: number;
-};
-export type CpuReport = {
-  wall_seconds: number;
-  window_seconds: number;
-  clock_ticks: number;
-  groups: Record<string, CpuGroupReport>;
-};
 
 /**
  * Samples the CPU time of named process groups (each a set of root pids and their descendants)

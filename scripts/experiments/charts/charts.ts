@@ -1,7 +1,7 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { AGGREGATED, type HistoryRow } from "./locust-csv";
-import type { CapacityResult, EndpointSummary } from "./summary";
+import { AGGREGATED, type HistoryRow } from "../analysis/locust-csv";
+import type { CapacityResult, EndpointSummary } from "../results/format";
 
 /** Renders a Vega-Lite spec to SVG on the server (no browser, no canvas: text widths are estimated). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {

@@ -1,17 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { SQL } from "bun";
-
-export type Machine = {
-  cpu_model: string;
-  cores: number;
-  memory_bytes: number;
-  os: string;
-  bun: string;
-  postgres: string;
-  locust: string;
-  python: string;
-};
+import type { Machine } from "../results/format";
 
 const firstLine = (command: string[]) => {
   try {

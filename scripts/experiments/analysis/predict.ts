@@ -1,8 +1,15 @@
 import { join } from "node:path";
-import type { BudgetRecord } from "./budgets";
-import { EXPERIMENTS_DIR, experimentNames } from "./flags";
-import { type RateResult, spread } from "./rate";
-import { finishedRuns, SUMMARY_FILE } from "./results";
+import { EXPERIMENTS_DIR, experimentNames } from "../results/flags";
+import {
+  type BudgetRecord,
+  type ComponentCost,
+  type KneePrediction,
+  type RateResult,
+  type RungPrediction,
+  SUMMARY_FILE,
+} from "../results/format";
+import { finishedRuns } from "../results/runs";
+import { spread } from "./rate";
 
 /**
  * Predict, then measure: a rung's knee expected from the previous rung's measured CPU per request of
@@ -12,33 +19,7 @@ import { finishedRuns, SUMMARY_FILE } from "./results";
  * step, the same mix near the rates that matter, not averaged over a run whose mix moves with its rate.
  */
 
-export type ComponentCost = {
-  component: string;
-  /** CPU ms per achieved request at the previous rung's knee (median over its runs). */
-  cpu_ms_per_request: number;
-  /** This rung's cores for it (the machine's cores for "machine"). */
-  cores: number;
-  /** cores ÷ cost: the rate at which it would run out. */
-  limit_rps: number;
-};
-
-export type KneePrediction = {
-  knee_rps: number;
-  /** The component whose budget runs out first. */
-  limiting: string;
-  costs: ComponentCost[];
-  /** Budgeted components of this rung with no cost measured in the previous one (a fix adds them: PgBouncer, Redis). */
-  unmeasured: string[];
-};
-
 type Run = { rate?: RateResult | null };
-
-/** run.json's `prediction`: made before the load starts, from the rung before's committed runs. */
-export type RungPrediction = KneePrediction & {
-  /** The rung whose costs were used, and its runs (results folder names). */
-  from: string;
-  runs: string[];
-};
 
 /** CPU ms per request of each process group at each run's knee step, median over the runs. */
 export function costsAtKnee(runs: readonly Run[]): Record<string, number> {

@@ -1,6 +1,4 @@
-import { parseSamples, type Sample } from "@lab/shared/exposition";
-import { LATENCY_BUCKETS } from "@lab/shared/metrics";
-import type { SaturationPoint } from "./budgets";
+import type { ResourceUse, ServicePoint, ServiceWindow, Timeline, WindowUse } from "../results/format";
 
 /**
  * The USE side of a rate run: every second, the CPU ticks of each process group and each service's
@@ -8,118 +6,8 @@ import type { SaturationPoint } from "./budgets";
  * figures are read over its measured window only (warm-up, spawn and settle left out).
  */
 
-/** The figures read from one service's /metrics (counters are totals since the process started). */
-export type ServicePoint = {
-  pool_size: number;
-  pool_in_use: number;
-  pool_waiting: number;
-  pool_exhausted_total: number;
-  responses_total: number;
-  responses_503_total: number;
-  eventloop_lag_p99_s: number;
-  cache_hit_total: number;
-  cache_miss_total: number;
-  /** Queries run, and those that first queued for a connection with the seconds they queued (counters). */
-  db_queries_total?: number;
-  pool_waits_total?: number;
-  pool_wait_seconds_total?: number;
-  /** What the Lab page plots from a run (web-htmx/src/lab/run.ts): responses by class, latency histogram. */
-  responses_4xx_total?: number;
-  responses_5xx_total?: number;
-  /** Responses at or under each of the timeline's `latency_bounds`, every route added up. */
-  latency_buckets?: number[];
-};
-
 /** The figures every timeline has (the optional ones came later). */
 type CounterField = { [K in keyof ServicePoint]-?: ServicePoint[K] extends number ? K : never }[keyof ServicePoint];
-
-export type Timeline = {
-  clock_ticks: number;
-  cores: number;
-  /** What one group can use at most, in cores (a single-threaded process: 1). */
-  group_capacity: Record<string, number>;
-  cpu: { at: number; ticks: Record<string, number> }[];
-  metrics: { at: number; services: Record<string, ServicePoint> }[];
-  /** The services' latency histogram bounds in seconds (their LATENCY_BUCKETS), for `latency_buckets`. */
-  latency_bounds?: number[];
-  /** Throttling per budgeted component, CPU pressure and Bun's main threads, once a second (runs since budgets). */
-  saturation?: SaturationPoint[];
-};
-
-const sum = (
-  samples: readonly Sample[],
-  name: string,
-  match: (labels: Record<string, string>) => boolean = () => true,
-) => samples.filter((sample) => sample.name === name && match(sample.labels)).reduce((total, s) => total + s.value, 0);
-
-export function servicePoint(text: string): ServicePoint {
-  const samples = parseSamples(text);
-  const responses = (status: string) =>
-    sum(samples, "http_request_duration_seconds_count", (labels) => labels.status?.startsWith(status) ?? false);
-  return {
-    pool_size: sum(samples, "db_pool_size"),
-    pool_in_use: sum(samples, "db_pool_in_use"),
-    pool_waiting: sum(samples, "db_pool_waiting"),
-    pool_exhausted_total: sum(samples, "db_pool_exhausted_total"),
-    responses_total: sum(samples, "http_request_duration_seconds_count"),
-    responses_503_total: sum(samples, "http_request_duration_seconds_count", (labels) => labels.status === "503"),
-    eventloop_lag_p99_s: sum(samples, "nodejs_eventloop_lag_p99_seconds"),
-    cache_hit_total: sum(samples, "cache_requests_total", (labels) => labels.result === "hit"),
-    cache_miss_total: sum(samples, "cache_requests_total", (labels) => labels.result === "miss"),
-    db_queries_total: sum(samples, "db_query_duration_seconds_count"),
-    pool_waits_total: sum(samples, "db_pool_waits_total"),
-    pool_wait_seconds_total: sum(samples, "db_pool_wait_seconds_total"),
-    responses_4xx_total: responses("4"),
-    responses_5xx_total: responses("5"),
-    latency_buckets: LATENCY_BUCKETS.map((bound) =>
-      sum(samples, "http_request_duration_seconds_bucket", (labels) => Number(labels.le) === bound),
-    ),
-  };
-}
-
-/** Scrapes each service's /metrics once a second until stopped (CPU comes from the run's CpuSampler). */
-export class MetricsSampler {
-  private readonly metrics: Timeline["metrics"] = [];
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private busy = false;
-
-  constructor(
-    private readonly serviceUrls: Record<string, string>,
-    private readonly intervalMs = 1000,
-  ) {}
-
-  start() {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-  }
-
-  async stop(): Promise<Timeline["metrics"]> {
-    clearInterval(this.timer);
-    while (this.busy) await Bun.sleep(20);
-    await this.tick();
-    return this.metrics;
-  }
-
-  private async tick() {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const at = Date.now() / 1000;
-      const entries = await Promise.all(
-        Object.entries(this.serviceUrls).map(async ([name, url]) => {
-          try {
-            const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
-            return [name, servicePoint(await response.text())] as const;
-          } catch {
-            return null; // a scrape that timed out under load: that second has no point for the service
-          }
-        }),
-      );
-      this.metrics.push({ at, services: Object.fromEntries(entries.filter((entry) => entry !== null)) });
-    } finally {
-      this.busy = false;
-    }
-  }
-}
 
 /** A counter's value at time `at`, interpolated between the samples around it (null outside them). */
 export function valueAt(points: readonly { at: number; value: number }[], at: number): number | null {
@@ -141,56 +29,6 @@ export function deltaOver(points: readonly { at: number; value: number }[], from
   const end = valueAt(points, to);
   return start === null || end === null ? null : end - start;
 }
-
-export type ServiceWindow = {
-  pool_size: number;
-  pool_in_use_mean: number;
-  pool_waiting_max: number;
-  pool_exhausted: number;
-  responses_503: number;
-  eventloop_lag_p99_max_ms: number;
-  cache_hits: number;
-  cache_misses: number;
-  /** Share of the window's queries that queued for a connection (null: a run from before the counters). */
-  pool_wait_share: number | null;
-  /** Requests queued for a connection on average over the window (their queued seconds ÷ the window). */
-  pool_waiting_mean: number | null;
-};
-
-/** One resource's use over a window, against what it can give. */
-export type ResourceUse = {
-  resource: string;
-  used: number;
-  capacity: number;
-  utilisation: number;
-  unit: string;
-  /**
-   * How much it ran out, 0–1, from the counter that says so: a budgeted CPU's share of periods
-   * throttled (at most its share of the budget used), a pool's share of queries that queued, the machine's CPU pressure (PSI "some");
-   * utilisation where no such counter exists (unbudgeted groups, runs from before the counters).
-   */
-  saturation: number;
-  /** What `saturation` was read from. */
-  signal: "throttled periods" | "queued queries" | "pressure" | "waiting seen" | "utilisation";
-  /** For a pool: the most requests seen waiting for a connection in a one-second sample. */
-  waiting?: number;
-  /** For a budgeted CPU: seconds throttled per second of the window. */
-  throttled_s_per_s?: number;
-};
-
-export type WindowUse = {
-  from: number;
-  to: number;
-  cpu_cores: Record<string, number>;
-  machine_cores: number;
-  services: Record<string, ServiceWindow>;
-  /** The busiest Bun process's event-loop use per component: its main thread's CPU share (null before the counters). */
-  event_loop: Record<string, number>;
-  /** Share of the window some task waited for a CPU on this machine (PSI), null where unknown. */
-  cpu_pressure: number | null;
-  /** Every resource by saturation, most saturated first. */
-  ranked: ResourceUse[];
-};
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
