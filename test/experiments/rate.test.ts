@@ -16,6 +16,7 @@ import { buildSummary } from "../../scripts/experiments/analysis/summary";
 import { writeLabReport } from "../../scripts/experiments/report/lab-report";
 import {
   assertSameData,
+  collectRateRuns,
   DataMismatchError,
   ladderExceptions,
   type RateEntry,
@@ -30,6 +31,7 @@ import {
   type Summary,
   type Timeline,
 } from "../../scripts/experiments/results/format";
+import { budgetKey, budgetKeyOf } from "../../scripts/experiments/results/runs";
 import { progressText } from "../../scripts/experiments/run/progress";
 import { freePorts } from "../../scripts/experiments/run/runner";
 
@@ -241,6 +243,30 @@ async function addRun(root: string, experiment: string, index: number, edit: (ru
 }
 
 describe("repeats, spread and the lab report", () => {
+  test("runs compare only under equal budgets: the report takes the newest run's", async () => {
+    const root = await labRoot("budgets");
+    const budgeted = (scale: number) => (run: RunRecord) => {
+      const per_process = { service: scale, web: scale, postgres: 2 * scale, pgbouncer: scale, redis: scale };
+      run.budgets = { mode: "cgroup v1", scale, period_us: 10_000, per_process, components: {} };
+    };
+    await addRun(root, "01-baseline", 1);
+    await addRun(root, "01-baseline", 2, budgeted(0.25));
+    await addRun(root, "01-baseline", 3, budgeted(0.125));
+    await addRun(root, "02-trgm-index", 4, budgeted(0.125));
+    const runIds = (entries: RateEntry[]) => entries.map((entry) => entry.runs.map((run) => run.summary.run_id));
+    expect(runIds(await collectRateRuns(root))).toEqual([["2026-11-30T10-00-03Z-rate"], ["2026-11-30T10-00-04Z-rate"]]);
+    expect(runIds(await collectRateRuns(root, false))).toEqual([["2026-11-30T10-00-01Z-rate"], []]);
+    const dirs = [2, 3].map((index) => join(root, "01-baseline", "results", `2026-11-30T10-00-0${index}Z-rate`));
+    expect(budgetKeyOf(dirs[0]!)).not.toBe(budgetKeyOf(dirs[1]!));
+    expect(budgetKeyOf(dirs[1]!)).toBe(
+      budgetKey({
+        scale: 0.125,
+        period_us: 10_000,
+        cores: { redis: 0.125, service: 0.125, web: 0.125, postgres: 0.25, pgbouncer: 0.125 },
+      }),
+    );
+  });
+
   test("the median knee with its min–max, the overlay chart, and the rung's own target", async () => {
     const root = await labRoot("lab");
     for (const index of [1, 2, 3]) await addRun(root, "01-baseline", index);

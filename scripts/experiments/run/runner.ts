@@ -157,7 +157,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       );
     }
 
-    // The budgets start with the load: warm-up and sign-in (argon2 at a quarter core) are not measured.
+    // The budgets start with the load: warm-up and sign-in (argon2, slow under a budget) are not measured.
     const groups = processGroups(stack, redis);
     const budgeted = budgetStack(id, budgets, {
       processes: stack.processes,
