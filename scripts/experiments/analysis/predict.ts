@@ -8,7 +8,7 @@ import {
   type RungPrediction,
   SUMMARY_FILE,
 } from "../results/format";
-import { finishedRuns } from "../results/runs";
+import { finishedRuns, recordKey } from "../results/runs";
 import { spread } from "./rate";
 
 /**
@@ -84,14 +84,7 @@ export async function predictFromPrevious(
       async (dir) => (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Finished,
     ),
   );
-  const comparable = finished.filter(
-    (run) =>
-      run.budgets?.mode !== undefined &&
-      run.budgets.mode !== "unbudgeted" &&
-      run.budgets.scale === budgets.scale &&
-      run.budgets.period_us === budgets.period_us &&
-      run.rate?.knee_rps,
-  );
+  const comparable = finished.filter((run) => recordKey(run.budgets) === recordKey(budgets) && run.rate?.knee_rps);
   const prediction = predictKnee(costsAtKnee(comparable), budgets, machineCores);
   return prediction && { ...prediction, from, runs: comparable.map((run) => run.run_id) };
 }

@@ -178,16 +178,16 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
   const dirsOf = await Promise.all(
     names.map(async (name) => finishedRuns((await loadExperiment(name, root)).dir, "rate")),
   );
+  const keyOf = new Map(dirsOf.flat().map((dir) => [dir, budgetKeyOf(dir)]));
   // Budgeted: those under the newest run's budgets, so every rung compares under the same ones.
-  const newestBudgeted = dirsOf
-    .flat()
-    .filter((dir) => budgetKeyOf(dir) !== UNBUDGETED)
+  const newestBudgeted = [...keyOf.keys()]
+    .filter((dir) => keyOf.get(dir) !== UNBUDGETED)
     .sort((a, b) => basename(a).localeCompare(basename(b)))
     .at(-1);
-  const wanted = budgeted === false || !newestBudgeted ? UNBUDGETED : budgetKeyOf(newestBudgeted);
+  const wanted = budgeted === false || !newestBudgeted ? UNBUDGETED : keyOf.get(newestBudgeted)!;
   for (const [index, name] of names.entries()) {
     const runs: RateRun[] = [];
-    for (const dir of dirsOf[index]!.filter((dir) => budgetKeyOf(dir) === wanted)) {
+    for (const dir of dirsOf[index]!.filter((dir) => keyOf.get(dir) === wanted)) {
       runs.push({ dir, summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary });
     }
     entries.push({ name, change: "", runs });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type RunRecord, SUMMARY_FILE } from "./format";
+import { type BudgetRecord, type RunRecord, SUMMARY_FILE } from "./format";
 
 /** The finished runs in an experiment's results/, and what a run's record says of how it ran. */
 
@@ -29,11 +29,13 @@ export function budgetKey(budgets: { scale: number; period_us: number; cores: Re
   return `scale ${budgets.scale}, period ${budgets.period_us} us, ${cores.map(([name, value]) => `${name} ${value}`).join(", ")}`;
 }
 
+/** The key of a run's recorded budgets (run.json's `budgets`, absent from runs before budgets). */
+export const recordKey = (budgets: BudgetRecord | undefined) =>
+  !budgets || budgets.mode === "unbudgeted" ? UNBUDGETED : budgetKey({ ...budgets, cores: budgets.per_process });
+
 export function budgetKeyOf(runDir: string): string {
   try {
-    const { budgets } = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
-    if (!budgets || budgets.mode === "unbudgeted") return UNBUDGETED;
-    return budgetKey({ ...budgets, cores: budgets.per_process });
+    return recordKey((JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord).budgets);
   } catch {
     return UNBUDGETED;
   }
