@@ -6,6 +6,12 @@ dropped and counted rather than saved up, so the offered load never slows down w
 response is timed from its slot's scheduled time as well as from its send (coordinated omission:
 the verdict judges the scheduled one), and the generator's own CPU and lag are measured per step so
 a step where the generator was the limit is marked inconclusive (judge.py).
+
+After a failed step no slot is released until every request in flight has returned (at most
+drain_seconds): the failed step's backlog would otherwise be served inside the next, lower step and
+judged against it. A lower rate close to the capacity drains that backlog only at the small
+difference between the two (a 01 run failed 35 req/s, then 26, 23 and 21 on the backlog, after
+holding 20). So every step starts from an empty system; the drain is recorded per step.
 """
 
 import csv
@@ -48,6 +54,9 @@ STEP_COLUMNS = [
     "verdict",
     "reasons",
     "held",
+    # after a failed step: seconds without load until nothing was in flight, and what still was
+    "drained_s",
+    "in_flight_after_drain",
 ]
 ENDPOINT_COLUMNS = [
     "step",
@@ -93,6 +102,8 @@ class RateStep:
         self.cpu = None  # (wall, process CPU s) at the window's start, then its end
         self.cpu_end = None
         self.judged = None  # the verdict, set once when the step ends (nothing counts in it after)
+        self.drained_s = 0.0  # load-free seconds before this step, waiting for the requests in flight
+        self.in_flight_after_drain = 0
 
     def measuring(self, now):
         return self.measured_from <= now < self.ended_at
@@ -152,6 +163,8 @@ class RateStep:
             "verdict": verdict.verdict,
             "reasons": "; ".join(verdict.reasons),
             "held": verdict.verdict == "held",
+            "drained_s": round(self.drained_s, 1),
+            "in_flight_after_drain": self.in_flight_after_drain,
         }
 
 
@@ -171,13 +184,14 @@ class RateSchedule:
         clock=time.time,
         cpu=process_cpu_seconds,
         bracket=0.05,
-        recover_seconds=None,
+        drain_seconds=60.0,
     ):
         self.rates = list(rates)
         self.settle_seconds = settle_seconds
         self.measure_seconds = measure_seconds
-        # After a failed step the server's queues must drain before the lower rate is measured.
-        self.recover_seconds = max(settle_seconds, recover_seconds if recover_seconds is not None else 2 * settle_seconds)
+        # The longest wait after a failed step for its requests in flight to return.
+        self.drain_seconds = drain_seconds
+        self.in_flight = 0  # slots handed to a user whose action has not returned (done())
         self.bracket = bracket
         self.limits = limits
         self.mix = mix
@@ -200,7 +214,7 @@ class RateSchedule:
             limits=Limits.from_env(env),
             mix=mix,
             bracket=float(env.get("LAB_BRACKET", "0.05")),
-            recover_seconds=float(env.get("LAB_RECOVER_SECONDS", str(2 * settle))),
+            drain_seconds=float(env.get("LAB_DRAIN_SECONDS", "60")),
         )
 
     def wait_for_slot(self):
@@ -211,6 +225,10 @@ class RateSchedule:
         self.waiting.append(slot)
         return slot.get()
 
+    def done(self):
+        """A user's action for its slot returned (answered, failed or raised)."""
+        self.in_flight = max(0, self.in_flight - 1)
+
     def plan(self, now):
         """The first step, from `now`."""
         self.started_at = now
@@ -219,18 +237,30 @@ class RateSchedule:
     def verdict(self, step):
         return step.summary(self.limits)["verdict"]
 
-    def advance(self):
-        """Judges the last step and plans the next from its end, or stops the run there."""
+    def advance(self, sleep):
+        """Judges the last step and plans the next, or stops the run there. After a failed step the
+        next starts once its requests in flight have returned (drain)."""
         last = self.steps[-1]
         last.judged = self.verdict(last)
         rate = next_rate(self.rates, [(step.rate, step.judged) for step in self.steps], self.bracket)
         if rate is None:
             self.stop(last.ended_at)
             return None
-        settle = self.recover_seconds if last.judged == FAILED else self.settle_seconds
-        step = RateStep(len(self.steps), rate, last.ended_at, settle, self.measure_seconds)
+        start, drained = last.ended_at, 0.0
+        if last.judged == FAILED:
+            start = self.drain(sleep)
+            drained = start - last.ended_at
+        step = RateStep(len(self.steps), rate, start, self.settle_seconds, self.measure_seconds)
+        step.drained_s, step.in_flight_after_drain = drained, self.in_flight
         self.steps.append(step)
         return step
+
+    def drain(self, sleep, poll_seconds=0.1):
+        """Releases nothing until no slot is in flight or drain_seconds have passed; returns when."""
+        deadline = self.clock() + self.drain_seconds
+        while self.in_flight > 0 and self.clock() < deadline:
+            sleep(min(poll_seconds, deadline - self.clock()))
+        return self.clock()
 
     def start(self):
         self.plan(self.clock())
@@ -260,7 +290,7 @@ class RateSchedule:
             # Responses are counted until the window's end: only then is the step judged.
             until(step.ended_at)
             step.cpu_end = (self.clock(), self.cpu())
-            step = self.advance()
+            step = self.advance(sleep)
 
     def release(self, step, due, now):
         """One slot at `now` (due at `due`): the next action goes to the longest-waiting user, or is dropped."""
@@ -270,6 +300,7 @@ class RateSchedule:
             step.slots += 1
             step.lags.append(max(0.0, now - due) * 1000)
         if self.waiting:
+            self.in_flight += 1
             self.waiting.popleft().set(Slot(due, action))
         elif measured:
             step.dropped += 1
@@ -325,7 +356,7 @@ class RateSchedule:
             "achieved_rps": round(len(scheduled) / seconds, 1) if seconds > 1 and scheduled else None,
             "p99_ms": percentile(scheduled, 0.99),
             "failures": step.failures,
-            "seconds_left_at_most": round(step.ended_at - now + after * (self.recover_seconds + self.measure_seconds)),
+            "seconds_left_at_most": round(step.ended_at - now + after * (self.settle_seconds + self.measure_seconds)),
         }
         with open(path + ".tmp", "w", encoding="utf-8") as handle:
             json.dump(status, handle)

@@ -167,4 +167,7 @@ class MixUser(LabUser):
     @task
     def next_slot(self):
         slot = self.schedule.wait_for_slot()
-        slot.action.run(self, {"due": slot.due})
+        try:
+            slot.action.run(self, {"due": slot.due})
+        finally:
+            self.schedule.done()

@@ -7,8 +7,15 @@ import { writeLabReport } from "./experiments/report/lab-report";
 import { DataMismatchError } from "./experiments/report/rate-report";
 import { writeRunReport } from "./experiments/report/run-report";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/results/flags";
-import { isProfileName, PROFILE_NAMES, type ProfileName } from "./experiments/results/profiles";
-import { budgetKey, budgetKeyOf, finishedRuns, UNBUDGETED } from "./experiments/results/runs";
+import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName } from "./experiments/results/profiles";
+import {
+  budgetKey,
+  budgetKeyOf,
+  comparableKey,
+  comparableKeyOf,
+  finishedRuns,
+  UNBUDGETED,
+} from "./experiments/results/runs";
 import { budgetsFor, readBudgetTable } from "./experiments/run/budgets";
 import { runExperiment } from "./experiments/run/runner";
 import { assertTools, MissingToolsError, requiredTools } from "./experiments/run/tools";
@@ -54,8 +61,11 @@ if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")} (have: ${n
 const say = (line: string) => console.log(`[lab] ${line}`);
 stopChildrenOnSignal("lab");
 
-// Runs under other budgets (another scale, an earlier table) are not repeats of these.
+// Runs under other budgets (another scale, an earlier table) or measured another way (another
+// ladder, limits or drain) are not repeats of these.
 const budgetsToRepeat = values.unbudgeted ? UNBUDGETED : budgetKey(budgetsFor(readBudgetTable()));
+const keyToRepeat = (profile: ProfileName) =>
+  comparableKey(budgetsToRepeat, { ...PROFILES[profile], seedSize: seedSize ?? PROFILES[profile].seedSize });
 const failed: string[] = [];
 if (values.reanalyse) {
   for (const name of only)
@@ -80,7 +90,7 @@ if (values.reanalyse) {
     for (const name of only) {
       for (const profile of profiles as ProfileName[]) {
         const done = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile)).filter(
-          (dir) => budgetKeyOf(dir) === budgetsToRepeat,
+          (dir) => comparableKeyOf(dir) === keyToRepeat(profile),
         ).length;
         if (done >= round) {
           say(`${name} ${profile}: run ${round} of ${repeat} already there (${done} in results/)`);

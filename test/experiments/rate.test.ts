@@ -31,7 +31,7 @@ import {
   type Summary,
   type Timeline,
 } from "../../scripts/experiments/results/format";
-import { budgetKey, budgetKeyOf } from "../../scripts/experiments/results/runs";
+import { budgetKey, budgetKeyOf, comparableKeyOf } from "../../scripts/experiments/results/runs";
 import { progressText } from "../../scripts/experiments/run/progress";
 import { freePorts } from "../../scripts/experiments/run/runner";
 
@@ -258,6 +258,16 @@ describe("repeats, spread and the lab report", () => {
     expect(runIds(await collectRateRuns(root, false))).toEqual([["2026-11-30T10-00-01Z-rate"], []]);
     const dirs = [2, 3].map((index) => join(root, "01-baseline", "results", `2026-11-30T10-00-0${index}Z-rate`));
     expect(budgetKeyOf(dirs[0]!)).not.toBe(budgetKeyOf(dirs[1]!));
+    // The same budgets measured another way (here a longer drain) is not a repeat: the newest such
+    // run sets what the report compares, and the runs measured the old way drop out of it.
+    await addRun(root, "01-baseline", 5, (run) => {
+      budgeted(0.125)(run);
+      run.load = { ...run.load, drainSeconds: 90 } as RunRecord["load"];
+    });
+    const newest = join(root, "01-baseline", "results", "2026-11-30T10-00-05Z-rate");
+    expect(budgetKeyOf(newest)).toBe(budgetKeyOf(dirs[1]!));
+    expect(comparableKeyOf(newest)).not.toBe(comparableKeyOf(dirs[1]!));
+    expect(runIds(await collectRateRuns(root))).toEqual([["2026-11-30T10-00-05Z-rate"], []]);
     expect(budgetKeyOf(dirs[1]!)).toBe(
       budgetKey({
         scale: 0.125,

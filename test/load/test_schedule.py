@@ -43,13 +43,14 @@ class User:
         self.slots.append(slot)
         if self.clock.now < self.busy_from:
             self.schedule.record(slot.action.name, 5, slot.due, 0)
+            self.schedule.done()
             self.schedule.waiting.append(self)
 
 
-def ladder(rates, settle=1.0, measure=4.0, recover_seconds=None, **limits):
+def ladder(rates, settle=1.0, measure=4.0, drain_seconds=60.0, **limits):
     clock = Clock()
     schedule = RateSchedule(
-        rates, settle, measure, Limits(**limits), MIX, clock=clock, cpu=clock.cpu, recover_seconds=recover_seconds
+        rates, settle, measure, Limits(**limits), MIX, clock=clock, cpu=clock.cpu, drain_seconds=drain_seconds
     )
     schedule.plan(clock())
     return schedule, clock
@@ -144,7 +145,7 @@ def test_the_steps_files_carry_each_step_s_verdict_and_the_declared_mix(tmp_path
 def test_the_knee_is_bisected_after_the_first_failed_step_and_the_run_stops_by_itself():
     # The server keeps up to 1,100 req/s: 10 users, each busy 9.1 ms per answer; past that every
     # user is busy and slots are dropped.
-    schedule, clock = ladder([200, 500, 1000, 2000], settle=1.0, measure=4.0, recover_seconds=3.0)
+    schedule, clock = ladder([200, 500, 1000, 2000], settle=1.0, measure=4.0)
 
     class Server:
         def __init__(self):
@@ -160,6 +161,7 @@ def test_the_knee_is_bisected_after_the_first_failed_step_and_the_run_stops_by_i
         def set(self, slot):
             self.free_at.append(clock.now + 1 / 1100 * 10)
             schedule.record(slot.action.name, 5, slot.due, 0)
+            schedule.done()
 
     schedule.waiting = Server()
     schedule.dispatch(clock.sleep)
@@ -171,6 +173,62 @@ def test_the_knee_is_bisected_after_the_first_failed_step_and_the_run_stops_by_i
     assert rates[4:] == [1414, 1189, 1090, 1138]
     assert verdicts[4:] == ["failed", "failed", "held", "failed"]
     assert schedule.stopped and schedule.stopped_at == schedule.steps[-1].ended_at
-    # A step after a failed one settles longer (its slots cover the recovery too).
-    assert schedule.steps[4].measured_from - schedule.steps[4].started_at == 3.0
-    assert schedule.steps[1].measured_from - schedule.steps[1].started_at == 1.0
+    # Nothing was left in flight after the failed steps: each next step started at once.
+    assert all(step.drained_s == 0 and step.in_flight_after_drain == 0 for step in schedule.steps)
+    assert schedule.steps[4].started_at == schedule.steps[3].ended_at
+
+
+class SlowServer:
+    """Users that answer at once until `slow_from`, then each after `answer_seconds` (None: never);
+    its `sleep` moves the fake clock and returns the users whose answers are due."""
+
+    def __init__(self, schedule, clock, users, slow_from, answer_seconds):
+        self.schedule, self.clock = schedule, clock
+        self.slow_from, self.answer_seconds = slow_from, answer_seconds
+        self.returning = []  # (at, slot)
+        self.handed = []  # (time handed, slot)
+        schedule.waiting.extend(self for _ in range(users))
+
+    def set(self, slot):
+        self.handed.append((self.clock.now, slot))
+        if self.clock.now < self.slow_from:
+            self.answer(slot)
+        elif self.answer_seconds is not None:
+            self.returning.append((self.clock.now + self.answer_seconds, slot))
+
+    def answer(self, slot):
+        self.schedule.record(slot.action.name, 5, slot.due, 0)
+        self.schedule.done()
+        self.schedule.waiting.append(self)
+
+    def sleep(self, seconds):
+        self.clock.sleep(seconds)
+        due = [entry for entry in self.returning if entry[0] <= self.clock.now]
+        self.returning = [entry for entry in self.returning if entry[0] > self.clock.now]
+        for _, slot in due:
+            self.answer(slot)
+
+
+def test_after_a_failed_step_nothing_is_released_until_the_requests_in_flight_return():
+    # 20 req/s held; from the 50 req/s step's window on, 5 users take 7 s per answer: it fails.
+    schedule, clock = ladder([20, 50], settle=1.0, measure=4.0, drain_seconds=30.0)
+    server = SlowServer(schedule, clock, 5, slow_from=clock.now + 5 + 1, answer_seconds=7.0)
+    schedule.dispatch(server.sleep)
+    failed, after = schedule.steps[1], schedule.steps[2]
+    assert [schedule.verdict(step) for step in schedule.steps[:2]] == ["held", "failed"]
+    # The last of the failed step's answers came back 7 s after it was sent, within its window's
+    # last 7 s: the next step began only then, and no slot went out in between.
+    last_sent = max(at for at, _ in server.handed if at < failed.ended_at)
+    assert after.started_at >= last_sent + 7.0
+    assert after.drained_s == after.started_at - failed.ended_at > 0
+    assert after.in_flight_after_drain == 0
+    assert not [at for at, _ in server.handed if failed.ended_at <= at < after.started_at]
+
+
+def test_a_drain_that_never_ends_is_cut_at_its_limit_and_recorded():
+    schedule, clock = ladder([20, 50], settle=1.0, measure=4.0, drain_seconds=30.0)
+    SlowServer(schedule, clock, 5, slow_from=clock.now + 5 + 1, answer_seconds=None)
+    schedule.dispatch(clock.sleep)
+    after = schedule.steps[2]
+    assert after.drained_s == 30.0
+    assert after.in_flight_after_drain == 5

@@ -8,7 +8,8 @@ import {
   type RungPrediction,
   SUMMARY_FILE,
 } from "../results/format";
-import { finishedRuns, recordKey } from "../results/runs";
+import type { ProfileSettings } from "../results/profiles";
+import { comparableKey, finishedRuns, recordKey } from "../results/runs";
 import { spread } from "./rate";
 
 /**
@@ -66,25 +67,29 @@ export function predictKnee(
 
 /**
  * The knee a rung's budgets give with the CPU per request measured at the knees of the rung before's
- * finished rate runs made under the same budgets (same scale and period): null for the first rung,
+ * finished rate runs made under the same budgets and method (runs.ts: comparableKey): null for the first rung,
  * unbudgeted runs, or a rung before with no such runs yet.
  */
 export async function predictFromPrevious(
   experiment: string,
   budgets: BudgetRecord,
+  load: ProfileSettings,
   machineCores: number,
 ): Promise<RungPrediction | null> {
   if (budgets.mode === "unbudgeted") return null;
   const names = experimentNames();
   const from = names[names.indexOf(experiment) - 1];
   if (!from) return null;
-  type Finished = Run & { run_id: string; budgets?: BudgetRecord };
+  type Finished = Run & { run_id: string; budgets?: BudgetRecord; load?: ProfileSettings };
   const finished = await Promise.all(
     (await finishedRuns(join(EXPERIMENTS_DIR, from), "rate")).map(
       async (dir) => (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Finished,
     ),
   );
-  const comparable = finished.filter((run) => recordKey(run.budgets) === recordKey(budgets) && run.rate?.knee_rps);
+  const key = comparableKey(recordKey(budgets), load);
+  const comparable = finished.filter(
+    (run) => comparableKey(recordKey(run.budgets), run.load) === key && run.rate?.knee_rps,
+  );
   const prediction = predictKnee(costsAtKnee(comparable), budgets, machineCores);
   return prediction && { ...prediction, from, runs: comparable.map((run) => run.run_id) };
 }

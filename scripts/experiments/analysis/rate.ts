@@ -52,6 +52,8 @@ export async function readRateSteps(path: string): Promise<RateStepRow[]> {
       latency_basis: basis === "p99" || basis === "p95" ? basis : undefined,
       generator_cores: optional("generator_cores"),
       lag_p99_ms: optional("lag_p99_ms"),
+      drained_s: optional("drained_s"),
+      in_flight_after_drain: optional("in_flight_after_drain"),
       verdict,
       reasons,
     };

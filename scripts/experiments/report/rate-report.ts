@@ -13,7 +13,7 @@ import {
   type Summary,
   type WindowUse,
 } from "../results/format";
-import { budgetKeyOf, driftedTerms, finishedRuns, UNBUDGETED } from "../results/runs";
+import { budgetKeyOf, comparableKeyOf, driftedTerms, finishedRuns, UNBUDGETED } from "../results/runs";
 import { percent, table } from "./markdown";
 
 const poolWaiting = (use: WindowUse | null) =>
@@ -170,7 +170,7 @@ export type RateEntry = { name: string; change: string; runs: RateRun[] };
 
 /**
  * Every rate run of every experiment (repeats included), oldest first: those made under the newest
- * run's CPU budgets, or those made without (`budgeted` false, or when no run was budgeted).
+ * run's CPU budgets and method (runs.ts: comparableKey), or those made without (`budgeted` false, or when no run was budgeted).
  */
 export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean): Promise<RateEntry[]> {
   const entries: RateEntry[] = [];
@@ -178,16 +178,18 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
   const dirsOf = await Promise.all(
     names.map(async (name) => finishedRuns((await loadExperiment(name, root)).dir, "rate")),
   );
-  const keyOf = new Map(dirsOf.flat().map((dir) => [dir, budgetKeyOf(dir)]));
-  // Budgeted: those under the newest run's budgets, so every rung compares under the same ones.
-  const newestBudgeted = [...keyOf.keys()]
-    .filter((dir) => keyOf.get(dir) !== UNBUDGETED)
+  const unbudgeted = new Set(dirsOf.flat().filter((dir) => budgetKeyOf(dir) === UNBUDGETED));
+  // Budgeted: those under the newest run's budgets and method, so every rung compares under the same ones.
+  const newestBudgeted = dirsOf
+    .flat()
+    .filter((dir) => !unbudgeted.has(dir))
     .sort((a, b) => basename(a).localeCompare(basename(b)))
     .at(-1);
-  const wanted = budgeted === false || !newestBudgeted ? UNBUDGETED : keyOf.get(newestBudgeted)!;
+  const wanted = budgeted === false || !newestBudgeted ? null : comparableKeyOf(newestBudgeted);
+  const isWanted = (dir: string) => (wanted === null ? unbudgeted.has(dir) : comparableKeyOf(dir) === wanted);
   for (const [index, name] of names.entries()) {
     const runs: RateRun[] = [];
-    for (const dir of dirsOf[index]!.filter((dir) => keyOf.get(dir) === wanted)) {
+    for (const dir of dirsOf[index]!.filter(isWanted)) {
       runs.push({ dir, summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary });
     }
     entries.push({ name, change: "", runs });

@@ -258,6 +258,9 @@ export type RateStepRow = {
   latency_basis?: "p99" | "p95";
   generator_cores?: number;
   lag_p99_ms?: number;
+  /** After a failed step: load-free seconds until its requests in flight returned, and how many had not. */
+  drained_s?: number;
+  in_flight_after_drain?: number;
   verdict: StepVerdict;
   /** Why a step was not held, in words with their numbers (not recorded in runs before verdicts were). */
   reasons: string[];

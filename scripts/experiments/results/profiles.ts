@@ -24,7 +24,8 @@ export type StepLoad = {
  * schedule's slots. load/judge.py holds a step when achieved ≥ heldShare × offered, dropped slots <
  * droppedLimit, the p99 from each slot's scheduled time ≤ p99LimitMs and errors < errorLimit. After
  * the first failed step, load/ladder.py bisects between the highest rate held and the lowest failed
- * until they are within `bracket` (each step after a failed one settles `recoverSeconds`); the run
+ * until they are within `bracket` (a step after a failed one starts once nothing is in flight, after
+ * at most `drainSeconds` without load); the run
  * stops there, at the ladder's top, or at a step where the generator was the limit.
  */
 export type RateLoad = {
@@ -39,7 +40,7 @@ export type RateLoad = {
   heldShare: number;
   droppedLimit: number;
   bracket: number;
-  recoverSeconds: number;
+  drainSeconds: number;
   /** Accounts signed in before the ladder; the users share their tokens (no login inside a step). */
   tokenStudents: number;
   tokenTeachers: number;
@@ -75,8 +76,9 @@ export const PROFILES = {
    * (the baseline's rare searches break the p99 limit between 20 and 35 req/s), coarser ones where the
    * indexed rungs are, about 1.25× apart. 5 s settle: the users
    * exist before the ladder and the rate switches at once, so only the queues of the step before need
-   * to reach the new level (under a held step's p99 of 500 ms, well inside 5 s); 10 s after a failed
-   * step, whose queues drain first. 20 s measured: at 100 req/s that is 2,000 requests, 20 of them
+   * to reach the new level (under a held step's p99 of 500 ms, well inside 5 s). After a failed step no
+   * load until its requests in flight return (at most 60 s): a lower rate near the capacity would
+   * otherwise serve the backlog inside its own window. 20 s measured: at 100 req/s that is 2,000 requests, 20 of them
    * above the p99 (below 15 req/s, under 300 responses, a step is judged on its p95). Bisecting the
    * knee to 5 % takes at most 4 more steps (the widest coarse step is ×2). 1,000 users hold 2,000
    * req/s up to 500 ms per answer, so the pool runs dry only when the server is past the limits anyway.
@@ -93,7 +95,7 @@ export const PROFILES = {
     heldShare: 0.95,
     droppedLimit: 0.01,
     bracket: 0.05,
-    recoverSeconds: 10,
+    drainSeconds: 60,
     tokenStudents: 100,
     tokenTeachers: 20,
     warmupSeconds: 15,

@@ -33,12 +33,29 @@ export function budgetKey(budgets: { scale: number; period_us: number; cores: Re
 export const recordKey = (budgets: BudgetRecord | undefined) =>
   !budgets || budgets.mode === "unbudgeted" ? UNBUDGETED : budgetKey({ ...budgets, cores: budgets.per_process });
 
-export function budgetKeyOf(runDir: string): string {
+/**
+ * How a run's load was offered and judged (its profile's settings: ladder, windows, limits, drain) as
+ * one key: a knee measured another way is not a repeat of this one.
+ */
+export const methodKey = (load: object | undefined) =>
+  load ? JSON.stringify(load, Object.keys(load).sort()) : "no load recorded";
+
+/** Runs compare, repeat and predict one another only under equal budgets and the same method. */
+export const comparableKey = (budgetsKey: string, load: object | undefined) => `${budgetsKey}; ${methodKey(load)}`;
+
+function readRunRecord(runDir: string): RunRecord | null {
   try {
-    return recordKey((JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord).budgets);
+    return JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
   } catch {
-    return UNBUDGETED;
+    return null;
   }
+}
+
+export const budgetKeyOf = (runDir: string) => recordKey(readRunRecord(runDir)?.budgets);
+
+export function comparableKeyOf(runDir: string): string {
+  const run = readRunRecord(runDir);
+  return comparableKey(recordKey(run?.budgets), run?.load);
 }
 
 /** The words whose counts differ between two countings (empty when the data is the seed's). */

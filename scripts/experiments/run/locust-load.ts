@@ -19,7 +19,7 @@ export function plannedSeconds(load: Load): number {
     return (
       Math.ceil(load.users / load.spawnRate) +
       load.rates.length * (load.settleSeconds + load.measureSeconds) +
-      bisections * (load.recoverSeconds + load.measureSeconds)
+      bisections * (load.drainSeconds + load.settleSeconds + load.measureSeconds)
     );
   }
   return Math.ceil(load.maxUsers / load.stepUsers) * load.stepSeconds;
@@ -45,7 +45,7 @@ export function locustLoadArgs(load: Load): { args: string[]; env: Record<string
         LAB_HELD_SHARE: String(load.heldShare),
         LAB_DROPPED_LIMIT: String(load.droppedLimit),
         LAB_BRACKET: String(load.bracket),
-        LAB_RECOVER_SECONDS: String(load.recoverSeconds),
+        LAB_DRAIN_SECONDS: String(load.drainSeconds),
       },
     };
   }

@@ -168,7 +168,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     say(budgeted.said);
     cgroups = budgeted.cgroups;
     // Predict, then measure: the knee these budgets give with the rung before's measured costs.
-    const prediction = await predictFromPrevious(experiment.name, budgeted.record, availableParallelism());
+    const prediction = await predictFromPrevious(experiment.name, budgeted.record, load, availableParallelism());
     if (prediction)
       say(
         `predicted knee ${prediction.knee_rps} req/s (${prediction.limiting} runs out first, costs at ${prediction.from}'s knees over ${prediction.runs.length} runs)`,
