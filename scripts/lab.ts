@@ -11,6 +11,8 @@ import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName } from "./expe
 import {
   budgetKey,
   budgetKeyOf,
+  calibrationAgainst,
+  calibrationOf,
   comparableKey,
   comparableKeyOf,
   finishedRuns,
@@ -109,6 +111,12 @@ if (values.reanalyse) {
           say(
             `${name} ${profile} run ${round}/${repeat}: ${summary.totals.rps} req/s, p99 ${summary.totals.p99_ms} ms, ${summary.totals.failures} failures${knee}`,
           );
+          if (summary.calibration) {
+            const others = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile))
+              .filter((dir) => !dir.endsWith(summary.run_id) && comparableKeyOf(dir) === keyToRepeat(profile))
+              .flatMap((dir) => calibrationOf(dir) ?? []);
+            say(`${name} ${profile}: ${calibrationAgainst(summary.calibration.password_hash_cpu_ms, others)}`);
+          }
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           console.error(`[lab] ${name} ${profile} failed: ${message.split("\n")[0]}`);

@@ -31,7 +31,7 @@ import {
   type Summary,
   type Timeline,
 } from "../../scripts/experiments/results/format";
-import { budgetKey, budgetKeyOf, comparableKeyOf } from "../../scripts/experiments/results/runs";
+import { budgetKey, budgetKeyOf, calibrationAgainst, comparableKeyOf } from "../../scripts/experiments/results/runs";
 import { progressText } from "../../scripts/experiments/run/progress";
 import { freePorts } from "../../scripts/experiments/run/runner";
 
@@ -340,6 +340,17 @@ test("a rung whose knee is below the one before is explained by the CPU both use
   expect(line).toContain("at 20 req/s the servers used");
   expect(line).toContain("postgres +0.30");
   expect(ladderExceptions([entries[0]!, entries[0]!])).toEqual([]);
+});
+
+test("a run's calibration is set against the earlier runs': only a machine as fast tests their range", () => {
+  expect(calibrationAgainst(104, [94.6, 118.3, 100])).toBe(
+    "calibration 104 ms, inside the 3 earlier comparable runs' 94.6–118.3 ms",
+  );
+  expect(calibrationAgainst(130.9, [94.6, 118.3])).toBe(
+    "calibration 130.9 ms, 11 % slower than the 2 earlier comparable runs' 94.6–118.3 ms: its knee does not test their range",
+  );
+  expect(calibrationAgainst(85, [94.6, 118.3])).toContain("10 % faster than");
+  expect(calibrationAgainst(85, [])).toBe("calibration 85 ms (no earlier comparable run to set it against)");
 });
 
 test("the progress line: step, offered/achieved, p99 so far and time left; time alone for other loads", () => {

@@ -382,6 +382,14 @@ export function ladderExceptions(entries: readonly RateEntry[]): string[] {
 }
 
 /** REPORT.md's rate section: knees with their spread, predicted against measured, what saturated, the rungs' own targets. */
+/** The machine's speed while a rung's runs were made: their calibrations' password hash (ms of CPU), before and after the load. */
+export function calibrationSpread(runs: readonly RateRun[]): Spread | null {
+  const hashes = runs.flatMap((run) =>
+    [run.summary.calibration, run.summary.calibration_after].flatMap((c) => c?.password_hash_cpu_ms ?? []),
+  );
+  return hashes.length ? spread(hashes) : null;
+}
+
 export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string): string[] {
   assertSameData(entries);
   const lines: string[] = [];
@@ -390,6 +398,8 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
   lines.push(
     "Knee: the highest offered rate held below the lowest one failed, bisected to within 5 %; peak achieved: the",
     "most requests per second answered in any step. Two rungs whose knee ranges overlap show **no difference**.",
+    "The calibration (run/calibration.ts) is how fast the machine was: knees compare only between runs whose",
+    "calibrations are alike, since under a fixed CPU budget a slower machine spends it on fewer requests.",
     "",
     table(
       [
@@ -397,6 +407,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
         "runs",
         "knee req/s, median (min–max)",
         "peak achieved req/s, median (min–max)",
+        "calibration: password hash ms before and after each run, median (min–max)",
         "knee against the rung before",
         "most saturated at the knee",
         "most saturated at the lowest failed step",
@@ -407,7 +418,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
       entries.map((entry, index) => {
         const row = knees[index]!;
         const middle = medianRun(entry.runs);
-        if (!middle?.summary.rate) return [entry.name, "0", "not run yet", "", "", "", "", "", "", ""];
+        if (!middle?.summary.rate) return [entry.name, "0", "not run yet", "", "", "", "", "", "", "", ""];
         const rate = middle.summary.rate;
         const knee = rate.steps.find((step) => step.offered_rps === rate.knee_rps);
         const lowest = rate.steps.filter((step) => !step.held).sort((a, b) => a.offered_rps - b.offered_rps)[0];
@@ -416,6 +427,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
           String(entry.runs.length),
           range(row.knee),
           range(row.peak),
+          range(calibrationSpread(entry.runs)),
           row.versus,
           describeUse(rate.saturated_at_knee ?? undefined),
           describeUse(rate.saturated_at_failure ?? undefined),

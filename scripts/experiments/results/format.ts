@@ -67,6 +67,8 @@ export type RunRecord = {
   /** Absent in runs made before budgets existed. */
   budgets?: BudgetRecord;
   calibration?: Calibration;
+  /** The same, timed again once the load was over (absent in runs before 2026-12-07 17:00). */
+  calibration_after?: Calibration;
   /** The knee expected before the run from the rung before's costs and these budgets (02 on, budgeted). */
   prediction?: RungPrediction | null;
   machine: Machine;

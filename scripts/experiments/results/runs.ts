@@ -53,6 +53,25 @@ function readRunRecord(runDir: string): RunRecord | null {
 
 export const budgetKeyOf = (runDir: string) => recordKey(readRunRecord(runDir)?.budgets);
 
+/** The password hash of a run's calibration (ms of CPU), or null for runs from before calibrations. */
+export const calibrationOf = (runDir: string) => readRunRecord(runDir)?.calibration?.password_hash_cpu_ms ?? null;
+
+/**
+ * A run's calibration said against the other comparable runs': a knee tests their min–max only when
+ * the machine was as fast as it was for them (under a fixed CPU budget a slower machine serves fewer
+ * requests).
+ */
+export function calibrationAgainst(hashMs: number, others: readonly number[]): string {
+  if (!others.length) return `calibration ${hashMs} ms (no earlier comparable run to set it against)`;
+  const low = Math.min(...others);
+  const high = Math.max(...others);
+  const runs = `the ${others.length} earlier comparable runs' ${low}–${high} ms`;
+  if (hashMs >= low && hashMs <= high) return `calibration ${hashMs} ms, inside ${runs}`;
+  const off = hashMs > high ? hashMs / high - 1 : 1 - hashMs / low;
+  const way = hashMs > high ? "slower" : "faster";
+  return `calibration ${hashMs} ms, ${Math.round(off * 100)} % ${way} than ${runs}: its knee does not test their range`;
+}
+
 export function comparableKeyOf(runDir: string): string {
   const run = readRunRecord(runDir);
   return comparableKey(recordKey(run?.budgets), run?.load);

@@ -184,6 +184,12 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       capacity: { ...groupCapacity(stack, experiment.flags, redis), ...budgetCapacity(placement) },
       saturation: new SaturationSampler(cgroups, cgroups ? placement : bunPlacement(stack)),
     });
+    // Again once the load is over: the machine's speed can drift within a run (runs of one hour on
+    // 2026-12-07 read 92 to 149 ms for the same hash).
+    const calibrationAfter = calibrate();
+    say(
+      `calibration after the load: a password hash ${calibrationAfter.password_hash_cpu_ms} ms of CPU (before: ${calibration.password_hash_cpu_ms})`,
+    );
     await saveMetrics(stack, join(dir, "metrics"));
     await Bun.write(
       join(dir, EXPLAIN_FILE),
@@ -212,6 +218,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       cpu: locust.cpu,
       budgets: budgeted.record,
       calibration,
+      calibration_after: calibrationAfter,
       prediction,
       machine: await describeMachine(stack.databaseUrls.identity),
     };
