@@ -9,9 +9,8 @@ a step where the generator was the limit is marked inconclusive (judge.py).
 
 After a failed step no slot is released until every request in flight has returned (at most
 drain_seconds): the failed step's backlog would otherwise be served inside the next, lower step and
-judged against it. A lower rate close to the capacity drains that backlog only at the small
-difference between the two (a 01 run failed 35 req/s, then 26, 23 and 21 on the backlog, after
-holding 20). So every step starts from an empty system; the drain is recorded per step.
+judged against it, and a lower rate close to the capacity drains that backlog only at the small
+difference between the two. So every step starts from an empty system; the drain is recorded per step.
 """
 
 import csv

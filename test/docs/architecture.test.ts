@@ -54,6 +54,7 @@ const TOOL_VARIABLES: { names: string[]; file: string; evidence: string }[] = [
     file: "load/judge.py",
     evidence: 'number("LAB_',
   },
+  { names: ["LAB_DRAIN_SECONDS"], file: "load/schedule.py", evidence: 'env.get("LAB_DRAIN_SECONDS"' },
   {
     names: ["LAB_RATES", "LAB_USERS"],
     file: "scripts/experiments/run/locust-load.ts",
