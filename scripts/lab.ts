@@ -7,15 +7,16 @@ import { writeLabReport } from "./experiments/report/lab-report";
 import { DataMismatchError } from "./experiments/report/rate-report";
 import { writeRunReport } from "./experiments/report/run-report";
 import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/results/flags";
-import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName } from "./experiments/results/profiles";
+import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, withSeedSize } from "./experiments/results/profiles";
 import {
   budgetKey,
   budgetKeyOf,
   calibrationAgainst,
-  calibrationOf,
   comparableKey,
   comparableKeyOf,
   finishedRuns,
+  readRunRecord,
+  runKey,
   UNBUDGETED,
 } from "./experiments/results/runs";
 import { budgetsFor, readBudgetTable } from "./experiments/run/budgets";
@@ -66,8 +67,7 @@ stopChildrenOnSignal("lab");
 // Runs under other budgets (another scale, an earlier table) or measured another way (another
 // ladder, limits or drain) are not repeats of these.
 const budgetsToRepeat = values.unbudgeted ? UNBUDGETED : budgetKey(budgetsFor(readBudgetTable()));
-const keyToRepeat = (profile: ProfileName) =>
-  comparableKey(budgetsToRepeat, { ...PROFILES[profile], seedSize: seedSize ?? PROFILES[profile].seedSize });
+const keyToRepeat = (profile: ProfileName) => comparableKey(budgetsToRepeat, withSeedSize(PROFILES[profile], seedSize));
 const failed: string[] = [];
 if (values.reanalyse) {
   for (const name of only)
@@ -113,8 +113,10 @@ if (values.reanalyse) {
           );
           if (summary.calibration) {
             const others = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile))
-              .filter((dir) => !dir.endsWith(summary.run_id) && comparableKeyOf(dir) === keyToRepeat(profile))
-              .flatMap((dir) => calibrationOf(dir) ?? []);
+              .filter((dir) => !dir.endsWith(summary.run_id))
+              .map(readRunRecord)
+              .filter((run) => runKey(run) === keyToRepeat(profile))
+              .flatMap((run) => run?.calibration?.password_hash_cpu_ms ?? []);
             say(`${name} ${profile}: ${calibrationAgainst(summary.calibration.password_hash_cpu_ms, others)}`);
           }
         } catch (error) {

@@ -6,10 +6,11 @@ import {
   type KneePrediction,
   type RateResult,
   type RungPrediction,
+  type RunRecord,
   SUMMARY_FILE,
 } from "../results/format";
 import type { ProfileSettings } from "../results/profiles";
-import { comparableKey, finishedRuns, recordKey } from "../results/runs";
+import { finishedRuns, runKey } from "../results/runs";
 import { spread } from "./rate";
 
 /**
@@ -80,16 +81,14 @@ export async function predictFromPrevious(
   const names = experimentNames();
   const from = names[names.indexOf(experiment) - 1];
   if (!from) return null;
-  type Finished = Run & { run_id: string; budgets?: BudgetRecord; load?: ProfileSettings };
+  type Finished = Run & Pick<RunRecord, "run_id" | "budgets" | "load">;
   const finished = await Promise.all(
     (await finishedRuns(join(EXPERIMENTS_DIR, from), "rate")).map(
       async (dir) => (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Finished,
     ),
   );
-  const key = comparableKey(recordKey(budgets), load);
-  const comparable = finished.filter(
-    (run) => comparableKey(recordKey(run.budgets), run.load) === key && run.rate?.knee_rps,
-  );
+  const key = runKey({ budgets, load });
+  const comparable = finished.filter((run) => runKey(run) === key && run.rate?.knee_rps);
   const prediction = predictKnee(costsAtKnee(comparable), budgets, machineCores);
   return prediction && { ...prediction, from, runs: comparable.map((run) => run.run_id) };
 }

@@ -13,7 +13,7 @@ import {
   type Summary,
   type WindowUse,
 } from "../results/format";
-import { budgetKeyOf, comparableKeyOf, driftedTerms, finishedRuns, UNBUDGETED } from "../results/runs";
+import { driftedTerms, finishedRuns, readRunRecord, recordKey, runKey, UNBUDGETED } from "../results/runs";
 import { percent, table } from "./markdown";
 
 const poolWaiting = (use: WindowUse | null) =>
@@ -178,15 +178,16 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
   const dirsOf = await Promise.all(
     names.map(async (name) => finishedRuns((await loadExperiment(name, root)).dir, "rate")),
   );
-  const unbudgeted = new Set(dirsOf.flat().filter((dir) => budgetKeyOf(dir) === UNBUDGETED));
+  // Each run.json read once: its budgets, and its budgets with its method.
+  const recordOf = new Map(dirsOf.flat().map((dir) => [dir, readRunRecord(dir)]));
+  const unbudgeted = (dir: string) => recordKey(recordOf.get(dir)?.budgets) === UNBUDGETED;
   // Budgeted: those under the newest run's budgets and method, so every rung compares under the same ones.
-  const newestBudgeted = dirsOf
-    .flat()
-    .filter((dir) => !unbudgeted.has(dir))
+  const newestBudgeted = [...recordOf.keys()]
+    .filter((dir) => !unbudgeted(dir))
     .sort((a, b) => basename(a).localeCompare(basename(b)))
     .at(-1);
-  const wanted = budgeted === false || !newestBudgeted ? null : comparableKeyOf(newestBudgeted);
-  const isWanted = (dir: string) => (wanted === null ? unbudgeted.has(dir) : comparableKeyOf(dir) === wanted);
+  const wanted = budgeted === false || !newestBudgeted ? null : runKey(recordOf.get(newestBudgeted)!);
+  const isWanted = (dir: string) => (wanted === null ? unbudgeted(dir) : runKey(recordOf.get(dir) ?? null) === wanted);
   for (const [index, name] of names.entries()) {
     const runs: RateRun[] = [];
     for (const dir of dirsOf[index]!.filter(isWanted)) {

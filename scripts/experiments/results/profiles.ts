@@ -108,6 +108,12 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES;
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 
+/** A profile's settings as a run records them (run.json's `load`), with the seed size it was given. */
+export const withSeedSize = (settings: ProfileSettings, seedSize?: SeedSize): ProfileSettings => ({
+  ...settings,
+  seedSize: seedSize ?? settings.seedSize,
+});
+
 export function isProfileName(value: string): value is ProfileName {
   return value in PROFILES;
 }

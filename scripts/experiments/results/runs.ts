@@ -43,7 +43,11 @@ export const methodKey = (load: object | undefined) =>
 /** Runs compare, repeat and predict one another only under equal budgets and the same method. */
 export const comparableKey = (budgetsKey: string, load: object | undefined) => `${budgetsKey}; ${methodKey(load)}`;
 
-function readRunRecord(runDir: string): RunRecord | null {
+/** The comparable key of a recorded run (its run.json, or the summary.json that carries it). */
+export const runKey = (run: Pick<RunRecord, "budgets" | "load"> | null) =>
+  comparableKey(recordKey(run?.budgets), run?.load);
+
+export function readRunRecord(runDir: string): RunRecord | null {
   try {
     return JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunRecord;
   } catch {
@@ -52,9 +56,6 @@ function readRunRecord(runDir: string): RunRecord | null {
 }
 
 export const budgetKeyOf = (runDir: string) => recordKey(readRunRecord(runDir)?.budgets);
-
-/** The password hash of a run's calibration (ms of CPU), or null for runs from before calibrations. */
-export const calibrationOf = (runDir: string) => readRunRecord(runDir)?.calibration?.password_hash_cpu_ms ?? null;
 
 /**
  * A run's calibration said against the other comparable runs': a knee tests their min–max only when
@@ -72,10 +73,7 @@ export function calibrationAgainst(hashMs: number, others: readonly number[]): s
   return `calibration ${hashMs} ms, ${Math.round(off * 100)} % ${way} than ${runs}: its knee does not test their range`;
 }
 
-export function comparableKeyOf(runDir: string): string {
-  const run = readRunRecord(runDir);
-  return comparableKey(recordKey(run?.budgets), run?.load);
-}
+export const comparableKeyOf = (runDir: string) => runKey(readRunRecord(runDir));
 
 /** The words whose counts differ between two countings (empty when the data is the seed's). */
 export function driftedTerms(actual: Record<string, number>, expected: Record<string, number>): string[] {

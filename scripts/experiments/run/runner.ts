@@ -22,7 +22,14 @@ import {
   type Summary,
   type Timeline,
 } from "../results/format";
-import { PROFILES, type ProfileName, type ProfileSettings, type RateLoad, type SeedSize } from "../results/profiles";
+import {
+  PROFILES,
+  type ProfileName,
+  type ProfileSettings,
+  type RateLoad,
+  type SeedSize,
+  withSeedSize,
+} from "../results/profiles";
 import {
   budgetStack,
   budgetsFor,
@@ -89,8 +96,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const say = options.say ?? (() => {});
   const experimentsDir = options.experimentsDir ?? EXPERIMENTS_DIR;
   const experiment = await loadExperiment(options.experiment, experimentsDir);
-  const settings = options.load ?? PROFILES[options.profile];
-  const load: ProfileSettings = { ...settings, seedSize: options.seedSize ?? settings.seedSize };
+  const load = withSeedSize(options.load ?? PROFILES[options.profile], options.seedSize);
   assertTools(requiredTools(experiment.flags));
 
   const id = runId(options.profile);
