@@ -11,12 +11,11 @@ import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, withSeedSize 
 import {
   budgetKey,
   budgetKeyOf,
-  calibrationAgainst,
   comparableKey,
   comparableKeyOf,
   finishedRuns,
   readRunRecord,
-  runKey,
+  speedHeld,
   UNBUDGETED,
 } from "./experiments/results/runs";
 import { budgetsFor, readBudgetTable } from "./experiments/run/budgets";
@@ -66,7 +65,10 @@ stopChildrenOnSignal("lab");
 
 // Runs under other budgets (another scale, an earlier table) or measured another way (another
 // ladder, limits or drain) are not repeats of these.
-const budgetsToRepeat = values.unbudgeted ? UNBUDGETED : budgetKey(budgetsFor(readBudgetTable()));
+const referenceBudgets = budgetsFor(readBudgetTable());
+const budgetsToRepeat = values.unbudgeted
+  ? UNBUDGETED
+  : budgetKey({ ...referenceBudgets, cores: referenceBudgets.reference, inReferenceCores: true });
 const keyToRepeat = (profile: ProfileName) => comparableKey(budgetsToRepeat, withSeedSize(PROFILES[profile], seedSize));
 const failed: string[] = [];
 if (values.reanalyse) {
@@ -99,7 +101,7 @@ if (values.reanalyse) {
           continue;
         }
         try {
-          const { summary } = await runExperiment({
+          const { dir, summary } = await runExperiment({
             experiment: name,
             profile,
             seedSize,
@@ -111,14 +113,9 @@ if (values.reanalyse) {
           say(
             `${name} ${profile} run ${round}/${repeat}: ${summary.totals.rps} req/s, p99 ${summary.totals.p99_ms} ms, ${summary.totals.failures} failures${knee}`,
           );
-          if (summary.calibration) {
-            const others = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile))
-              .filter((dir) => !dir.endsWith(summary.run_id))
-              .map(readRunRecord)
-              .filter((run) => runKey(run) === keyToRepeat(profile))
-              .flatMap((run) => run?.calibration?.password_hash_cpu_ms ?? []);
-            say(`${name} ${profile}: ${calibrationAgainst(summary.calibration.password_hash_cpu_ms, others)}`);
-          }
+          const record = readRunRecord(dir);
+          if (record?.calibration)
+            say(`${name} ${profile}: ${speedHeld(record.calibration, record.calibration_after).said}`);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           console.error(`[lab] ${name} ${profile} failed: ${message.split("\n")[0]}`);

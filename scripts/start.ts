@@ -1,7 +1,8 @@
 import { join, resolve } from "node:path";
 import { SERVICE_NAMES } from "@lab/shared";
 import { experimentNames, FlagsError, loadExperiment } from "./experiments/results/flags";
-import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable } from "./experiments/run/budgets";
+import { budgetStack, budgetsFor, type CpuCgroups, readBudgetTable, slowdownOf } from "./experiments/run/budgets";
+import { calibrate } from "./experiments/run/calibration";
 import { childrenNamed } from "./experiments/run/cpu";
 import { parseCommandLine } from "./lib/args";
 import { failStart } from "./lib/process";
@@ -97,7 +98,11 @@ try {
 }
 if (stopRequested) await shutdown();
 if (values.budgets) {
-  const budgeted = budgetStack(`start-${process.pid}`, budgetsFor(readBudgetTable()), {
+  // Scaled by the machine's calibration as the lab's runs are; the demo seed is not the courses
+  // PostgreSQL's own calibration scans, so the machine's slowdown stands in for it.
+  const table = readBudgetTable();
+  const budgets = budgetsFor(table, undefined, slowdownOf(calibrate(), table.reference_speed));
+  const budgeted = budgetStack(`start-${process.pid}`, budgets, {
     processes: stack.processes,
     postgres: childrenNamed(process.pid, "postgres"),
     pgbouncer: childrenNamed(process.pid, "pgbouncer"),

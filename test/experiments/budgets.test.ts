@@ -9,10 +9,13 @@ import {
   CpuCgroups,
   cpuPressureSomeUs,
   detectCgroups,
+  LOAD_GENERATOR_CORES,
   openCgroups,
   parseCpuStat,
   quotaUs,
+  REFERENCE_SLOWDOWN,
   readBudgetTable,
+  slowdownOf,
 } from "../../scripts/experiments/run/budgets";
 import { CLOCK_TICKS } from "../../scripts/experiments/run/cpu";
 import { mainContainer, ROOT, render, workloads } from "../k8s/kustomize";
@@ -81,7 +84,7 @@ describe("one table of CPU limits", () => {
     // five services, 05's second course process, the web app, PostgreSQL, PgBouncer and Redis;
     // Locust took up to 0.45 core at the knees of the first budgeted round
     const { service, web, postgres, pgbouncer, redis } = budgetsFor(table, 2 / table.reference_cores).cores;
-    expect(6 * service + web + postgres + pgbouncer + redis).toBeLessThanOrEqual(2 - 0.5);
+    expect(6 * service + web + postgres + pgbouncer + redis).toBeLessThanOrEqual(2 - LOAD_GENERATOR_CORES);
   });
 
   test("the lab scales every limit by one factor, the machine's cores over the table's reference", () => {
@@ -99,6 +102,36 @@ describe("one table of CPU limits", () => {
     expect(() => budgetsFor(table, 0)).toThrow("positive");
   });
 
+  test("each budget is scaled by the day's slowdown: PostgreSQL's by its own scan, the rest by the machine's", () => {
+    const { password_hash_cpu_ms, json_cpu_ms, postgres_scan_cpu_ms } = table.reference_speed;
+    expect(
+      slowdownOf({ password_hash_cpu_ms, json_cpu_ms, postgres_scan_cpu_ms, rounds: 5 }, table.reference_speed),
+    ).toEqual(REFERENCE_SLOWDOWN);
+    // The hash 1.44× and the JSON loop 1× the reference's: their geometric mean, 1.2.
+    const slowdown = slowdownOf(
+      {
+        password_hash_cpu_ms: password_hash_cpu_ms * 1.44,
+        json_cpu_ms,
+        postgres_scan_cpu_ms: postgres_scan_cpu_ms * 0.8,
+        rounds: 5,
+      },
+      table.reference_speed,
+    );
+    expect(slowdown).toEqual({ machine: 1.2, postgres: 0.8 });
+    const budgets = budgetsFor(table, 0.125, slowdown);
+    expect(budgets.reference).toEqual(budgetsFor(table, 0.125).cores);
+    expect(budgets.cores.service).toBeCloseTo(table.limits.service * 0.125 * 1.2, 3);
+    expect(budgets.cores.redis).toBeCloseTo(table.limits.redis * 0.125 * 1.2, 3);
+    expect(budgets.cores.postgres).toBeCloseTo(table.limits.postgres * 0.125 * 0.8, 3);
+    // Without PostgreSQL's own calibration the machine's stands in.
+    expect(
+      slowdownOf({ password_hash_cpu_ms, json_cpu_ms: json_cpu_ms * 1.21, rounds: 5 }, table.reference_speed),
+    ).toEqual({
+      machine: 1.1,
+      postgres: 1.1,
+    });
+  });
+
   test("a table with a missing or non-positive limit is refused by name", () => {
     const file = join(scratch, "bad.yaml");
     writeFileSync(
@@ -106,6 +139,11 @@ describe("one table of CPU limits", () => {
       "reference_cores: 8\nperiod_us: 10000\nlimits: { service: 1, web: 0, postgres: 2, pgbouncer: 1 }\n",
     );
     expect(() => readBudgetTable(file)).toThrow("limits.web must be a positive number");
+    writeFileSync(
+      file,
+      "reference_cores: 8\nperiod_us: 10000\nlimits: { service: 1, web: 1, postgres: 2, pgbouncer: 1, redis: 1 }\nreference_speed: { password_hash_cpu_ms: 100, json_cpu_ms: 20 }\n",
+    );
+    expect(() => readBudgetTable(file)).toThrow("reference_speed.postgres_scan_cpu_ms must be a positive number");
   });
 });
 

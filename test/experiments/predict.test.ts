@@ -50,6 +50,24 @@ describe("predicting a knee from measured unit costs", () => {
     expect(prediction.unmeasured).toEqual(["pgbouncer"]);
   });
 
+  test("under budgets scaled by the calibration, costs and cores are taken in the reference's", () => {
+    // The same work on a machine 1.5× slower (PostgreSQL 2× slower): 1.5× the CPU per request, and budgets 1.5× larger.
+    const slow = (record: BudgetRecord): BudgetRecord =>
+      record.mode === "unbudgeted" ? record : { ...record, slowdown: { machine: 1.5, postgres: 2 } };
+    const slowRun = { ...run(200, 200, { postgres: 0.7, course: 0.075 }), budgets: slow(budgets({})) };
+    expect(costsAtKnee([slowRun])).toEqual({ postgres: 1.75, course: 0.25 });
+    const onSlowMachine = predictKnee(
+      { postgres: 1.75, course: 0.25 },
+      slow(budgets({ postgres: 1, course: 0.375 })),
+      3,
+    )!;
+    expect(onSlowMachine.costs.map((row) => [row.component, row.cores, row.limit_rps])).toEqual([
+      ["postgres", 0.5, 286],
+      ["course", 0.25, 1000],
+      ["machine", 2, 1000], // 3 cores ÷ 1.5
+    ]);
+  });
+
   test("a worker more doubles a service's budget, and so its limit", () => {
     const two = predictKnee({ course: 0.25 }, budgets({ course: 0.5 }), 2)!;
     expect(two.costs.find((row) => row.component === "course")!.limit_rps).toBe(2000);

@@ -11,7 +11,7 @@ import { SQL } from "bun";
 import { busiest } from "../../scripts/experiments/analysis/resources";
 import type { RunRecord } from "../../scripts/experiments/results/format";
 import { PROFILES, type ProfileSettings } from "../../scripts/experiments/results/profiles";
-import { budgetsFor, detectCgroups, readBudgetTable } from "../../scripts/experiments/run/budgets";
+import { budgetsFor, detectCgroups, readBudgetTable, slowdownOf } from "../../scripts/experiments/run/budgets";
 import { runExperiment } from "../../scripts/experiments/run/runner";
 import { SeedDriftError, TEMPLATE_SUFFIX } from "../../scripts/experiments/run/seed-state";
 import { freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres";
@@ -91,12 +91,18 @@ test("offered load holds while the server keeps up, drops slots when it cannot; 
   // Every component under its CPU budget (root, as CI runs), the machine's calibration beside it.
   const record = (await Bun.file(join(dir, "run.json")).json()) as RunRecord;
   expect(record.calibration!.password_hash_cpu_ms).toBeGreaterThan(0);
+  expect(record.calibration!.postgres_scan_cpu_ms).toBeGreaterThan(0);
+  expect(record.calibration_after!.postgres_scan_cpu_ms).toBeGreaterThan(0);
   if (!budgetable) {
     expect(record.budgets).toMatchObject({ mode: "unbudgeted", reason: expect.any(String) });
     return;
   }
-  const budgets = budgetsFor(readBudgetTable());
+  // Scaled by the slowdown the calibration before the load measured against the table's reference.
+  const table = readBudgetTable();
+  const budgets = budgetsFor(table, undefined, slowdownOf(record.calibration!, table.reference_speed));
   expect(record.budgets).toMatchObject({
+    slowdown: budgets.slowdown,
+    reference_per_process: budgets.reference,
     mode: expect.stringMatching(/^cgroup v[12]$/),
     scale: budgets.scale,
     components: {

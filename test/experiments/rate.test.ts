@@ -31,7 +31,7 @@ import {
   type Summary,
   type Timeline,
 } from "../../scripts/experiments/results/format";
-import { budgetKey, budgetKeyOf, calibrationAgainst, comparableKeyOf } from "../../scripts/experiments/results/runs";
+import { budgetKey, budgetKeyOf, comparableKeyOf, speedHeld } from "../../scripts/experiments/results/runs";
 import { progressText } from "../../scripts/experiments/run/progress";
 import { freePorts } from "../../scripts/experiments/run/runner";
 
@@ -273,8 +273,31 @@ describe("repeats, spread and the lab report", () => {
         scale: 0.125,
         period_us: 10_000,
         cores: { redis: 0.125, service: 0.125, web: 0.125, postgres: 0.25, pgbouncer: 0.125 },
+        inReferenceCores: false,
       }),
     );
+    // Budgets in reference cores repeat one another whatever each day's slowdown made of them, and
+    // not the runs in plain cores before them.
+    const scaledBy = (machine: number, postgres: number) => (run: RunRecord) => {
+      budgeted(0.125)(run);
+      if (run.budgets?.mode === "unbudgeted" || !run.budgets) return;
+      const reference = run.budgets.per_process;
+      run.budgets.reference_per_process = reference;
+      run.budgets.slowdown = { machine, postgres };
+      run.budgets.per_process = {
+        ...reference,
+        service: reference.service * machine,
+        postgres: reference.postgres * postgres,
+      };
+    };
+    await addRun(root, "01-baseline", 6, scaledBy(1.2, 1.4));
+    await addRun(root, "01-baseline", 7, scaledBy(0.9, 1));
+    const [slowDay, fastDay] = [6, 7].map((index) =>
+      join(root, "01-baseline", "results", `2026-11-30T10-00-0${index}Z-rate`),
+    );
+    expect(budgetKeyOf(slowDay!)).toBe(budgetKeyOf(fastDay!));
+    expect(budgetKeyOf(slowDay!)).not.toBe(budgetKeyOf(dirs[1]!));
+    expect(budgetKeyOf(slowDay!)).toEndWith("reference cores");
   });
 
   test("the median knee with its min–max, the overlay chart, and the rung's own target", async () => {
@@ -342,15 +365,25 @@ test("a rung whose knee is below the one before is explained by the CPU both use
   expect(ladderExceptions([entries[0]!, entries[0]!])).toEqual([]);
 });
 
-test("a run's calibration is set against the earlier runs': only a machine as fast tests their range", () => {
-  expect(calibrationAgainst(104, [94.6, 118.3, 100])).toBe(
-    "calibration 104 ms, inside the 3 earlier comparable runs' 94.6–118.3 ms",
+test("a run counts only when the machine kept its speed through it, PostgreSQL's and the hash's", () => {
+  const before = { password_hash_cpu_ms: 100, json_cpu_ms: 20, rounds: 5, postgres_scan_cpu_ms: 80 };
+  expect(speedHeld(before, { ...before, password_hash_cpu_ms: 112, postgres_scan_cpu_ms: 74 })).toEqual({
+    held: true,
+    said: "the machine's speed held (password hash 100 → 112 ms, PostgreSQL scan 80 → 74 ms; at most +12 %)",
+  });
+  const drifted = speedHeld(before, { ...before, postgres_scan_cpu_ms: 100 });
+  expect(drifted.held).toBe(false);
+  expect(drifted.said).toStartWith("the machine's speed moved +25 % (PostgreSQL scan) during the run");
+  expect(speedHeld(before, { ...before, password_hash_cpu_ms: 80 }).said).toContain("moved -20 % (password hash)");
+  // Runs from before PostgreSQL's calibration: the hash alone.
+  const { postgres_scan_cpu_ms: _, ...hashOnly } = before;
+  expect(speedHeld(hashOnly, { ...hashOnly, password_hash_cpu_ms: 110 }).said).toBe(
+    "the machine's speed held (password hash 100 → 110 ms; at most +10 %)",
   );
-  expect(calibrationAgainst(130.9, [94.6, 118.3])).toBe(
-    "calibration 130.9 ms, 11 % slower than the 2 earlier comparable runs' 94.6–118.3 ms: its knee does not test their range",
-  );
-  expect(calibrationAgainst(85, [94.6, 118.3])).toContain("10 % faster than");
-  expect(calibrationAgainst(85, [])).toBe("calibration 85 ms (no earlier comparable run to set it against)");
+  expect(speedHeld(before, undefined)).toEqual({
+    held: false,
+    said: "no calibration after the load: whether the speed held is unknown",
+  });
 });
 
 test("the progress line: step, offered/achieved, p99 so far and time left; time alone for other loads", () => {

@@ -21,22 +21,36 @@ import { spread } from "./rate";
  * step, the same mix near the rates that matter, not averaged over a run whose mix moves with its rate.
  */
 
-type Run = { rate?: RateResult | null };
+type Run = { rate?: RateResult | null; budgets?: BudgetRecord };
 
-/** CPU ms per request of each process group at each run's knee step, median over the runs. */
+/**
+ * How much more CPU than the reference a component needed in a run whose budgets were scaled by the
+ * day's calibration (run/budgets.ts: PostgreSQL by its own, every other process, Locust's included, by
+ * the machine's); 1 for runs from before that. Costs and cores divided by it are the reference's.
+ */
+export function slowdownFor(component: string, budgets: BudgetRecord | undefined): number {
+  if (!budgets || budgets.mode === "unbudgeted" || !budgets.slowdown) return 1;
+  return component === "postgres" ? budgets.slowdown.postgres : budgets.slowdown.machine;
+}
+
+/** CPU ms per request of each process group at each run's knee step, in the reference's ms, median over the runs. */
 export function costsAtKnee(runs: readonly Run[]): Record<string, number> {
   const perGroup = new Map<string, number[]>();
   for (const run of runs) {
     const knee = run.rate?.steps.find((step) => step.offered_rps === run.rate?.knee_rps);
     if (!knee?.use || knee.achieved_rps <= 0) continue;
     for (const [group, cores] of Object.entries(knee.use.cpu_cores)) {
-      perGroup.set(group, [...(perGroup.get(group) ?? []), (cores * 1000) / knee.achieved_rps]);
+      const cost = (cores * 1000) / knee.achieved_rps / slowdownFor(group, run.budgets);
+      perGroup.set(group, [...(perGroup.get(group) ?? []), cost]);
     }
   }
   return Object.fromEntries([...perGroup].map(([group, costs]) => [group, round(spread(costs)!.median, 4)]));
 }
 
-/** The knee this rung's budgets give with the costs measured before it; null without costs or budgets. */
+/**
+ * The knee this rung's budgets give with the costs measured before it (in the reference's ms, so this
+ * run's cores are taken in reference cores too); null without costs or budgets.
+ */
 export function predictKnee(
   costs: Record<string, number>,
   budgets: BudgetRecord | undefined,
@@ -45,7 +59,8 @@ export function predictKnee(
   if (!budgets || budgets.mode === "unbudgeted" || !Object.keys(costs).length) return null;
   const rows: ComponentCost[] = [];
   const unmeasured: string[] = [];
-  for (const [component, { cores }] of Object.entries(budgets.components)) {
+  for (const [component, budget] of Object.entries(budgets.components)) {
+    const cores = round(budget.cores / slowdownFor(component, budgets));
     const cost = costs[component];
     if (cost === undefined || cost <= 0) {
       unmeasured.push(component);
@@ -58,8 +73,8 @@ export function predictKnee(
     rows.push({
       component: "machine",
       cpu_ms_per_request: round(total, 4),
-      cores: machineCores,
-      limit_rps: Math.round((machineCores * 1000) / total),
+      cores: round(machineCores / slowdownFor("machine", budgets)),
+      limit_rps: Math.round((machineCores * 1000) / slowdownFor("machine", budgets) / total),
     });
   if (!rows.length) return null;
   rows.sort((a, b) => a.limit_rps - b.limit_rps);

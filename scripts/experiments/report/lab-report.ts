@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { AGGREGATED, type HistoryRow, readHistory } from "../analysis/locust-csv";
+import { slowdownFor } from "../analysis/predict";
 import { groupedBarChart, kneeChart, latencyPanels, renderSvg, VEGA_LITE_SCHEMA } from "../charts/charts";
 import { changedFlags, EXPERIMENTS_DIR, experimentNames, loadExperiment } from "../results/flags";
 import { csvFiles, REPORT_FILE, SUMMARY_FILE, type Summary } from "../results/format";
@@ -231,10 +232,13 @@ export async function writeLabReport(
       const budgets = summaries.find((summary) => summary.budgets)?.budgets;
       lines.push(
         budgets && budgets.mode !== "unbudgeted"
-          ? `CPU budgets (${budgets.mode}, ${budgets.scale} × deploy/cpu-budgets.yaml, period ${budgets.period_us / 1000} ms), cores: ${Object.entries(
+          ? `CPU budgets (${budgets.mode}, ${budgets.scale} × deploy/cpu-budgets.yaml, period ${budgets.period_us / 1000} ms), ${budgets.slowdown ? "reference cores (each run's × its slowdown)" : "cores"}: ${Object.entries(
               budgets.components,
             )
-              .map(([component, { cores }]) => `${component} ${cores}`)
+              .map(
+                ([component, { cores }]) =>
+                  `${component} ${Math.round((cores / slowdownFor(component, budgets)) * 1000) / 1000}`,
+              )
               .join(", ")}; Locust outside every budget.`
           : "Unbudgeted runs: every component and Locust share the machine's cores.",
         "",

@@ -13,7 +13,16 @@ import {
   type Summary,
   type WindowUse,
 } from "../results/format";
-import { driftedTerms, finishedRuns, readRunRecord, recordKey, runKey, UNBUDGETED } from "../results/runs";
+import {
+  driftedTerms,
+  finishedRuns,
+  readRunRecord,
+  recordKey,
+  runKey,
+  SPEED_DRIFT_LIMIT,
+  speedHeld,
+  UNBUDGETED,
+} from "../results/runs";
 import { percent, table } from "./markdown";
 
 const poolWaiting = (use: WindowUse | null) =>
@@ -382,15 +391,34 @@ export function ladderExceptions(entries: readonly RateEntry[]): string[] {
   return lines;
 }
 
-/** REPORT.md's rate section: knees with their spread, predicted against measured, what saturated, the rungs' own targets. */
-/** The machine's speed while a rung's runs were made: their calibrations' password hash (ms of CPU), before and after the load. */
-export function calibrationSpread(runs: readonly RateRun[]): Spread | null {
-  const hashes = runs.flatMap((run) =>
-    [run.summary.calibration, run.summary.calibration_after].flatMap((c) => c?.password_hash_cpu_ms ?? []),
-  );
-  return hashes.length ? spread(hashes) : null;
+/**
+ * The machine's speed while a rung's runs were made: the slowdown each run's budgets were scaled by
+ * (machine, PostgreSQL), and how many runs' speed moved past SPEED_DRIFT_LIMIT before the load ended;
+ * for runs from before the slowdown, their password hash (ms of CPU) before and after the load.
+ */
+export function speedText(runs: readonly RateRun[]): string {
+  const range = (value: Spread | null) => (value ? `${value.median} (${value.min}–${value.max})` : "–");
+  const slowdowns = runs.flatMap((run) => {
+    const budgets = run.summary.budgets;
+    return budgets && budgets.mode !== "unbudgeted" && budgets.slowdown ? [budgets.slowdown] : [];
+  });
+  if (!slowdowns.length) {
+    const hashes = runs.flatMap((run) =>
+      [run.summary.calibration, run.summary.calibration_after].flatMap((c) => c?.password_hash_cpu_ms ?? []),
+    );
+    return hashes.length ? `hash ${range(spread(hashes))} ms` : "–";
+  }
+  const moved = runs.filter(
+    (run) => run.summary.calibration && !speedHeld(run.summary.calibration, run.summary.calibration_after).held,
+  ).length;
+  return [
+    `machine ${range(spread(slowdowns.map((s) => s.machine)))}`,
+    `PostgreSQL ${range(spread(slowdowns.map((s) => s.postgres)))}`,
+    `speed moved in ${moved} of ${runs.length}`,
+  ].join("; ");
 }
 
+/** REPORT.md's rate section: knees with their spread, predicted against measured, what saturated, the rungs' own targets. */
 export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string): string[] {
   assertSameData(entries);
   const lines: string[] = [];
@@ -399,8 +427,10 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
   lines.push(
     "Knee: the highest offered rate held below the lowest one failed, bisected to within 5 %; peak achieved: the",
     "most requests per second answered in any step. Two rungs whose knee ranges overlap show **no difference**.",
-    "The calibration (run/calibration.ts) is how fast the machine was: knees compare only between runs whose",
-    "calibrations are alike, since under a fixed CPU budget a slower machine spends it on fewer requests.",
+    "Each run's budgets are in reference cores: scaled by how much more CPU than deploy/cpu-budgets.yaml's",
+    "reference this machine needed that day for the same work (slowdown, run/calibration.ts; PostgreSQL by its",
+    `own scan). A run whose calibration moved more than ${SPEED_DRIFT_LIMIT * 100} % by the end of the load ran on budgets that no`,
+    "longer matched the machine.",
     "",
     table(
       [
@@ -408,7 +438,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
         "runs",
         "knee req/s, median (min–max)",
         "peak achieved req/s, median (min–max)",
-        "calibration: password hash ms before and after each run, median (min–max)",
+        "slowdown, median (min–max)",
         "knee against the rung before",
         "most saturated at the knee",
         "most saturated at the lowest failed step",
@@ -428,7 +458,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
           String(entry.runs.length),
           range(row.knee),
           range(row.peak),
-          range(calibrationSpread(entry.runs)),
+          speedText(entry.runs),
           row.versus,
           describeUse(rate.saturated_at_knee ?? undefined),
           describeUse(rate.saturated_at_failure ?? undefined),

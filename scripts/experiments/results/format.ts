@@ -115,6 +115,9 @@ export type BudgetRecord =
       period_us: number;
       /** Cores per process of each kind. */
       per_process: Record<BudgetComponent, number>;
+      /** The same in reference cores (the table × scale), and the slowdown that turned them into per_process (run/budgets.ts); absent before 2026-12-07 19:00. */
+      reference_per_process?: Record<BudgetComponent, number>;
+      slowdown?: { machine: number; postgres: number };
       /** Each component's cores in all and its cgroups (one per worker of a service with WORKERS>1). */
       components: Record<string, { cores: number; cgroups: string[] }>;
     };
@@ -126,13 +129,15 @@ export type Calibration = {
   /** CPU ms of JSON_ROUNDS stringify + parse round trips of a 20-course page: median of the rounds. */
   json_cpu_ms: number;
   rounds: number;
+  /** CPU ms of PostgreSQL's backend to scan 100,000 of the seed's courses (run/calibration.ts); absent before 2026-12-07 19:00. */
+  postgres_scan_cpu_ms?: number;
 };
 
 export type ComponentCost = {
   component: string;
-  /** CPU ms per achieved request at the previous rung's knee (median over its runs). */
+  /** CPU ms per achieved request at the previous rung's knee (median over its runs), in the reference's ms when budgets carry a slowdown. */
   cpu_ms_per_request: number;
-  /** This rung's cores for it (the machine's cores for "machine"). */
+  /** This rung's cores for it (the machine's cores for "machine"), in reference cores likewise. */
   cores: number;
   /** cores ÷ cost: the rate at which it would run out. */
   limit_rps: number;

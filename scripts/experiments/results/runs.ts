@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type BudgetRecord, type RunRecord, SUMMARY_FILE } from "./format";
+import { type BudgetRecord, type Calibration, type RunRecord, SUMMARY_FILE } from "./format";
 
 /** The finished runs in an experiment's results/, and what a run's record says of how it ran. */
 
@@ -22,16 +22,28 @@ export const UNBUDGETED = "unbudgeted";
 
 /**
  * The budgets a run ran under as one comparable key (scale, period and each process's cores), or
- * "unbudgeted": runs compare, repeat and predict one another only under equal budgets.
+ * "unbudgeted": runs compare, repeat and predict one another only under equal budgets. Budgets in
+ * reference cores (scaled by the day's calibration, run/budgets.ts) are equal when their reference
+ * cores are, whatever each run's slowdown made of them.
  */
-export function budgetKey(budgets: { scale: number; period_us: number; cores: Record<string, number> }): string {
+export function budgetKey(budgets: {
+  scale: number;
+  period_us: number;
+  cores: Record<string, number>;
+  inReferenceCores: boolean;
+}): string {
   const cores = Object.entries(budgets.cores).sort(([a], [b]) => a.localeCompare(b));
-  return `scale ${budgets.scale}, period ${budgets.period_us} us, ${cores.map(([name, value]) => `${name} ${value}`).join(", ")}`;
+  const unit = budgets.inReferenceCores ? " reference cores" : "";
+  return `scale ${budgets.scale}, period ${budgets.period_us} us, ${cores.map(([name, value]) => `${name} ${value}`).join(", ")}${unit}`;
 }
 
 /** The key of a run's recorded budgets (run.json's `budgets`, absent from runs before budgets). */
 export const recordKey = (budgets: BudgetRecord | undefined) =>
-  !budgets || budgets.mode === "unbudgeted" ? UNBUDGETED : budgetKey({ ...budgets, cores: budgets.per_process });
+  !budgets || budgets.mode === "unbudgeted"
+    ? UNBUDGETED
+    : budgets.reference_per_process
+      ? budgetKey({ ...budgets, cores: budgets.reference_per_process, inReferenceCores: true })
+      : budgetKey({ ...budgets, cores: budgets.per_process, inReferenceCores: false });
 
 /**
  * How a run's load was offered and judged (its profile's settings: ladder, windows, limits, drain) as
@@ -57,20 +69,34 @@ export function readRunRecord(runDir: string): RunRecord | null {
 
 export const budgetKeyOf = (runDir: string) => recordKey(readRunRecord(runDir)?.budgets);
 
+/** How far the machine's speed may move within a run (its calibration after the load against before) for its knee to count. */
+export const SPEED_DRIFT_LIMIT = 0.15;
+
 /**
- * A run's calibration said against the other comparable runs': a knee tests their min–max only when
- * the machine was as fast as it was for them (under a fixed CPU budget a slower machine serves fewer
- * requests).
+ * Whether the machine kept its speed through a run: the budgets were scaled by the calibration before
+ * the load, so a run whose calibration after the load differs by more than SPEED_DRIFT_LIMIT ran on
+ * budgets that no longer matched the machine, and its knee does not test the others' range.
  */
-export function calibrationAgainst(hashMs: number, others: readonly number[]): string {
-  if (!others.length) return `calibration ${hashMs} ms (no earlier comparable run to set it against)`;
-  const low = Math.min(...others);
-  const high = Math.max(...others);
-  const runs = `the ${others.length} earlier comparable runs' ${low}–${high} ms`;
-  if (hashMs >= low && hashMs <= high) return `calibration ${hashMs} ms, inside ${runs}`;
-  const off = hashMs > high ? hashMs / high - 1 : 1 - hashMs / low;
-  const way = hashMs > high ? "slower" : "faster";
-  return `calibration ${hashMs} ms, ${Math.round(off * 100)} % ${way} than ${runs}: its knee does not test their range`;
+export function speedHeld(before: Calibration, after: Calibration | undefined): { held: boolean; said: string } {
+  if (!after) return { held: false, said: "no calibration after the load: whether the speed held is unknown" };
+  const drifts = [
+    ["password hash", before.password_hash_cpu_ms, after.password_hash_cpu_ms],
+    ["PostgreSQL scan", before.postgres_scan_cpu_ms, after.postgres_scan_cpu_ms],
+  ].flatMap(([name, from, to]) =>
+    typeof from === "number" && typeof to === "number"
+      ? [{ name: name as string, from, to, drift: to / from - 1 }]
+      : [],
+  );
+  const worst = drifts.reduce((a, b) => (Math.abs(b.drift) > Math.abs(a.drift) ? b : a));
+  const said = drifts.map(({ name, from, to }) => `${name} ${from} → ${to} ms`).join(", ");
+  const held = Math.abs(worst.drift) <= SPEED_DRIFT_LIMIT;
+  const percent = `${worst.drift > 0 ? "+" : ""}${Math.round(worst.drift * 100)} %`;
+  return held
+    ? { held, said: `the machine's speed held (${said}; at most ${percent})` }
+    : {
+        held,
+        said: `the machine's speed moved ${percent} (${worst.name}) during the run (${said}): its budgets no longer matched the machine, so its knee does not test the others' range`,
+      };
 }
 
 export const comparableKeyOf = (runDir: string) => runKey(readRunRecord(runDir));

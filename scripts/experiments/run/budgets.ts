@@ -5,6 +5,7 @@ import { ROOT } from "../../lib/stack";
 import type {
   BudgetComponent,
   BudgetRecord,
+  Calibration,
   CgroupVersion,
   SaturationPoint,
   ThrottleCounters,
@@ -21,7 +22,15 @@ import { descendants, listProcesses, type ProcStat, parseProcStat } from "./cpu"
 
 export const BUDGETS_FILE = join(ROOT, "deploy/cpu-budgets.yaml");
 
-export type BudgetTable = { reference_cores: number; period_us: number; limits: Record<BudgetComponent, number> };
+export type BudgetTable = {
+  reference_cores: number;
+  period_us: number;
+  limits: Record<BudgetComponent, number>;
+  reference_speed: ReferenceSpeed;
+};
+
+/** The calibrations (run/calibration.ts) of the machine a reference core stands for, in CPU ms. */
+export type ReferenceSpeed = { password_hash_cpu_ms: number; json_cpu_ms: number; postgres_scan_cpu_ms: number };
 
 const COMPONENTS: readonly BudgetComponent[] = ["service", "web", "postgres", "pgbouncer", "redis"];
 
@@ -33,28 +42,75 @@ export function readBudgetTable(file = BUDGETS_FILE): BudgetTable {
   };
   const limits = {} as Record<BudgetComponent, number>;
   for (const component of COMPONENTS) limits[component] = positive(table.limits?.[component], `limits.${component}`);
+  const speed = table.reference_speed;
   return {
     reference_cores: positive(table.reference_cores, "reference_cores"),
     period_us: positive(table.period_us, "period_us"),
     limits,
+    reference_speed: {
+      password_hash_cpu_ms: positive(speed?.password_hash_cpu_ms, "reference_speed.password_hash_cpu_ms"),
+      json_cpu_ms: positive(speed?.json_cpu_ms, "reference_speed.json_cpu_ms"),
+      postgres_scan_cpu_ms: positive(speed?.postgres_scan_cpu_ms, "reference_speed.postgres_scan_cpu_ms"),
+    },
   };
 }
 
-/** The budgets of one run: the table's limits × one scale factor, in cores. */
+/**
+ * How much more CPU than the reference this machine needs today for the same work: 1.2 means 20 %
+ * more, so each budget gets 1.2 × its cores and serves what the reference core would. `machine` from
+ * the Bun calibrations (the geometric mean of the hash's and the JSON loop's ratios) budgets the
+ * services, the web app, PgBouncer and Redis; `postgres` from PostgreSQL's own scan budgets it.
+ */
+export type Slowdown = { machine: number; postgres: number };
+
+export const REFERENCE_SLOWDOWN: Slowdown = { machine: 1, postgres: 1 };
+
+export function slowdownOf(calibration: Calibration, reference: ReferenceSpeed): Slowdown {
+  const machine = Math.sqrt(
+    (calibration.password_hash_cpu_ms / reference.password_hash_cpu_ms) *
+      (calibration.json_cpu_ms / reference.json_cpu_ms),
+  );
+  // Without PostgreSQL's own calibration (`bun run start` on the demo seed) the machine's stands in.
+  const postgres =
+    calibration.postgres_scan_cpu_ms === undefined
+      ? machine
+      : calibration.postgres_scan_cpu_ms / reference.postgres_scan_cpu_ms;
+  for (const value of [machine, postgres])
+    if (!(value > 0)) throw new Error(`a calibration must be positive CPU times, not ${JSON.stringify(calibration)}`);
+  return { machine: round(machine), postgres: round(postgres) };
+}
+
+/** The budgets of one run: the table's limits × one scale factor × the slowdown, in cores. */
 export type Budgets = {
   scale: number;
   period_us: number;
-  /** Cores per process of each kind (a service's every worker gets `service`). */
+  slowdown: Slowdown;
+  /** Reference cores per process of each kind: the table's limits × scale, the same for every run. */
+  reference: Record<BudgetComponent, number>;
+  /** Cores per process of each kind on this machine today (a service's every worker gets `service`). */
   cores: Record<BudgetComponent, number>;
 };
 
 /** The scale that fits this machine: its cores ÷ the table's reference cores, unless one is given. */
-export function budgetsFor(table: BudgetTable, scale = availableParallelism() / table.reference_cores): Budgets {
+export function budgetsFor(
+  table: BudgetTable,
+  scale = availableParallelism() / table.reference_cores,
+  slowdown: Slowdown = REFERENCE_SLOWDOWN,
+): Budgets {
   if (!(scale > 0)) throw new Error(`the CPU budget scale must be a positive number, not ${scale}`);
+  const reference = {} as Record<BudgetComponent, number>;
   const cores = {} as Record<BudgetComponent, number>;
-  for (const component of COMPONENTS) cores[component] = round(table.limits[component] * scale);
-  return { scale: round(scale), period_us: table.period_us, cores };
+  for (const component of COMPONENTS) {
+    reference[component] = round(table.limits[component] * scale);
+    cores[component] = round(
+      table.limits[component] * scale * (component === "postgres" ? slowdown.postgres : slowdown.machine),
+    );
+  }
+  return { scale: round(scale), period_us: table.period_us, slowdown, reference, cores };
 }
+
+/** What the lab leaves the load generator outside every budget: Locust took up to 0.45 core at the knees of the first budgeted round. */
+export const LOAD_GENERATOR_CORES = 0.5;
 
 /** The quota in µs per period for `cores`; the kernel's minimum quota is 1 ms. */
 export const quotaUs = (cores: number, periodUs: number) => Math.max(1000, Math.round(cores * periodUs));
@@ -385,8 +441,10 @@ export function budgetStack(
       scale: budgets.scale,
       period_us: budgets.period_us,
       per_process: budgets.cores,
+      reference_per_process: budgets.reference,
+      slowdown: budgets.slowdown,
       components,
     },
-    said: `CPU budgets in cores (cgroup ${cgroups.support.version}, ${budgets.scale} × deploy/cpu-budgets.yaml, period ${budgets.period_us / 1000} ms): ${described}`,
+    said: `CPU budgets in cores (cgroup ${cgroups.support.version}, ${budgets.scale} × deploy/cpu-budgets.yaml × slowdown ${budgets.slowdown.machine}, PostgreSQL's ${budgets.slowdown.postgres}, period ${budgets.period_us / 1000} ms): ${described}`,
   };
 }

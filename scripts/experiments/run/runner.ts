@@ -13,6 +13,7 @@ import { predictFromPrevious } from "../analysis/predict";
 import { writeRunReport } from "../report/run-report";
 import { EXPERIMENTS_DIR, loadExperiment } from "../results/flags";
 import {
+  type Calibration,
   csvFiles,
   EXPLAIN_FILE,
   type LoginMeasure,
@@ -30,16 +31,19 @@ import {
   type SeedSize,
   withSeedSize,
 } from "../results/profiles";
+import { speedHeld } from "../results/runs";
 import {
   budgetStack,
   budgetsFor,
   type CpuCgroups,
+  LOAD_GENERATOR_CORES,
   type Placement,
   readBudgetTable,
   SaturationSampler,
+  slowdownOf,
   workersOf,
 } from "./budgets";
-import { calibrate } from "./calibration";
+import { calibrate, calibratePostgres } from "./calibration";
 import { CLOCK_TICKS, CpuSampler, childrenNamed, listProcesses } from "./cpu";
 import { explainSearch } from "./explain";
 import { type LocustInput, writeLocustInput } from "./locust-input";
@@ -106,14 +110,10 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   say(`${experiment.name}, ${options.profile} profile: results in ${dir}`);
 
   // Before anything starts, on a quiet machine: what a fixed piece of work costs here today.
-  const calibration = calibrate();
+  const calibration: Calibration = calibrate();
   say(
     `calibration: a password hash ${calibration.password_hash_cpu_ms} ms of CPU, the JSON loop ${calibration.json_cpu_ms} ms`,
   );
-  const budgets =
-    options.budgets === false
-      ? undefined
-      : budgetsFor(readBudgetTable(), typeof options.budgets === "object" ? options.budgets.scale : undefined);
 
   let redis: RedisServer | undefined;
   let stack: Stack | undefined;
@@ -163,6 +163,18 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       );
     }
 
+    // PostgreSQL's own speed, on the seed's courses with a warm cache, before any budget.
+    calibration.postgres_scan_cpu_ms = await calibratePostgres(stack.databaseUrls.course);
+    say(`calibration: PostgreSQL scans 100,000 courses in ${calibration.postgres_scan_cpu_ms} ms of CPU`);
+    const table = readBudgetTable();
+    const budgets =
+      options.budgets === false
+        ? undefined
+        : budgetsFor(
+            table,
+            typeof options.budgets === "object" ? options.budgets.scale : undefined,
+            slowdownOf(calibration, table.reference_speed),
+          );
     // The budgets start with the load: warm-up and sign-in (argon2, slow under a budget) are not measured.
     const groups = processGroups(stack, redis);
     const budgeted = budgetStack(id, budgets, {
@@ -172,6 +184,11 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       redis: groups.redis ?? [],
     });
     say(budgeted.said);
+    const spare = availableParallelism() - Object.values(budgeted.placement).reduce((sum, { cores }) => sum + cores, 0);
+    if (budgets && spare < LOAD_GENERATOR_CORES)
+      say(
+        `the budgets leave ${spare.toFixed(2)} of ${availableParallelism()} cores, less than the ${LOAD_GENERATOR_CORES} the load generator needs: the machine may end the ladder before a budget does`,
+      );
     cgroups = budgeted.cgroups;
     // Predict, then measure: the knee these budgets give with the rung before's measured costs.
     const prediction = await predictFromPrevious(experiment.name, budgeted.record, load, availableParallelism());
@@ -192,10 +209,11 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     });
     // Again once the load is over: the machine's speed can drift within a run (runs of one hour on
     // 2026-12-07 read 92 to 149 ms for the same hash).
-    const calibrationAfter = calibrate();
-    say(
-      `calibration after the load: a password hash ${calibrationAfter.password_hash_cpu_ms} ms of CPU (before: ${calibration.password_hash_cpu_ms})`,
-    );
+    const calibrationAfter: Calibration = {
+      ...calibrate(),
+      postgres_scan_cpu_ms: await calibratePostgres(stack.databaseUrls.course),
+    };
+    say(`calibration after the load: ${speedHeld(calibration, calibrationAfter).said}`);
     await saveMetrics(stack, join(dir, "metrics"));
     await Bun.write(
       join(dir, EXPLAIN_FILE),
