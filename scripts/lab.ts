@@ -14,8 +14,6 @@ import {
   comparableKey,
   comparableKeyOf,
   finishedRuns,
-  readRunRecord,
-  speedHeld,
   UNBUDGETED,
 } from "./experiments/results/runs";
 import { budgetsFor, readBudgetTable } from "./experiments/run/budgets";
@@ -101,7 +99,7 @@ if (values.reanalyse) {
           continue;
         }
         try {
-          const { dir, summary } = await runExperiment({
+          const { summary } = await runExperiment({
             experiment: name,
             profile,
             seedSize,
@@ -113,9 +111,6 @@ if (values.reanalyse) {
           say(
             `${name} ${profile} run ${round}/${repeat}: ${summary.totals.rps} req/s, p99 ${summary.totals.p99_ms} ms, ${summary.totals.failures} failures${knee}`,
           );
-          const record = readRunRecord(dir);
-          if (record?.calibration)
-            say(`${name} ${profile}: ${speedHeld(record.calibration, record.calibration_after).said}`);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           console.error(`[lab] ${name} ${profile} failed: ${message.split("\n")[0]}`);
