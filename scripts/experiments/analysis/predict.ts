@@ -3,6 +3,7 @@ import { EXPERIMENTS_DIR, experimentNames } from "../results/flags";
 import {
   type BudgetRecord,
   type ComponentCost,
+  componentSlowdown,
   type KneePrediction,
   type RateResult,
   type RungPrediction,
@@ -30,7 +31,7 @@ type Run = { rate?: RateResult | null; budgets?: BudgetRecord };
  */
 export function slowdownFor(component: string, budgets: BudgetRecord | undefined): number {
   if (!budgets || budgets.mode === "unbudgeted" || !budgets.slowdown) return 1;
-  return component === "postgres" ? budgets.slowdown.postgres : budgets.slowdown.machine;
+  return componentSlowdown(component, budgets.slowdown);
 }
 
 /** CPU ms per request of each process group at each run's knee step, in the reference's ms, median over the runs. */

@@ -391,13 +391,15 @@ export function ladderExceptions(entries: readonly RateEntry[]): string[] {
   return lines;
 }
 
+/** A spread as "median (min–max)", "–" without one. */
+const range = (value: Spread | null) => (value ? `${value.median} (${value.min}–${value.max})` : "–");
+
 /**
  * The machine's speed while a rung's runs were made: the slowdown each run's budgets were scaled by
  * (machine, PostgreSQL), and how many runs' speed moved past SPEED_DRIFT_LIMIT before the load ended;
  * for runs from before the slowdown, their password hash (ms of CPU) before and after the load.
  */
 export function speedText(runs: readonly RateRun[]): string {
-  const range = (value: Spread | null) => (value ? `${value.median} (${value.min}–${value.max})` : "–");
   const slowdowns = runs.flatMap((run) => {
     const budgets = run.summary.budgets;
     return budgets && budgets.mode !== "unbudgeted" && budgets.slowdown ? [budgets.slowdown] : [];
@@ -423,7 +425,6 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
   assertSameData(entries);
   const lines: string[] = [];
   const knees = rungKnees(entries);
-  const range = (value: Spread | null) => (value ? `${value.median} (${value.min}–${value.max})` : "–");
   lines.push(
     "Knee: the highest offered rate held below the lowest one failed, bisected to within 5 %; peak achieved: the",
     "most requests per second answered in any step. Two rungs whose knee ranges overlap show **no difference**.",

@@ -117,10 +117,21 @@ export type BudgetRecord =
       per_process: Record<BudgetComponent, number>;
       /** The same in reference cores (the table × scale), and the slowdown that turned them into per_process (run/budgets.ts); absent before 2026-12-07 19:00. */
       reference_per_process?: Record<BudgetComponent, number>;
-      slowdown?: { machine: number; postgres: number };
+      slowdown?: Slowdown;
       /** Each component's cores in all and its cgroups (one per worker of a service with WORKERS>1). */
       components: Record<string, { cores: number; cgroups: string[] }>;
     };
+
+/**
+ * How much more CPU than the reference a machine needed that day for the same work (run/budgets.ts:
+ * slowdownOf): 1.2 means 20 % more, so each budget got 1.2 × its cores. `machine` from the Bun
+ * calibrations, `postgres` from PostgreSQL's own scan.
+ */
+export type Slowdown = { machine: number; postgres: number };
+
+/** The slowdown that scales a component's budget and cost: PostgreSQL's own, the machine's for every other (Locust's included). */
+export const componentSlowdown = (component: string, slowdown: Slowdown) =>
+  component === "postgres" ? slowdown.postgres : slowdown.machine;
 
 /** run.json's `calibration`: fixed pieces of work timed before the run (run/calibration.ts). */
 export type Calibration = {

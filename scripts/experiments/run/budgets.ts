@@ -8,8 +8,10 @@ import type {
   Calibration,
   CgroupVersion,
   SaturationPoint,
+  Slowdown,
   ThrottleCounters,
 } from "../results/format";
+import { componentSlowdown } from "../results/format";
 import { descendants, listProcesses, type ProcStat, parseProcStat } from "./cpu";
 
 /**
@@ -55,16 +57,12 @@ export function readBudgetTable(file = BUDGETS_FILE): BudgetTable {
   };
 }
 
-/**
- * How much more CPU than the reference this machine needs today for the same work: 1.2 means 20 %
- * more, so each budget gets 1.2 × its cores and serves what the reference core would. `machine` from
- * the Bun calibrations (the geometric mean of the hash's and the JSON loop's ratios) budgets the
- * services, the web app, PgBouncer and Redis; `postgres` from PostgreSQL's own scan budgets it.
- */
-export type Slowdown = { machine: number; postgres: number };
-
 export const REFERENCE_SLOWDOWN: Slowdown = { machine: 1, postgres: 1 };
 
+/**
+ * This machine's slowdown today against the reference: the machine's is the geometric mean of the
+ * hash's and the JSON loop's ratios, PostgreSQL's its scan's ratio.
+ */
 export function slowdownOf(calibration: Calibration, reference: ReferenceSpeed): Slowdown {
   const machine = Math.sqrt(
     (calibration.password_hash_cpu_ms / reference.password_hash_cpu_ms) *
@@ -102,9 +100,7 @@ export function budgetsFor(
   const cores = {} as Record<BudgetComponent, number>;
   for (const component of COMPONENTS) {
     reference[component] = round(table.limits[component] * scale);
-    cores[component] = round(
-      table.limits[component] * scale * (component === "postgres" ? slowdown.postgres : slowdown.machine),
-    );
+    cores[component] = round(table.limits[component] * scale * componentSlowdown(component, slowdown));
   }
   return { scale: round(scale), period_us: table.period_us, slowdown, reference, cores };
 }
