@@ -18,8 +18,9 @@ import { failStart, stopChildrenOnSignal } from "./lib/process";
 const names = experimentNames();
 const { values, positionals, fail } = parseCommandLine({
   name: "experiment",
-  usage: `usage: bun run experiment <${names.join("|")}> [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…] [--cpu-scale X | --unbudgeted]`,
+  usage: `usage: bun run experiment <${names.join("|")}> [--variant NAME] [--profile ${PROFILE_NAMES.join("|")}] [--seed-size full|small] [--data-dir DIR] [--step-users N] [--rates R,R,…] [--cpu-scale X | --unbudgeted]`,
   help: `Runs one experiment with Locust and writes experiments/<name>/results/<run-id>/.
+  --variant     one of the experiment's variants (experiments/<name>/variants/NAME/flags.env), results in its folder
   --profile     the load (default rate): rate, an offered req/s ladder; standard, 100 users for 5 minutes; capacity, users in steps; smoke, a quick check
   --seed-size   full (the roadmap's data) or small (the demo's); each profile has its own default
   --data-dir    where the experiments' PostgreSQL keeps its data (default .data/experiments/postgres)
@@ -28,6 +29,7 @@ const { values, positionals, fail } = parseCommandLine({
   --cpu-scale   the factor on deploy/cpu-budgets.yaml's limits (default: this machine's cores ÷ the table's reference cores)
   --unbudgeted  run every component without a CPU budget (the lab before budgets)`,
   options: {
+    variant: { type: "string" },
     profile: { type: "string", default: "rate" },
     "step-users": { type: "string" },
     rates: { type: "string" },
@@ -70,6 +72,7 @@ stopChildrenOnSignal("experiment");
 try {
   const { summary } = await runExperiment({
     experiment: name,
+    variant: values.variant,
     profile: profileChosen,
     load:
       stepUsers !== undefined && profile.kind === "step"

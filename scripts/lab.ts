@@ -6,7 +6,13 @@ import { join, relative } from "node:path";
 import { writeLabReport } from "./experiments/report/lab-report";
 import { DataMismatchError } from "./experiments/report/rate-report";
 import { writeRunReport } from "./experiments/report/run-report";
-import { EXPERIMENTS_DIR, experimentNames, FlagsError, loadExperiment } from "./experiments/results/flags";
+import {
+  EXPERIMENTS_DIR,
+  experimentNames,
+  FlagsError,
+  loadExperiment,
+  VARIANTS_DIR,
+} from "./experiments/results/flags";
 import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, withSeedSize } from "./experiments/results/profiles";
 import {
   budgetKey,
@@ -25,11 +31,13 @@ import { stopChildrenOnSignal, stopDescendants } from "./lib/process";
 const names = experimentNames();
 const line = parseCommandLine({
   name: "lab",
-  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--report-only | --reanalyse] [--seed-size full|small] [--data-dir DIR] [--unbudgeted]`,
+  usage: `usage: bun run lab [--profile ${PROFILE_NAMES.join(",")}] [--repeat N] [--only ${names.join(",")}] [--variant NAME] [--report-only | --reanalyse] [--seed-size full|small] [--data-dir DIR] [--unbudgeted]`,
   help: `Runs every experiment in order with each profile, then writes experiments/REPORT.md.
   --profile      profiles to run, comma-separated (default rate)
   --repeat N     each experiment ends with N runs of each profile (1–20); runs already in results/ count, so a stopped lab resumes
   --only         just these experiments, comma-separated
+  --variant      run one variant of the --only experiment instead (experiments/<name>/variants/NAME/flags.env:
+                 the flags it changes), e.g. --only 03-pool --variant pool-only; its runs repeat only its own
   --report-only  rewrite the report from the runs already there
   --reanalyse    rewrite each run's summary.json, charts and report.md from its own raw files (the
                  profiles' runs of --only's experiments made under the budgets a run would use now),
@@ -42,6 +50,7 @@ const line = parseCommandLine({
     profile: { type: "string", default: "rate" },
     repeat: { type: "string", default: "1" },
     only: { type: "string" },
+    variant: { type: "string" },
     "report-only": { type: "boolean", default: false },
     reanalyse: { type: "boolean", default: false },
     "seed-size": { type: "string" },
@@ -58,6 +67,12 @@ const repeat = wholeNumber(line, "repeat", values.repeat ?? "1", { min: 1, max: 
 const only = values.only?.split(",").filter(Boolean) ?? names;
 const unknown = only.filter((name) => !names.includes(name));
 if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")} (have: ${names.join(", ")})`);
+const variant = values.variant;
+if (variant !== undefined && values.only?.split(",").filter(Boolean).length !== 1)
+  fail("--variant goes with --only and one experiment (e.g. --only 03-pool --variant pool-only)");
+/** Where an experiment's runs (or its variant's) are kept and counted. */
+const runsDir = (name: string) =>
+  variant === undefined ? join(EXPERIMENTS_DIR, name) : join(EXPERIMENTS_DIR, name, VARIANTS_DIR, variant);
 const say = (line: string) => console.log(`[lab] ${line}`);
 stopChildrenOnSignal("lab");
 
@@ -72,7 +87,7 @@ const failed: string[] = [];
 if (values.reanalyse) {
   for (const name of only)
     for (const profile of profiles)
-      for (const dir of await finishedRuns(join(EXPERIMENTS_DIR, name), profile))
+      for (const dir of await finishedRuns(runsDir(name), profile))
         if (budgetKeyOf(dir) === budgetsToRepeat) {
           await writeRunReport(dir);
           say(`${name}: ${relative(EXPERIMENTS_DIR, dir)} analysed again`);
@@ -80,7 +95,7 @@ if (values.reanalyse) {
 } else if (!values["report-only"]) {
   // Every program any experiment needs is checked before the first one starts.
   try {
-    const experiments = await Promise.all(only.map((name) => loadExperiment(name)));
+    const experiments = await Promise.all(only.map((name) => loadExperiment(name, EXPERIMENTS_DIR, variant)));
     assertTools([...new Map(experiments.flatMap((e) => requiredTools(e.flags)).map((t) => [t.program, t])).values()]);
   } catch (error) {
     if (!(error instanceof MissingToolsError || error instanceof FlagsError)) throw error;
@@ -91,7 +106,7 @@ if (values.reanalyse) {
   for (let round = 1; round <= repeat; round++) {
     for (const name of only) {
       for (const profile of profiles as ProfileName[]) {
-        const done = (await finishedRuns(join(EXPERIMENTS_DIR, name), profile)).filter(
+        const done = (await finishedRuns(runsDir(name), profile)).filter(
           (dir) => comparableKeyOf(dir) === keyToRepeat(profile),
         ).length;
         if (done >= round) {
@@ -101,6 +116,7 @@ if (values.reanalyse) {
         try {
           const { summary } = await runExperiment({
             experiment: name,
+            variant,
             profile,
             seedSize,
             dataDir: values["data-dir"],

@@ -6,6 +6,8 @@ import {
   FlagsError,
   loadExperiment,
   parseFlags,
+  parseVariantFlags,
+  variantNames,
 } from "../../scripts/experiments/results/flags";
 import { PROFILES } from "../../scripts/experiments/results/profiles";
 import { locustLoadArgs, plannedSeconds } from "../../scripts/experiments/run/locust-load";
@@ -83,6 +85,46 @@ describe("the five experiments", () => {
     await expect(loadExperiment("06-nope")).rejects.toThrow(
       /01-baseline, 02-trgm-index, 03-pool, 04-redis, 05-workers/,
     );
+  });
+});
+
+describe("variants", () => {
+  const rung = parseFlags(
+    BASELINE.replace("DB_POOL_MAX=5", "DB_POOL_MAX=20").replace("DB_VIA_PGBOUNCER=0", "DB_VIA_PGBOUNCER=1"),
+  );
+
+  test("a variant's flags.env names only what it changes; the rest is its rung's", () => {
+    expect(parseVariantFlags("# the pool alone\nDB_VIA_PGBOUNCER=0\n", rung)).toEqual({
+      ...rung,
+      DB_VIA_PGBOUNCER: "0",
+    });
+  });
+
+  test("an empty variant, a flag at the rung's own value, an unknown or invalid flag are refused", () => {
+    expect(() => parseVariantFlags("# nothing\n", rung)).toThrow(/changes at least one flag/);
+    expect(() => parseVariantFlags("DB_POOL_MAX=20\n", rung)).toThrow(/DB_POOL_MAX is the rung's own value/);
+    expect(() => parseVariantFlags("JWT_SECRET=x\n", rung)).toThrow(/:1: JWT_SECRET is not an experiment flag/);
+    expect(() => parseVariantFlags("WORKERS=0\n", rung)).toThrow(FlagsError);
+  });
+
+  test("03-pool's two variants split its two changes, each needing only its own tools", async () => {
+    const pool = await loadExperiment("03-pool");
+    expect(variantNames(pool.dir)).toEqual(["pgbouncer-only", "pool-only"]);
+    const poolOnly = await loadExperiment("03-pool", undefined, "pool-only");
+    const pgbouncerOnly = await loadExperiment("03-pool", undefined, "pgbouncer-only");
+    expect(changedFlags(pool.flags, poolOnly.flags)).toEqual({ DB_VIA_PGBOUNCER: "0" });
+    expect(changedFlags(pool.flags, pgbouncerOnly.flags)).toEqual({ DB_POOL_MAX: "5" });
+    expect(poolOnly.dir).toEndWith("experiments/03-pool/variants/pool-only");
+    expect(poolOnly.variant).toBe("pool-only");
+    expect(requiredTools(poolOnly.flags).map((t) => t.program)).toEqual(["locust"]);
+    expect(requiredTools(pgbouncerOnly.flags).map((t) => t.program)).toEqual(["locust", "pgbouncer"]);
+  });
+
+  test("an unknown variant names the ones there are", async () => {
+    await expect(loadExperiment("03-pool", undefined, "nope")).rejects.toThrow(
+      /no variant "nope" \(have: pgbouncer-only, pool-only\)/,
+    );
+    await expect(loadExperiment("01-baseline", undefined, "nope")).rejects.toThrow(/none in .*01-baseline\/variants/);
   });
 });
 

@@ -21,6 +21,7 @@ import {
   ladderExceptions,
   type RateEntry,
   rungTargetRows,
+  variantRows,
 } from "../../scripts/experiments/report/rate-report";
 import { writeRunReport } from "../../scripts/experiments/report/run-report";
 import {
@@ -34,6 +35,7 @@ import {
 import { budgetKey, budgetKeyOf, comparableKeyOf, speedHeld } from "../../scripts/experiments/results/runs";
 import { progressText } from "../../scripts/experiments/run/progress";
 import { freePorts } from "../../scripts/experiments/run/runner";
+import { runSnapshot } from "../../web-htmx/src/lab/run";
 
 const FIXTURE = join(import.meta.dir, "fixtures", "rate");
 const scratch = await mkdtemp(join(tmpdir(), "lab-rate-"));
@@ -243,6 +245,59 @@ async function addRun(root: string, experiment: string, index: number, edit: (ru
 }
 
 describe("repeats, spread and the lab report", () => {
+  test("a variant's runs sit beside its rung's, under the same budgets, out of the ladder", async () => {
+    const root = await labRoot("variants");
+    const variantDir = join(root, "02-trgm-index", "variants", "big-pool");
+    await mkdir(variantDir, { recursive: true });
+    await Bun.write(join(variantDir, "flags.env"), "DB_POOL_MAX=20\n");
+    const asVariant = (run: RunRecord) => {
+      run.experiment = "02-trgm-index";
+      run.variant = "big-pool";
+    };
+    await addRun(root, "01-baseline", 1);
+    await addRun(root, "02-trgm-index", 2);
+    await addRun(root, "02-trgm-index/variants/big-pool", 3, asVariant);
+    // Under other budgets than the rungs' runs: not comparable, so not shown.
+    await addRun(root, "02-trgm-index/variants/big-pool", 4, (run) => {
+      asVariant(run);
+      const per_process = { service: 0.1, web: 0.1, postgres: 0.2, pgbouncer: 0.1, redis: 0.1 };
+      run.budgets = { mode: "cgroup v1", scale: 0.1, period_us: 10_000, per_process, components: {} };
+    });
+    const entries = await collectRateRuns(root);
+    expect(entries.map((entry) => entry.runs.map((run) => run.summary.run_id))).toEqual([
+      ["2026-11-30T10-00-01Z-rate"],
+      ["2026-11-30T10-00-02Z-rate"],
+    ]);
+    expect(entries[0]!.variants).toEqual([]);
+    const [variant] = entries[1]!.variants!;
+    expect(variant!.name).toBe("big-pool");
+    expect(variant!.changes).toEqual({ DB_POOL_MAX: "20" });
+    expect(variant!.runs.map((run) => run.summary.run_id)).toEqual(["2026-11-30T10-00-03Z-rate"]);
+    expect(variant!.runs[0]!.summary.variant).toBe("big-pool");
+    // The Lab page replays it by its path, and nothing else past a rung's folder.
+    const replay = await runSnapshot(root, "02-trgm-index/variants/big-pool/2026-11-30T10-00-03Z-rate");
+    expect(replay.services.length).toBeGreaterThan(0);
+    await expect(runSnapshot(root, "02-trgm-index/variants/../2026-11-30T10-00-03Z-rate")).rejects.toThrow(
+      /a run is named/,
+    );
+
+    const [row] = variantRows(entries, root);
+    const knee = entries[1]!.runs[0]!.summary.rate!.knee_rps;
+    expect(row!.slice(0, 7)).toEqual([
+      "[02-trgm-index · big-pool](02-trgm-index/variants/big-pool/results/2026-11-30T10-00-03Z-rate/report.md)",
+      "DB_POOL_MAX=20",
+      "1",
+      `${knee} (${knee}–${knee})`,
+      expect.any(String),
+      "no difference (ranges overlap)",
+      "no difference (ranges overlap)",
+    ]);
+    expect(row![7]).toStartWith("rare-search p99 (ms): ");
+    const report = await Bun.file(await writeLabReport(["rate"], { root, file: join(root, "REPORT.md") })).text();
+    expect(report).toContain("### Variants");
+    expect(report).toContain("02-trgm-index · big-pool");
+  });
+
   test("runs compare only under equal budgets: the report takes the newest run's", async () => {
     const root = await labRoot("budgets");
     const budgeted = (scale: number) => (run: RunRecord) => {

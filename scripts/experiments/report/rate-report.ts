@@ -1,10 +1,17 @@
 import { basename, join, relative } from "node:path";
-import { medianRun, rungKnees, type Spread } from "../analysis/knees";
+import { medianRun, rungKnees, type Spread, versus } from "../analysis/knees";
 import { MISS_TO_EXPLAIN, predictionMiss } from "../analysis/predict";
 import { spread, verdictOf } from "../analysis/rate";
 import { busiest, describeUse } from "../analysis/resources";
 import type { KneeBar, LatencyPoint } from "../charts/charts";
-import { EXPERIMENTS_DIR, experimentNames, loadExperiment } from "../results/flags";
+import {
+  changedFlags,
+  EXPERIMENTS_DIR,
+  experimentNames,
+  type Flags,
+  loadExperiment,
+  variantNames,
+} from "../results/flags";
 import {
   type RateResult,
   type RateStep,
@@ -175,7 +182,9 @@ export function rateRunMarkdown(summary: Summary): string[] {
 }
 
 export type RateRun = { dir: string; summary: Summary };
-export type RateEntry = { name: string; change: string; runs: RateRun[] };
+/** A variant of a rung (results/flags.ts): the flags it changes and its runs. */
+export type VariantEntry = { name: string; changes: Partial<Flags>; runs: RateRun[] };
+export type RateEntry = { name: string; change: string; runs: RateRun[]; variants?: VariantEntry[] };
 
 /**
  * Every rate run of every experiment (repeats included), oldest first: those made under the newest
@@ -184,11 +193,27 @@ export type RateEntry = { name: string; change: string; runs: RateRun[] };
 export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean): Promise<RateEntry[]> {
   const entries: RateEntry[] = [];
   const names = experimentNames(root);
-  const dirsOf = await Promise.all(
-    names.map(async (name) => finishedRuns((await loadExperiment(name, root)).dir, "rate")),
+  const experiments = await Promise.all(names.map((name) => loadExperiment(name, root)));
+  const dirsOf = await Promise.all(experiments.map((experiment) => finishedRuns(experiment.dir, "rate")));
+  const variantsOf = await Promise.all(
+    experiments.map((experiment) =>
+      Promise.all(
+        variantNames(experiment.dir).map(async (variant) => {
+          const loaded = await loadExperiment(experiment.name, root, variant);
+          return {
+            name: variant,
+            changes: changedFlags(experiment.flags, loaded.flags),
+            dirs: await finishedRuns(loaded.dir, "rate"),
+          };
+        }),
+      ),
+    ),
   );
   // Each run.json read once: its budgets, and its budgets with its method.
   const recordOf = new Map(dirsOf.flat().map((dir) => [dir, readRunRecord(dir)]));
+  const variantRecordOf = new Map(
+    variantsOf.flat(2).flatMap((variant) => variant.dirs.map((dir) => [dir, readRunRecord(dir)] as const)),
+  );
   const unbudgeted = (dir: string) => recordKey(recordOf.get(dir)?.budgets) === UNBUDGETED;
   // Budgeted: those under the newest run's budgets and method, so every rung compares under the same ones.
   const newestBudgeted = [...recordOf.keys()]
@@ -196,13 +221,26 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
     .sort((a, b) => basename(a).localeCompare(basename(b)))
     .at(-1);
   const wanted = budgeted === false || !newestBudgeted ? null : runKey(recordOf.get(newestBudgeted)!);
-  const isWanted = (dir: string) => (wanted === null ? unbudgeted(dir) : runKey(recordOf.get(dir) ?? null) === wanted);
+  const isWanted = (dir: string) => {
+    const record = recordOf.get(dir) ?? variantRecordOf.get(dir) ?? null;
+    return wanted === null ? recordKey(record?.budgets) === UNBUDGETED : runKey(record) === wanted;
+  };
+  const read = (dirs: readonly string[]) =>
+    Promise.all(
+      dirs.filter(isWanted).map(async (dir) => ({
+        dir,
+        summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary,
+      })),
+    );
   for (const [index, name] of names.entries()) {
-    const runs: RateRun[] = [];
-    for (const dir of dirsOf[index]!.filter(isWanted)) {
-      runs.push({ dir, summary: (await Bun.file(join(dir, SUMMARY_FILE)).json()) as Summary });
-    }
-    entries.push({ name, change: "", runs });
+    const variants = await Promise.all(
+      variantsOf[index]!.map(async (variant) => ({
+        name: variant.name,
+        changes: variant.changes,
+        runs: await read(variant.dirs),
+      })),
+    );
+    entries.push({ name, change: "", runs: await read(dirsOf[index]!), variants });
   }
   return entries;
 }
@@ -210,7 +248,12 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
 export class DataMismatchError extends Error {}
 
 /** Fails loudly when a run did not start from the seed's data (its search words matched other counts). */
-export function assertSameData(entries: readonly RateEntry[]) {
+export function assertSameData(rungs: readonly RateEntry[]) {
+  // A variant's runs compare with its rung's, so they must start from the same data too.
+  const entries = rungs.flatMap((rung) => [
+    rung,
+    ...(rung.variants ?? []).map((variant) => ({ name: `${rung.name} · ${variant.name}`, runs: variant.runs })),
+  ]);
   const bad = entries.flatMap((entry) =>
     entry.runs.flatMap(({ summary }) => {
       if (!summary.data) return [`${entry.name} ${summary.run_id}: no record of its starting data`];
@@ -420,6 +463,51 @@ export function speedText(runs: readonly RateRun[]): string {
   ].join("; ");
 }
 
+/** A run's lowest step not held, if any. */
+const lowestFailed = (summary: Summary) =>
+  summary.rate?.steps.filter((step) => !step.held).sort((a, b) => a.offered_rps - b.offered_rps)[0];
+
+/**
+ * Each variant beside its rung: its knees against the rung's and the rung before's, and the rung's
+ * own target metric (RUNG_TARGETS) at each one's lowest failed step, so a rung that changes two flags
+ * at once shows which of them moves the knee and the metric.
+ */
+export function variantRows(entries: readonly RateEntry[], baseDir: string): string[][] {
+  const knees = rungKnees(entries);
+  return entries.flatMap((entry, index) =>
+    (entry.variants ?? [])
+      .filter((variant) => variant.runs.length)
+      .map((variant) => {
+        const row = rungKnees([variant])[0]!;
+        const middle = medianRun(variant.runs)!;
+        const target = RUNG_TARGETS[entry.name];
+        const atFailure = (runs: readonly RateRun[]) =>
+          range(
+            spread(
+              runs.flatMap(({ summary }) => {
+                const step = lowestFailed(summary);
+                return step && target ? [target.read(step)] : [];
+              }),
+            ),
+          );
+        const lowest = lowestFailed(middle.summary);
+        const changes = Object.entries(variant.changes).map(([name, value]) => `${name}=${value}`);
+        return [
+          `[${entry.name} · ${variant.name}](${relative(baseDir, join(middle.dir, REPORT_FILE))})`,
+          changes.join(", "),
+          String(variant.runs.length),
+          range(row.knee),
+          range(row.peak),
+          versus(row.knee, knees[index]!.knee),
+          index ? versus(row.knee, knees[index - 1]!.knee) : "–",
+          target ? `${target.metric}: ${atFailure(variant.runs)}, against ${atFailure(entry.runs)}` : "–",
+          describeUse(middle.summary.rate?.saturated_at_failure ?? undefined),
+          lowest ? `${lowest.offered_rps} req/s ${verdictText(lowest)}` : "none (ladder ended)",
+        ];
+      }),
+  );
+}
+
 /** REPORT.md's rate section: knees with their spread, predicted against measured, what saturated, the rungs' own targets. */
 export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string): string[] {
   assertSameData(entries);
@@ -453,7 +541,7 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
         if (!middle?.summary.rate) return [entry.name, "0", "not run yet", "", "", "", "", "", "", "", ""];
         const rate = middle.summary.rate;
         const knee = rate.steps.find((step) => step.offered_rps === rate.knee_rps);
-        const lowest = rate.steps.filter((step) => !step.held).sort((a, b) => a.offered_rps - b.offered_rps)[0];
+        const lowest = lowestFailed(middle.summary);
         return [
           `[${entry.name}](${relative(baseDir, join(middle.dir, REPORT_FILE))})`,
           String(entry.runs.length),
@@ -493,6 +581,33 @@ export function rateLabMarkdown(entries: readonly RateEntry[], baseDir: string):
       ),
       "",
       ...predicted.flatMap((row) => (row.why ? [`- **${row.name}**: ${row.why}`] : [])),
+      "",
+    );
+  }
+  const variants = variantRows(entries, baseDir);
+  if (variants.length) {
+    lines.push(
+      "### Variants",
+      "",
+      "A variant runs a rung with some of its flags changed (experiments/<rung>/variants/<variant>/flags.env,",
+      "`bun run lab --only <rung> --variant <variant>`), under the same budgets and method, to tell apart",
+      "what the rung changes together. Its runs stay out of the ladder above.",
+      "",
+      table(
+        [
+          "variant",
+          "changes against the rung",
+          "runs",
+          "knee req/s, median (min–max)",
+          "peak achieved req/s, median (min–max)",
+          "knee against the rung",
+          "knee against the rung before",
+          "the rung's target metric at the lowest failed step, median (min–max): variant, against the rung",
+          "most saturated at the lowest failed step (median run)",
+          "lowest step not held (median run)",
+        ],
+        variants,
+      ),
       "",
     );
   }

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { activeFlags, ConfigError, parseEnv } from "@lab/shared";
 import { ROOT } from "../../lib/stack";
@@ -10,7 +10,12 @@ export type FlagName = keyof Flags;
 /** The experiment flags of the contract, in the order the services report them. */
 export const FLAG_NAMES = Object.keys(activeFlags(parseEnv({}, 1))) as FlagName[];
 
-export type Experiment = { name: string; dir: string; flags: Flags };
+/**
+ * A rung, or one of its variants: `dir` holds its results/. A variant runs the rung with some flags
+ * changed, to tell apart what a rung changes together (03's pool size and PgBouncer) without adding a
+ * rung to the ladder.
+ */
+export type Experiment = { name: string; dir: string; flags: Flags; variant?: string };
 
 export class FlagsError extends Error {}
 
@@ -20,6 +25,25 @@ export class FlagsError extends Error {}
  * else may be, and each value must pass the services' own config validation.
  */
 export function parseFlags(text: string, source = "flags.env"): Flags {
+  const values = flagLines(text, source);
+  const missing = FLAG_NAMES.filter((name) => !(name in values));
+  if (missing.length) throw new FlagsError(`${source}: missing ${missing.join(", ")}`);
+  return validFlags(values, source);
+}
+
+/**
+ * A variant's flags.env: the flags it changes from its rung's, and only those (a flag set to the
+ * rung's own value is refused: the variant would not be one); the result must pass the same validation.
+ */
+export function parseVariantFlags(text: string, rung: Flags, source = "flags.env"): Flags {
+  const changes = flagLines(text, source);
+  if (!Object.keys(changes).length) throw new FlagsError(`${source}: a variant changes at least one flag`);
+  const same = Object.keys(changes).filter((name) => changes[name] === rung[name as FlagName]);
+  if (same.length) throw new FlagsError(`${source}: ${same.join(", ")} is the rung's own value`);
+  return validFlags({ ...rung, ...changes }, source);
+}
+
+function flagLines(text: string, source: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [index, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
@@ -33,8 +57,10 @@ export function parseFlags(text: string, source = "flags.env"): Flags {
     if (name in values) throw new FlagsError(`${source}:${index + 1}: ${name} is set twice`);
     values[name] = value.replace(/^(["'])(.*)\1$/, "$2");
   }
-  const missing = FLAG_NAMES.filter((name) => !(name in values));
-  if (missing.length) throw new FlagsError(`${source}: missing ${missing.join(", ")}`);
+  return values;
+}
+
+function validFlags(values: Record<string, string>, source: string): Flags {
   try {
     return activeFlags(parseEnv(values, 1));
   } catch (error) {
@@ -51,7 +77,7 @@ export function experimentNames(root = EXPERIMENTS_DIR): string[] {
     .sort();
 }
 
-export async function loadExperiment(name: string, root = EXPERIMENTS_DIR): Promise<Experiment> {
+export async function loadExperiment(name: string, root = EXPERIMENTS_DIR, variant?: string): Promise<Experiment> {
   const dir = join(root, name);
   const file = Bun.file(join(dir, "flags.env"));
   if (!(await file.exists())) {
@@ -59,7 +85,32 @@ export async function loadExperiment(name: string, root = EXPERIMENTS_DIR): Prom
       `no experiment "${name}": expected ${join(dir, "flags.env")} (have: ${experimentNames(root).join(", ")})`,
     );
   }
-  return { name, dir, flags: parseFlags(await file.text(), `${name}/flags.env`) };
+  const flags = parseFlags(await file.text(), `${name}/flags.env`);
+  if (variant === undefined) return { name, dir, flags };
+  const variantDir = join(dir, VARIANTS_DIR, variant);
+  const variantFile = Bun.file(join(variantDir, "flags.env"));
+  if (!(await variantFile.exists())) {
+    const have = variantNames(dir);
+    throw new FlagsError(
+      `${name} has no variant "${variant}" (${have.length ? `have: ${have.join(", ")}` : `none in ${join(dir, VARIANTS_DIR)}`})`,
+    );
+  }
+  const source = `${name}/${VARIANTS_DIR}/${variant}/flags.env`;
+  return { name, dir: variantDir, variant, flags: parseVariantFlags(await variantFile.text(), flags, source) };
+}
+
+/** A rung's variants live in <rung>/variants/<variant>/, each with a flags.env of the flags it changes. */
+export const VARIANTS_DIR = "variants";
+
+export function variantNames(experimentDir: string): string[] {
+  try {
+    return readdirSync(join(experimentDir, VARIANTS_DIR), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(experimentDir, VARIANTS_DIR, entry.name, "flags.env")))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 /** The flags whose value differs from `before` to `after`: what one experiment changes over the previous one. */

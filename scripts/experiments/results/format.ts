@@ -46,6 +46,8 @@ export type LoginMeasure = {
 /** What the runner records about a run before Locust's numbers are read (run.json in the results folder). */
 export type RunRecord = {
   experiment: string;
+  /** The experiment's variant, when one ran (results/flags.ts); `flags` are the variant's. */
+  variant?: string;
   run_id: string;
   profile: ProfileName;
   load: ProfileSettings;

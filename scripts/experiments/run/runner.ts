@@ -59,6 +59,8 @@ export const EXPERIMENT_DATA_DIR = join(ROOT, ".data/experiments/postgres");
 
 export type RunOptions = {
   experiment: string;
+  /** One of the experiment's variants (experiments/<name>/variants/<variant>/): its results go there. */
+  variant?: string;
   profile: ProfileName;
   /** Overrides the profile's seed size (`--seed-size small` for a quick look at a full-size profile). */
   seedSize?: SeedSize;
@@ -99,7 +101,7 @@ const runId = (profile: ProfileName) =>
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const say = options.say ?? (() => {});
   const experimentsDir = options.experimentsDir ?? EXPERIMENTS_DIR;
-  const experiment = await loadExperiment(options.experiment, experimentsDir);
+  const experiment = await loadExperiment(options.experiment, experimentsDir, options.variant);
   const load = withSeedSize(options.load ?? PROFILES[options.profile], options.seedSize);
   assertTools(requiredTools(experiment.flags));
 
@@ -107,7 +109,8 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const dir = join(options.resultsDir ?? join(experiment.dir, "results"), id);
   await mkdir(join(dir, "metrics"), { recursive: true });
   const dataDir = options.dataDir ?? EXPERIMENT_DATA_DIR;
-  say(`${experiment.name}, ${options.profile} profile: results in ${dir}`);
+  const variant = experiment.variant ? ` (variant ${experiment.variant})` : "";
+  say(`${experiment.name}${variant}, ${options.profile} profile: results in ${dir}`);
 
   // Before anything starts, on a quiet machine: what a fixed piece of work costs here today.
   const calibration: Calibration = calibrate();
@@ -226,6 +229,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     );
     const record: RunRecord = {
       experiment: experiment.name,
+      ...(experiment.variant ? { variant: experiment.variant } : {}),
       run_id: id,
       profile: options.profile,
       load,

@@ -10,8 +10,11 @@ import { MAX_RANGE_POINTS, NO_VALUES, type Reading, seriesOf, WINDOW_SECONDS, wi
  * page's, so a screenshot of a run reads like the page did while it ran.
  */
 
-/** `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/. */
-const RUN_NAME = /^(\d\d-[a-z0-9-]+)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
+/**
+ * `<experiment>/<run-id>`, as in experiments/<experiment>/results/<run-id>/, or a variant's
+ * `<experiment>/variants/<variant>/<run-id>`.
+ */
+const RUN_NAME = /^(\d\d-[a-z0-9-]+(?:\/variants\/[a-z0-9-]+)?)\/(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[a-z]+)$/;
 
 /** What the page reads of run.json and timeline.json (scripts/experiments/results/format.ts). */
 type RunTimes = Pick<RunRecord, "flags" | "started_at" | "finished_at">;
