@@ -99,6 +99,12 @@ const GENERATED_PATHS: { path: string; file: string; evidence: string }[] = [
     file: "scripts/experiments/results/format.ts",
     evidence: `"${name}"`,
   })),
+  // a variant's runs: the same files, in the variant's folder (results/flags.ts)
+  ...["", "report.md"].map((name) => ({
+    path: `experiments/<name>/variants/<variant>/results/<run-id>/${name}`,
+    file: "scripts/experiments/results/flags.ts",
+    evidence: 'VARIANTS_DIR = "variants"',
+  })),
   {
     path: "experiments/<name>/results/<run-id>/charts/",
     file: "scripts/experiments/report/run-report.ts",
