@@ -8,10 +8,10 @@ import { DataMismatchError } from "./experiments/report/rate-report";
 import { writeRunReport } from "./experiments/report/run-report";
 import {
   EXPERIMENTS_DIR,
+  experimentDir,
   experimentNames,
   FlagsError,
   loadExperiment,
-  VARIANTS_DIR,
 } from "./experiments/results/flags";
 import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName, withSeedSize } from "./experiments/results/profiles";
 import {
@@ -68,11 +68,8 @@ const only = values.only?.split(",").filter(Boolean) ?? names;
 const unknown = only.filter((name) => !names.includes(name));
 if (unknown.length) fail(`--only: no experiment ${unknown.join(", ")} (have: ${names.join(", ")})`);
 const variant = values.variant;
-if (variant !== undefined && values.only?.split(",").filter(Boolean).length !== 1)
+if (variant !== undefined && (values.only === undefined || only.length !== 1))
   fail("--variant goes with --only and one experiment (e.g. --only 03-pool --variant pool-only)");
-/** Where an experiment's runs (or its variant's) are kept and counted. */
-const runsDir = (name: string) =>
-  variant === undefined ? join(EXPERIMENTS_DIR, name) : join(EXPERIMENTS_DIR, name, VARIANTS_DIR, variant);
 const say = (line: string) => console.log(`[lab] ${line}`);
 stopChildrenOnSignal("lab");
 
@@ -87,7 +84,7 @@ const failed: string[] = [];
 if (values.reanalyse) {
   for (const name of only)
     for (const profile of profiles)
-      for (const dir of await finishedRuns(runsDir(name), profile))
+      for (const dir of await finishedRuns(experimentDir(name, variant), profile))
         if (budgetKeyOf(dir) === budgetsToRepeat) {
           await writeRunReport(dir);
           say(`${name}: ${relative(EXPERIMENTS_DIR, dir)} analysed again`);
@@ -106,7 +103,7 @@ if (values.reanalyse) {
   for (let round = 1; round <= repeat; round++) {
     for (const name of only) {
       for (const profile of profiles as ProfileName[]) {
-        const done = (await finishedRuns(runsDir(name), profile)).filter(
+        const done = (await finishedRuns(experimentDir(name, variant), profile)).filter(
           (dir) => comparableKeyOf(dir) === keyToRepeat(profile),
         ).length;
         if (done >= round) {

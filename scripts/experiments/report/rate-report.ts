@@ -209,22 +209,19 @@ export async function collectRateRuns(root = EXPERIMENTS_DIR, budgeted?: boolean
       ),
     ),
   );
-  // Each run.json read once: its budgets, and its budgets with its method.
-  const recordOf = new Map(dirsOf.flat().map((dir) => [dir, readRunRecord(dir)]));
-  const variantRecordOf = new Map(
-    variantsOf.flat(2).flatMap((variant) => variant.dirs.map((dir) => [dir, readRunRecord(dir)] as const)),
+  // Each run.json read once (the rungs' and their variants'): its budgets, and its budgets with its method.
+  const recordOf = new Map(
+    [...dirsOf, ...variantsOf.flat().map((variant) => variant.dirs)].flat().map((dir) => [dir, readRunRecord(dir)]),
   );
   const unbudgeted = (dir: string) => recordKey(recordOf.get(dir)?.budgets) === UNBUDGETED;
-  // Budgeted: those under the newest run's budgets and method, so every rung compares under the same ones.
-  const newestBudgeted = [...recordOf.keys()]
+  // Budgeted: those under the newest rung run's budgets and method, so every rung compares under the same ones.
+  const newestBudgeted = dirsOf
+    .flat()
     .filter((dir) => !unbudgeted(dir))
     .sort((a, b) => basename(a).localeCompare(basename(b)))
     .at(-1);
   const wanted = budgeted === false || !newestBudgeted ? null : runKey(recordOf.get(newestBudgeted)!);
-  const isWanted = (dir: string) => {
-    const record = recordOf.get(dir) ?? variantRecordOf.get(dir) ?? null;
-    return wanted === null ? recordKey(record?.budgets) === UNBUDGETED : runKey(record) === wanted;
-  };
+  const isWanted = (dir: string) => (wanted === null ? unbudgeted(dir) : runKey(recordOf.get(dir) ?? null) === wanted);
   const read = (dirs: readonly string[]) =>
     Promise.all(
       dirs.filter(isWanted).map(async (dir) => ({

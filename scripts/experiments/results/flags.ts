@@ -87,7 +87,7 @@ export async function loadExperiment(name: string, root = EXPERIMENTS_DIR, varia
   }
   const flags = parseFlags(await file.text(), `${name}/flags.env`);
   if (variant === undefined) return { name, dir, flags };
-  const variantDir = join(dir, VARIANTS_DIR, variant);
+  const variantDir = experimentDir(name, variant, root);
   const variantFile = Bun.file(join(variantDir, "flags.env"));
   if (!(await variantFile.exists())) {
     const have = variantNames(dir);
@@ -101,6 +101,10 @@ export async function loadExperiment(name: string, root = EXPERIMENTS_DIR, varia
 
 /** A rung's variants live in <rung>/variants/<variant>/, each with a flags.env of the flags it changes. */
 export const VARIANTS_DIR = "variants";
+
+/** The folder that holds an experiment's results/ (or its variant's). */
+export const experimentDir = (name: string, variant?: string, root = EXPERIMENTS_DIR) =>
+  variant === undefined ? join(root, name) : join(root, name, VARIANTS_DIR, variant);
 
 export function variantNames(experimentDir: string): string[] {
   try {
