@@ -84,6 +84,11 @@ export type SeedStart = {
   search_terms: Record<string, number>;
   /** The seed's own counts: a run whose counts differ did not start from the seed. */
   expected_search_terms: Record<string, number>;
+  /**
+   * The pinned planner statistics' id, or "sampled". Absent in runs made before the pin; the committed
+   * ones all cloned the templates the snapshot was then taken from.
+   */
+  statistics?: string;
   reset_ms: number;
 };
 

@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
 import { SQL } from "bun";
 import { containsPattern } from "../../../services/course/src/courses/service";
 import { seedDatabases } from "../../seed/load";
 import { DEFAULT_SEED, type SeedSizes } from "../../seed/sizes";
+import { type PinnedStatistics, restorePlannerStatistics, statisticsId } from "../../seed/statistics";
 import { SEARCH_TERMS } from "../../seed/vocabulary";
 import type { SeedStart } from "../results/format";
 import { driftedTerms } from "../results/runs";
@@ -13,8 +15,21 @@ import { driftedTerms } from "../results/runs";
  * and creates them again from the templates (`CREATE DATABASE … TEMPLATE`, a file copy: seconds, not
  * the minute a reseed takes). Courses the load created, enrollments and payments are gone, the planner
  * statistics are the seed's, and the search words match what they matched right after seeding.
+ *
+ * The planner statistics of the full seed are pinned: seed-statistics.json holds those every committed
+ * run planned with, and a new seed gets them instead of its own random ANALYZE sample (see
+ * scripts/seed/statistics.ts for why). Templates made before a snapshot changed get it restored.
  */
 export const TEMPLATE_SUFFIX = "_seed";
+export const PINNED_STATISTICS_FILE = join(import.meta.dir, "seed-statistics.json");
+/** What seed-state.json records when no snapshot fits the seed: ANALYZE's own sample. */
+export const SAMPLED_STATISTICS = "sampled";
+
+/** The committed snapshot when it was taken from this seed and these sizes, otherwise null. */
+export async function pinnedStatisticsFor(sizes: SeedSizes, file = PINNED_STATISTICS_FILE) {
+  const pinned = (await Bun.file(file).json()) as PinnedStatistics;
+  return pinned.seed === DEFAULT_SEED && sameSizes(pinned.sizes, sizes) ? pinned : null;
+}
 
 /** What the templates hold, kept beside the data directory (seed-state.json). */
 export type SeedState = {
@@ -23,6 +38,8 @@ export type SeedState = {
   rows: Record<keyof SeedSizes, number>;
   /** Courses each search word of the load matches (title or description, as the service's ILIKE). */
   search_terms: Record<string, number>;
+  /** The pinned snapshot's id the templates hold, or "sampled" (absent: made before statistics were pinned). */
+  statistics?: string;
 };
 
 export class SeedDriftError extends Error {}
@@ -71,6 +88,12 @@ export async function searchTermCounts(courseUrl: string): Promise<Record<string
 const sameSizes = (a: SeedSizes, b: SeedSizes) =>
   (Object.keys(a) as (keyof SeedSizes)[]).every((key) => a[key] === b[key]);
 
+const withDatabase = (url: string, database: string) => {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+};
+
 async function existingDatabases(sql: SQL): Promise<Set<string>> {
   return new Set((await sql`SELECT datname FROM pg_database`).map((row: { datname: string }) => row.datname));
 }
@@ -85,9 +108,19 @@ export async function resetToSeed(options: {
   urls: Record<ServiceName, string>;
   sizes: SeedSizes;
   stateFile: string;
+  /** The statistics to pin (default: the committed snapshot, when it fits `sizes`). */
+  pinned?: PinnedStatistics | null;
   say?: (line: string) => void;
 }): Promise<SeedStart> {
   const say = options.say ?? (() => {});
+  const pinned = options.pinned !== undefined ? options.pinned : await pinnedStatisticsFor(options.sizes);
+  const statistics = pinned ? statisticsId(pinned.tables) : SAMPLED_STATISTICS;
+  const templateUrls = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [
+      name,
+      withDatabase(options.urls[name], `${SERVICES[name].database}${TEMPLATE_SUFFIX}`),
+    ]),
+  ) as Record<ServiceName, string>;
   const started = performance.now();
   const databases = SERVICE_NAMES.map((name) => SERVICES[name].database);
   const stateFile = Bun.file(options.stateFile);
@@ -98,6 +131,12 @@ export async function resetToSeed(options: {
     const existing = await existingDatabases(admin);
     const templated = databases.every((name) => existing.has(`${name}${TEMPLATE_SUFFIX}`));
     if (state && templated && state.seed === DEFAULT_SEED && sameSizes(state.sizes, options.sizes)) {
+      if (pinned && state.statistics !== statistics) {
+        await restorePlannerStatistics(templateUrls, pinned.tables);
+        state = { ...state, statistics };
+        await Bun.write(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+        say(`the seed templates now hold the pinned planner statistics ${statistics}`);
+      }
       for (const name of databases) {
         await admin.unsafe(`DROP DATABASE IF EXISTS ${quoted(name)} WITH (FORCE)`);
         await admin.unsafe(
@@ -121,11 +160,14 @@ export async function resetToSeed(options: {
         say,
         knownPasswords: true,
       });
+      if (pinned) await restorePlannerStatistics(options.urls, pinned.tables);
+      say(pinned ? `planner statistics pinned to ${statistics}` : "planner statistics from ANALYZE's sample");
       state = {
         seed: DEFAULT_SEED,
         sizes: options.sizes,
         rows: await countRows(options.urls),
         search_terms: await searchTermCounts(options.urls.course),
+        statistics,
       };
       for (const name of databases) {
         const template = quoted(`${name}${TEMPLATE_SUFFIX}`);
@@ -143,6 +185,7 @@ export async function resetToSeed(options: {
     rows: await countRows(options.urls),
     search_terms,
     expected_search_terms: state.search_terms,
+    statistics: state.statistics ?? SAMPLED_STATISTICS,
     reset_ms: Math.round(performance.now() - started),
   };
   const drifted = driftedTerms(search_terms, state.search_terms);
