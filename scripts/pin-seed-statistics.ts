@@ -8,7 +8,7 @@
 import { join, relative } from "node:path";
 import { SERVICE_NAMES, SERVICES, type ServiceName } from "@lab/shared";
 import { EXPERIMENT_DATA_DIR } from "./experiments/run/runner";
-import { PINNED_STATISTICS_FILE, type SeedState, TEMPLATE_SUFFIX } from "./experiments/run/seed-state";
+import { PINNED_STATISTICS_FILE, type SeedState, templateUrlsOf } from "./experiments/run/seed-state";
 import { parseCommandLine } from "./lib/args";
 import { freePort, startEmbeddedPostgres } from "./lib/postgres";
 import { ROOT } from "./lib/root";
@@ -28,10 +28,11 @@ const state = (await stateFile.json()) as SeedState;
 
 const server = await startEmbeddedPostgres({ dir: dataDir, port: freePort(), persistent: true });
 try {
-  const urls = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [name, server.url(`${SERVICES[name].database}${TEMPLATE_SUFFIX}`)]),
-  ) as Record<ServiceName, string>;
-  const tables = await readPlannerStatistics(urls);
+  const urls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, server.url(SERVICES[name].database)])) as Record<
+    ServiceName,
+    string
+  >;
+  const tables = await readPlannerStatistics(templateUrlsOf(urls));
   const pinned: PinnedStatistics = {
     seed: state.seed,
     sizes: state.sizes,

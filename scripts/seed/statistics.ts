@@ -1,6 +1,6 @@
 import { SERVICE_NAMES, type ServiceName } from "@lab/shared";
-import { SQL } from "bun";
-import { SEED_TABLES } from "./load";
+import type { SQL } from "bun";
+import { connect, SEED_TABLES } from "./load";
 import type { SeedSizes } from "./sizes";
 
 /**
@@ -91,39 +91,45 @@ export async function restoreTableStatistics(sql: SQL, table: string, statistics
   });
 }
 
-const withEachDatabase = async <T>(
+/** Closes what load.ts's connect() opened, once `use` is done with it. */
+async function withConnections<T>(
   urls: Record<ServiceName, string>,
-  use: (sql: SQL, name: ServiceName) => Promise<T>,
-) => {
-  const results = await Promise.all(
+  use: (connections: Record<ServiceName, SQL>) => Promise<T>,
+): Promise<T> {
+  const connections = connect(urls);
+  try {
+    return await use(connections);
+  } finally {
+    await Promise.all(SERVICE_NAMES.map((name) => connections[name].close()));
+  }
+}
+
+async function readFrom(connections: Record<ServiceName, SQL>): Promise<PlannerStatistics> {
+  const entries = await Promise.all(
     SERVICE_NAMES.map(async (name) => {
-      const sql = new SQL({ url: urls[name], max: 1 });
-      try {
-        return [name, await use(sql, name)] as const;
-      } finally {
-        await sql.close();
-      }
+      const tables: Record<string, TableStatistics> = {};
+      for (const table of SEED_TABLES[name]) tables[table] = await readTableStatistics(connections[name], table);
+      return [name, tables] as const;
     }),
   );
-  return Object.fromEntries(results) as Record<ServiceName, T>;
-};
+  return Object.fromEntries(entries) as PlannerStatistics;
+}
 
-export const readPlannerStatistics = (urls: Record<ServiceName, string>): Promise<PlannerStatistics> =>
-  withEachDatabase(urls, async (sql, name) => {
-    const tables: Record<string, TableStatistics> = {};
-    for (const table of SEED_TABLES[name]) tables[table] = await readTableStatistics(sql, table);
-    return tables;
-  });
+export const readPlannerStatistics = (urls: Record<ServiceName, string>) => withConnections(urls, readFrom);
 
 /** Puts `statistics` in place in each database and reads them back: anything not restored exactly throws. */
 export async function restorePlannerStatistics(urls: Record<ServiceName, string>, statistics: PlannerStatistics) {
-  await withEachDatabase(urls, async (sql, name) => {
-    for (const [table, tableStatistics] of Object.entries(statistics[name])) {
-      await restoreTableStatistics(sql, table, tableStatistics);
-    }
+  await withConnections(urls, async (connections) => {
+    await Promise.all(
+      SERVICE_NAMES.map(async (name) => {
+        for (const [table, tableStatistics] of Object.entries(statistics[name])) {
+          await restoreTableStatistics(connections[name], table, tableStatistics);
+        }
+      }),
+    );
+    const differing = statisticsDiffer(statistics, await readFrom(connections));
+    if (differing.length) throw new Error(`statistics not restored exactly: ${differing.join(", ")}`);
   });
-  const differing = statisticsDiffer(statistics, await readPlannerStatistics(urls));
-  if (differing.length) throw new Error(`statistics not restored exactly: ${differing.join(", ")}`);
 }
 
 /** "course.courses.title" for each table or column whose statistics are not the same in `a` and `b`. */

@@ -88,11 +88,15 @@ export async function searchTermCounts(courseUrl: string): Promise<Record<string
 const sameSizes = (a: SeedSizes, b: SeedSizes) =>
   (Object.keys(a) as (keyof SeedSizes)[]).every((key) => a[key] === b[key]);
 
-const withDatabase = (url: string, database: string) => {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-};
+/** Each service database's URL turned into its template's, on the same server. */
+export const templateUrlsOf = (urls: Record<ServiceName, string>) =>
+  Object.fromEntries(
+    SERVICE_NAMES.map((name) => {
+      const url = new URL(urls[name]);
+      url.pathname = `/${SERVICES[name].database}${TEMPLATE_SUFFIX}`;
+      return [name, url.toString()];
+    }),
+  ) as Record<ServiceName, string>;
 
 async function existingDatabases(sql: SQL): Promise<Set<string>> {
   return new Set((await sql`SELECT datname FROM pg_database`).map((row: { datname: string }) => row.datname));
@@ -115,12 +119,6 @@ export async function resetToSeed(options: {
   const say = options.say ?? (() => {});
   const pinned = options.pinned !== undefined ? options.pinned : await pinnedStatisticsFor(options.sizes);
   const statistics = pinned ? statisticsId(pinned.tables) : SAMPLED_STATISTICS;
-  const templateUrls = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [
-      name,
-      withDatabase(options.urls[name], `${SERVICES[name].database}${TEMPLATE_SUFFIX}`),
-    ]),
-  ) as Record<ServiceName, string>;
   const started = performance.now();
   const databases = SERVICE_NAMES.map((name) => SERVICES[name].database);
   const stateFile = Bun.file(options.stateFile);
@@ -132,7 +130,7 @@ export async function resetToSeed(options: {
     const templated = databases.every((name) => existing.has(`${name}${TEMPLATE_SUFFIX}`));
     if (state && templated && state.seed === DEFAULT_SEED && sameSizes(state.sizes, options.sizes)) {
       if (pinned && state.statistics !== statistics) {
-        await restorePlannerStatistics(templateUrls, pinned.tables);
+        await restorePlannerStatistics(templateUrlsOf(options.urls), pinned.tables);
         state = { ...state, statistics };
         await Bun.write(options.stateFile, `${JSON.stringify(state, null, 2)}\n`);
         say(`the seed templates now hold the pinned planner statistics ${statistics}`);
